@@ -1,0 +1,28 @@
+"""Bandit-only baseline: Beta-Bernoulli Thompson sampling per discrete context over all
+actions, no shield, direct deploys (DESIGN 4)."""
+
+from __future__ import annotations
+
+from controllers.learners import N_CTX, BetaThompson, LearningController
+
+
+class BanditController(LearningController):
+    """Thompson sampling with Beta(1, 1) priors on the normalised paper reward."""
+
+    name = "bandit"
+    deployment = "direct"
+
+    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
+                 lam: float = 10.0, n_actions: int = 4):
+        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
+                         n_actions=n_actions)
+        self.learner = BetaThompson(N_CTX, self.n_actions, self.rng)
+
+    def choose(self, ctx, allowed, x, info) -> int:
+        """Thompson sample among all actions."""
+        return self.learner.choose(ctx, allowed)
+
+    def learn(self, ctx, action, reward, fb) -> None:
+        """Bernoulli-trick posterior update with r01 = (r + 1) / (lambda + 1)."""
+        r01 = min(1.0, max(0.0, (reward + 1.0) / (self.lam + 1.0)))
+        self.learner.update(ctx, action, r01)

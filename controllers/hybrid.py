@@ -1,0 +1,124 @@
+"""The hybrid controller as intended (DESIGN 4): shield mask, a bandit inside it, canary
+deployments, an SLA filter and an error budget that tightens the shield.
+
+Per decision epoch:
+
+1. Layer 1 (:class:`~controllers.shield.Shield`) gives the mask of permitted actions.
+2. Error budget (SRE): burn rate = share of the last ``budget_window`` minutes out of SLO,
+   divided by the budget (1 - ``slo_target``). Above ``burn_limit`` the shield tightens
+   (retrain only when the envelope asks for it) and the controller plays the shield's
+   recommendation instead of exploring.
+3. Layer 3 SLA filter: the predicted SLA compliance of each permitted action (the posterior
+   mean of "no safety violation" per context, prior Beta(19, 1), i.e. 0.95) must be at least
+   ``sla_threshold`` (paper: 0.95). The filter never empties the set: the shield's
+   recommendation (or fallback) stays.
+4. Layer 2: Beta-Bernoulli Thompson sampling (paper Sec. 3.3) among what is left.
+5. Deployments (retrain, rollback) go through the canary (paper Sec. 3.4).
+
+Ablation switches: ``use_shield``, ``use_canary``, ``use_sla_filter``, ``use_error_budget``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from controllers.learners import N_CTX, BetaThompson, LearningController
+from controllers.shield import Shield
+
+
+class HybridController(LearningController):
+    """Shielded, cost-aware Thompson sampling with canary deployments.
+
+    Parameters
+    ----------
+    sla_threshold : float
+        Minimum predicted SLA compliance of an action (paper Sec. 3.4: 0.95).
+    slo_target : float
+        SLO of the error budget (share of minutes meeting all SLOs).
+    budget_window : int
+        Minutes over which the burn rate is measured.
+    burn_limit : float
+        Burn rate above which the shield tightens.
+    use_shield, use_canary, use_sla_filter, use_error_budget : bool
+        Ablation switches.
+    """
+
+    name = "hybrid"
+
+    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
+                 lam: float = 10.0, n_actions: int = 4, sla_threshold: float = 0.95,
+                 slo_target: float = 0.99, budget_window: int = 60, burn_limit: float = 14.4,
+                 use_shield: bool = True, use_canary: bool = True, use_sla_filter: bool = True,
+                 use_error_budget: bool = True):
+        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
+                         n_actions=n_actions)
+        if not 0.0 < sla_threshold <= 1.0:
+            raise ValueError(f"sla_threshold must be in (0, 1], got {sla_threshold}")
+        if not 0.0 < slo_target < 1.0:
+            raise ValueError(f"slo_target must be in (0, 1), got {slo_target}")
+        if budget_window < 1 or burn_limit <= 0:
+            raise ValueError("budget_window must be >= 1 and burn_limit > 0")
+        self.sla_threshold = sla_threshold
+        self.slo_target = slo_target
+        self.burn_limit = burn_limit
+        self.use_shield = use_shield
+        self.use_sla_filter = use_sla_filter
+        self.use_error_budget = use_error_budget
+        self.deployment = "canary" if use_canary else "direct"
+        self.learner = BetaThompson(N_CTX, self.n_actions, self.rng)
+        self.safe_a = np.full((N_CTX, self.n_actions), 19.0)
+        self.safe_b = np.ones((N_CTX, self.n_actions))
+        self.shield = Shield()
+        self._slo_window: deque[bool] = deque(maxlen=budget_window)
+        self.last_mask: np.ndarray | None = None
+
+    def reset(self, seed: int) -> None:
+        """Clear the episode's shield memory and error-budget window."""
+        super().reset(seed)
+        self.shield.reset()
+        self._slo_window.clear()
+        self.last_mask = None
+
+    @property
+    def burn_rate(self) -> float:
+        """Error-budget burn rate over the window (1 = burning exactly the budget)."""
+        if not self._slo_window:
+            return 0.0
+        return float(np.mean(self._slo_window)) / (1.0 - self.slo_target)
+
+    def act(self, observation, info) -> int:
+        """Update the shield's memory and the error budget every minute, then decide."""
+        x = self.observe(observation, info)
+        self.shield.observe(x, int(info.get("minute", 0)))
+        self._slo_window.append(bool(info.get("slo_violation", False)))
+        return super().act(observation, info)
+
+    def choose(self, ctx, allowed, x, info) -> int:
+        """Mask, error budget, SLA filter, then Thompson sampling."""
+        tight = self.use_error_budget and self.burn_rate > self.burn_limit
+        mask = allowed.copy()
+        if self.use_shield:
+            mask &= self.shield.mask(x, info, self.n_actions, tight=tight)
+        self.last_mask = mask.copy()
+        rec = self.shield.recommend(x)
+        if tight and mask[rec]:
+            return rec
+        if self.use_sla_filter:
+            pred = self.safe_a[ctx] / (self.safe_a[ctx] + self.safe_b[ctx])
+            keep = mask & (pred >= self.sla_threshold)
+            if not keep.any():
+                keep = np.zeros_like(mask)
+                keep[rec if mask[rec] else int(np.flatnonzero(mask)[0])] = True
+            mask = keep
+        return self.learner.choose(ctx, mask)
+
+    def learn(self, ctx, action, reward, fb) -> None:
+        """Update the bandit and the SLA filter's violation posterior."""
+        r01 = min(1.0, max(0.0, (reward + 1.0) / (self.lam + 1.0)))
+        self.learner.update(ctx, action, r01)
+        if fb.get("safety_violation"):
+            self.safe_b[ctx, action] += 1.0
+        else:
+            self.safe_a[ctx, action] += 1.0

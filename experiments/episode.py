@@ -1,0 +1,148 @@
+"""Run a controller through episodes and turn each episode into a tidy result row.
+
+A *run* (DESIGN 3.1) is one controller living through a seeded random order of scenarios,
+its learning carried over between episodes. Episode seeds derive from (run seed, scenario
+id) only, so every controller meets the same random numbers in the same scenario (common
+random numbers across controllers: paired comparisons).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from controllers.base import Controller, Transition
+from controllers.envelope import Observation, alarm
+from simulator import layout as L
+from simulator.env import SelfHealEnv
+from simulator.outcomes import episode_summary
+from simulator.scenarios import Scenario
+
+
+def episode_seed(run_seed: int, scenario_id: str) -> int:
+    """Seed of the episode of ``scenario_id`` in run ``run_seed`` (stable across processes)."""
+    h = hashlib.sha256(f"{int(run_seed)}:{scenario_id}".encode()).digest()
+    return int.from_bytes(h[:6], "little")
+
+
+def scenario_order(run_seed: int, scenarios: Sequence[Scenario]) -> list[Scenario]:
+    """The run's seeded random order of the scenarios."""
+    rng = np.random.default_rng([int(run_seed), 7919])
+    idx = rng.permutation(len(scenarios))
+    return [scenarios[i] for i in idx]
+
+
+def _public(info: dict, controller: Controller) -> dict:
+    if controller.uses_hidden_state:
+        return info
+    return {k: v for k, v in info.items() if k != "truth"}
+
+
+def _check_finite_action(a, n_actions: int, name: str) -> int:
+    if isinstance(a, float) and not math.isfinite(a):
+        raise ValueError(f"controller {name!r} returned a non-finite action {a!r}")
+    ai = int(a)
+    if not 0 <= ai < n_actions:
+        raise ValueError(f"controller {name!r} returned action {a!r}, outside [0, {n_actions})")
+    return ai
+
+
+def run_episode(controller: Controller, scenario: Scenario, seed: int,
+                action_set: str = "auto") -> dict:
+    """Play one episode and return its result row.
+
+    Parameters
+    ----------
+    controller : Controller
+        Its ``reset`` is called first; its learning is not cleared.
+    scenario : Scenario
+    seed : int
+        Episode seed (``env.reset(seed=...)``).
+    action_set : str
+        ``auto`` (the scenario's), ``paper`` or ``extended``.
+
+    Returns
+    -------
+    dict
+        Episode metrics (see :func:`simulator.outcomes.episode_summary`) plus
+        ``safety_violation``, ``n_actions_taken``, ``n_harmful``, ``n_contained``,
+        ``mttd_min``, ``mttr_min``, ``recovered``, ``paper_cost``, ``reward_paper`` and
+        ``actions_<name>`` counts.
+    """
+    env = SelfHealEnv(scenario, observation_mode="full", action_set=action_set,
+                      deployment=getattr(controller, "deployment", "direct"))
+    controller.reset(seed)
+    obs, info = env.reset(seed=seed)
+    counts = np.zeros(len(L.ACTION_NAMES), dtype=int)
+    first_alarm = -1
+    onset = min(f.onset for f in scenario.faults)
+    paper_cost = 0.0
+    done = False
+    while not done:
+        a = _check_finite_action(controller.act(obs, _public(info, controller)),
+                                 env.n_actions, controller.name)
+        env.charge_engineer_time(controller.take_engineer_minutes())
+        nobs, reward, term, trunc, ninfo = env.step(a)
+        minute = ninfo["minute"]
+        if first_alarm < 0 and minute >= onset:
+            if alarm(Observation.from_env(nobs, ninfo, controller.alpha)):
+                first_alarm = minute
+        if a != L.NO_OP:
+            counts[a] += 1
+        paper_cost += ninfo["cost"]
+        controller.update(Transition(obs, a, reward, nobs, term, trunc,
+                                     _public(ninfo, controller)))
+        obs, info = nobs, ninfo
+        done = term or trunc
+    sim = env.sim
+    n_steps = sim.t - 1
+    row = episode_summary(sim.hist, sim.s, n_steps)
+    verdicts = env.assessments
+    row["safety_violation"] = float(any(v["safety_violation"] for v in verdicts))
+    row["n_actions_taken"] = float(counts.sum())
+    row["n_harmful"] = float(sum(v["harmful"] for v in verdicts))
+    row["n_contained"] = float(sum(v["contained"] for v in verdicts))
+    row["n_violating_actions"] = float(sum(v["safety_violation"] for v in verdicts))
+    row["paper_cost"] = paper_cost
+    row["mttd_min"] = float(first_alarm - onset) if first_alarm >= 0 else math.nan
+    row["mttr_min"], row["recovered"] = _mttr(sim.hist, n_steps, first_alarm,
+                                              int(sim.p[L.P_RECOVERY_MIN]))
+    for i, name in enumerate(L.ACTION_NAMES):
+        row[f"actions_{name}"] = float(counts[i])
+    return row
+
+
+def _mttr(hist: np.ndarray, n_steps: int, first_alarm: int, rec_min: int) -> tuple[float, float]:
+    """Minutes from the first alarm to the start of the first run of ``rec_min`` minutes
+    with all SLOs met (DESIGN 3.6); (nan, 0) if no alarm or never recovered."""
+    if first_alarm < 0:
+        return math.nan, 0.0
+    ok = hist[first_alarm : n_steps + 1, L.R_SLO_ALL_OK] > 0.5
+    run = 0
+    for i, v in enumerate(ok):
+        run = run + 1 if v else 0
+        if run >= rec_min:
+            return float(i - rec_min + 1), 1.0
+    return math.nan, 0.0
+
+
+def run_controller(controller: Controller, scenarios: Sequence[Scenario], run_seed: int,
+                   action_set: str = "auto") -> list[dict]:
+    """One run: the controller through the seeded order of ``scenarios``, learning kept.
+
+    Returns
+    -------
+    list of dict
+        One row per episode with ``scenario``, ``family``, ``subtype``, ``episode``
+        (position in the run) and ``seed`` added.
+    """
+    rows = []
+    for k, sc in enumerate(scenario_order(run_seed, scenarios)):
+        row = run_episode(controller, sc, episode_seed(run_seed, sc.id), action_set)
+        row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,
+                   seed=int(run_seed), optimal_action=sc.annotations.optimal_action)
+        rows.append(row)
+    return rows

@@ -1,0 +1,55 @@
+"""Tidy Parquet storage of episode rows, written atomically (DESIGN 5).
+
+Each cell (controller, seed) is one file; it is written to a temporary name and renamed,
+so a crash never leaves a half-written file, and a finished cell is never recomputed when
+its config hash matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.config import REPO_ROOT
+
+
+def config_hash(obj: object) -> str:
+    """Stable short hash of a JSON-serialisable config."""
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def git_commit() -> str:
+    """The repository's HEAD commit, or ``unknown`` outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=5, check=False)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def write_rows(rows: list[dict], path: Path) -> None:
+    """Write rows to Parquet atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    pd.DataFrame(rows).to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def read_cell(path: Path, chash: str) -> pd.DataFrame | None:
+    """Return a finished cell if it exists with the same config hash, else None."""
+    if not path.is_file():
+        return None
+    try:
+        df = pd.read_parquet(path)
+    except (OSError, ValueError):
+        return None
+    if "config_hash" not in df or (df["config_hash"] != chash).any():
+        return None
+    return df

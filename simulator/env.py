@@ -1,0 +1,280 @@
+"""Gymnasium environment of a production ML pipeline living through one failure scenario.
+
+## Description
+Each step is one simulated minute of a model-serving system (DESIGN 3). A scenario (YAML,
+``scenarios/``) injects faults; the agent chooses a remediation action each minute.
+Observations are *measured* from samples the simulator draws, with real sampling noise.
+
+## Action Space
+``Discrete(4)`` (paper set) or ``Discrete(8)`` (extended set, scenarios with
+``extended_actions: true`` or ``action_set="extended"``):
+
+| Num | Action              | Effect (DESIGN 3.5)                                           |
+|-----|---------------------|---------------------------------------------------------------|
+| 0   | `no_op`             | nothing                                                       |
+| 1   | `fallback`          | serve the simple robust model for `fallback_ttl` minutes      |
+| 2   | `rollback`          | deploy the previous model version (direct or canary)          |
+| 3   | `retrain`           | fit on the last `train_window` labelled minutes, then deploy  |
+| 4   | `scale_out`         | add `scale_step` replicas                                     |
+| 5   | `restart`           | restart pods: clears leaked memory, half capacity for a while |
+| 6   | `quarantine_inputs` | drop rows failing validation from serving and training        |
+| 7   | `escalate`          | page an engineer, who applies the right fix after a delay     |
+
+An action that conflicts with one in progress becomes a no-op (``info["action_applied"]``
+is False); the environment never raises on a valid index.
+
+## Observation Space
+``observation_mode="paper"``: ``Box(0, 1, (3,), float64)``; ``"full"`` appends 7 more:
+
+| Num | Observation                 | Unit          | Min | Max |
+|-----|-----------------------------|---------------|-----|-----|
+| 0   | `d`: KS statistic, max over features, live window vs the serving model's reference | - | 0 | 1 |
+| 1   | `a`: accuracy drop vs baseline on delayed labels | accuracy | 0 | 1 |
+| 2   | `rho`: share of live rows with abs(z) > 3      | share | 0 | 1 |
+| 3   | p99 latency (measured)      | ms            | 0   | inf |
+| 4   | error rate (measured)       | share         | 0   | 1   |
+| 5   | utilisation                 | load/capacity | 0   | inf |
+| 6   | traffic                     | requests/s    | 0   | inf |
+| 7   | cost rate                   | dollars/min   | 0   | inf |
+| 8   | canary traffic share        | share         | 0   | 1   |
+| 9   | data-validation failures    | share of rows | 0   | 1   |
+
+## Rewards
+``-cost_usd / reward_scale``: the dollars this minute cost (compute, retraining, revenue
+lost, SLA penalty, engineer time), scaled (``reward_scale`` = 10 by default). Learning
+controllers use the paper's reward -C(a) + lambda * success from ``info["feedback"]``.
+
+## Info (public keys, documented and fixed)
+``cost`` (the paper's C(a) of the action), ``cost_usd``, ``catastrophic`` (bool),
+``catastrophe_kind``, ``slo_violation`` (bool: some SLO missed this minute),
+``action_applied``, ``minute``, ``fallback_active``, ``retrain_running``,
+``canary_active``, ``previous_available``, ``previous_schema_compatible``,
+``label_delay``, ``train_window``, ``ks_n``, ``ks_m``, ``n_actions``, and ``feedback``:
+a list of matured counterfactual assessments (``decision_minute``, ``action``,
+``paper_cost``, ``success``, ``harmful``, ``safety_violation``, ``contained``,
+``delta_cost_usd``; see :mod:`simulator.assessment`), each delivered ``outcome_window``
+minutes after its action. ``info["truth"]`` holds hidden ground truth for evaluation only;
+controllers must not read it (only the oracle may).
+
+## Episode End
+Terminated on a catastrophic failure (DESIGN 3.6); truncated at the scenario's horizon.
+
+## Arguments
+``scenario`` (id, path or Scenario), ``observation_mode`` ("paper" | "full"),
+``action_set`` ("auto" | "paper" | "extended"), ``deployment`` ("direct" | "canary"),
+``assess_actions`` (bool), ``reward_scale`` (float).
+
+## Version History
+* v0: initial version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from simulator import layout as L
+from simulator.assessment import assess_action
+from simulator.core import Simulation
+from simulator.scenarios import (
+    SCENARIO_ROOT,
+    Scenario,
+    ScenarioError,
+    compile_scenario,
+    load_scenario,
+)
+
+OBS_PAPER = ("d", "a", "rho")
+OBS_FULL = OBS_PAPER + (
+    "p99_ms",
+    "error_rate",
+    "utilisation",
+    "traffic_rps",
+    "cost_usd_per_min",
+    "canary_share",
+    "validation_fail_share",
+)
+_REC_OF_OBS = (
+    L.R_D,
+    L.R_A,
+    L.R_RHO,
+    L.R_P99_OBS,
+    L.R_ERR_OBS,
+    L.R_UTIL,
+    L.R_TRAFFIC,
+    L.R_COST_RATE,
+    L.R_CANARY_SHARE,
+    L.R_VALIDATION_FAIL,
+)
+_FULL_HIGH = np.array([1, 1, 1, np.inf, 1, np.inf, np.inf, np.inf, 1, 1], dtype=np.float64)
+
+
+def resolve_scenario(scenario: str | Path | Scenario) -> Scenario:
+    """Return a Scenario from an object, a file path or an id in the shipped library.
+
+    Raises
+    ------
+    ScenarioError
+        If no such file or id exists, or the file is invalid.
+    """
+    if isinstance(scenario, Scenario):
+        return scenario
+    path = Path(scenario)
+    if path.suffix in (".yaml", ".yml"):
+        return load_scenario(path)
+    hits = sorted(SCENARIO_ROOT.glob(f"*/{scenario}.yaml"))
+    if not hits:
+        raise ScenarioError(
+            f"unknown scenario {str(scenario)!r}: no file scenarios/*/{scenario}.yaml "
+            "(run `python -m simulator.scenarios list`)"
+        )
+    return load_scenario(hits[0])
+
+
+class SelfHealEnv(gym.Env):
+    """See the module docstring for spaces, rewards, info keys and episode end."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "cov_sudden_campaign",
+        observation_mode: str = "paper",
+        action_set: str = "auto",
+        deployment: str = "direct",
+        assess_actions: bool = True,
+        reward_scale: float = 10.0,
+    ):
+        if observation_mode not in ("paper", "full"):
+            raise ValueError(f"observation_mode must be 'paper' or 'full', got {observation_mode!r}")
+        if action_set not in ("auto", "paper", "extended"):
+            raise ValueError(f"action_set must be auto, paper or extended, got {action_set!r}")
+        if deployment not in ("direct", "canary"):
+            raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
+        if not reward_scale > 0:
+            raise ValueError(f"reward_scale must be > 0, got {reward_scale}")
+        self.scenario = resolve_scenario(scenario)
+        self.observation_mode = observation_mode
+        self.assess_actions = bool(assess_actions)
+        self.reward_scale = float(reward_scale)
+        self._deployment = deployment
+        compiled = compile_scenario(self.scenario, deploy_canary=deployment == "canary")
+        if action_set == "extended":
+            compiled.params[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS
+        elif action_set == "paper":
+            compiled.params[L.P_N_ACTIONS] = L.N_PAPER_ACTIONS
+        self.n_actions = int(compiled.params[L.P_N_ACTIONS])
+        self.sim = Simulation(compiled)
+        self.action_space = spaces.Discrete(self.n_actions)
+        n_obs = 3 if observation_mode == "paper" else len(OBS_FULL)
+        self.observation_space = spaces.Box(
+            low=np.zeros(n_obs), high=_FULL_HIGH[:n_obs].copy(), dtype=np.float64
+        )
+        self._obs_idx = np.array(_REC_OF_OBS[:n_obs])
+        self._pending: list[tuple[int, dict]] = []
+        self.assessments: list[dict] = []
+        self._engineer_minutes = 0.0
+        self._done = True
+
+    # -- configuration ---------------------------------------------------------------
+    @property
+    def deployment(self) -> str:
+        """Deployment mode of retrain and rollback: ``"direct"`` or ``"canary"``."""
+        return self._deployment
+
+    def set_deployment(self, mode: str) -> None:
+        """Switch deployments between ``"direct"`` and ``"canary"`` (takes effect now)."""
+        if mode not in ("direct", "canary"):
+            raise ValueError(f"deployment must be 'direct' or 'canary', got {mode!r}")
+        self._deployment = mode
+        self.sim.p[L.P_DEPLOY_CANARY] = 1.0 if mode == "canary" else 0.0
+
+    def charge_engineer_time(self, minutes: float) -> None:
+        """Charge engineer minutes (human handling) to the next step's cost."""
+        if not np.isfinite(minutes) or minutes < 0:
+            raise ValueError(f"engineer minutes must be finite and >= 0, got {minutes}")
+        self._engineer_minutes += float(minutes)
+
+    # -- Gymnasium API ---------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; the episode seed is drawn from the env's seeded generator."""
+        super().reset(seed=seed)
+        ep_seed = int(self.np_random.integers(0, 2**53))
+        rec = self.sim.reset(ep_seed)
+        self._pending = []
+        self.assessments = []
+        self._engineer_minutes = 0.0
+        self._done = False
+        return self._obs(rec), self._info(rec, L.NO_OP, True, [])
+
+    def step(self, action):
+        """Advance one minute with ``action``; see the module docstring."""
+        if self._done:
+            raise RuntimeError("step() called on a finished episode: call reset() first")
+        if not self.action_space.contains(action):
+            raise ValueError(
+                f"invalid action {action!r}: expected an integer in [0, {self.n_actions})"
+            )
+        a = int(action)
+        t = self.sim.t
+        if self.assess_actions and a != L.NO_OP:
+            verdict = assess_action(self.sim, a)
+            verdict.update(decision_minute=t, action=L.ACTION_NAMES[a],
+                           paper_cost=float(self.sim.c_paper[a]))
+            due = t + int(self.sim.p[L.P_OUTCOME_WINDOW])
+            self._pending.append((due, verdict))
+            self.assessments.append(verdict)
+        eng, self._engineer_minutes = self._engineer_minutes, 0.0
+        rec, applied = self.sim.step(a, eng)
+        terminated = self.sim.catastrophe != L.CAT_NONE
+        truncated = self.sim.t > self.sim.horizon
+        self._done = terminated or truncated
+        now = self.sim.t - 1
+        matured = [v for due, v in self._pending if due <= now or self._done]
+        self._pending = [(due, v) for due, v in self._pending if not (due <= now or self._done)]
+        reward = -float(rec[L.R_COST_RATE]) / self.reward_scale
+        info = self._info(rec, a, bool(applied), matured)
+        return self._obs(rec), reward, terminated, truncated, info
+
+    # -- helpers ---------------------------------------------------------------------
+    def _obs(self, rec: np.ndarray) -> np.ndarray:
+        obs = rec[self._obs_idx].astype(np.float64)
+        return np.clip(obs, self.observation_space.low, self.observation_space.high)
+
+    def _info(self, rec: np.ndarray, a: int, applied: bool, feedback: list[dict]) -> dict:
+        s, models, p = self.sim.s, self.sim.models, self.sim.p
+        cat = int(s[L.S_CATASTROPHIC])
+        return {
+            "minute": int(self.sim.t - 1),
+            "cost": float(self.sim.c_paper[a]),
+            "cost_usd": float(rec[L.R_COST_RATE]),
+            "catastrophic": cat != L.CAT_NONE,
+            "catastrophe_kind": L.CATASTROPHE_NAMES[cat],
+            "slo_violation": bool(rec[L.R_SLO_ALL_OK] < 0.5),
+            "action_applied": applied,
+            "fallback_active": bool(s[L.S_FALLBACK_ACTIVE] > 0.5),
+            "retrain_running": bool(s[L.S_JOB_ACTIVE] > 0.5),
+            "canary_active": bool(s[L.S_CANARY_ACTIVE] > 0.5),
+            "previous_available": bool(models[L.M_PREVIOUS, L.MF_VALID] > 0.5),
+            "previous_schema_compatible": bool(
+                models[L.M_PREVIOUS, L.MF_SCHEMA] == s[L.S_LIVE_SCHEMA]
+            ),
+            "label_delay": int(p[L.P_LABEL_DELAY]),
+            "train_window": int(p[L.P_TRAIN_WINDOW]),
+            "ks_n": int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW]),
+            "ks_m": int(p[L.P_REF_SIZE]),
+            "n_actions": self.n_actions,
+            "feedback": feedback,
+            "truth": {
+                "accuracy": float(rec[L.R_ACC_SERVED]),
+                "availability": float(rec[L.R_AVAILABILITY]),
+                "p99_ms": float(rec[L.R_P99_MS]),
+                "sla_score": float(rec[L.R_SLA_SCORE]),
+                "bad_model_share": float(rec[L.R_BAD_MODEL_SHARE]),
+                "corrupt_share": float(rec[L.R_CORRUPT_SHARE]),
+                "optimal_action": self.scenario.annotations.optimal_action,
+            },
+        }

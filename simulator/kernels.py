@@ -1,0 +1,739 @@
+"""The simulator's step kernel (DESIGN 3), Numba-compiled over flat arrays.
+
+One call advances one episode by one simulated minute. The Gymnasium environment and any
+batched rollout call this same function. All arrays are float64 unless stated.
+
+Arguments shared by the kernels
+-------------------------------
+p : (N_PARAMS,)                      scenario parameters (``P_*``)
+fa : (n_faults, N_FAULT_FIELDS)      fault table (``F_*``)
+fr : (n_faults, N_FAULT_RT)          fault runtime (``FR_*``), mutated
+ac : (N_EXTENDED_ACTIONS, 3)         C(a) components per action
+s : (N_STATE,)                       dynamic state (``S_*``), mutated
+models : (N_MODEL_SLOTS, N_MODEL_FIELDS)  model table (``MF_*``), mutated
+refs : (N_MODEL_SLOTS, N_FEATURES, m)     sorted reference samples, mutated on retrain
+hist : (horizon + 1, N_RECORD)       per-minute records (``R_*``); row t is written at t
+live : (ks_window, N_FEATURES, n)    ring buffer of live feature samples
+rs : (1,) uint64                     scratch random-stream state
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from simulator import layout as L
+from simulator.outcomes import accrue_costs, sla_score, update_catastrophe, update_slos
+from simulator.rng import (
+    STREAM_CANARY,
+    STREAM_MINUTE,
+    STREAM_RETRAIN,
+    STREAM_WARMUP,
+    binomial,
+    normal,
+    seed_stream,
+    uniform,
+)
+
+_BASE_LOC = np.array(L.BASE_LOC)
+
+
+# ----------------------------------------------------------------------------------------
+# Statistics
+# ----------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def ks_statistic(a, b):
+    """Two-sample Kolmogorov-Smirnov statistic sup |F_a - F_b| of two SORTED 1-D arrays.
+
+    Ties are handled by advancing both samples past each distinct value (as
+    ``scipy.stats.ks_2samp``). Returns 0.0 if either array is empty.
+    """
+    n = a.shape[0]
+    m = b.shape[0]
+    if n == 0 or m == 0:
+        return 0.0
+    i = 0
+    j = 0
+    d = 0.0
+    while i < n and j < m:
+        x = a[i] if a[i] <= b[j] else b[j]
+        while i < n and a[i] <= x:
+            i += 1
+        while j < m and b[j] <= x:
+            j += 1
+        diff = abs(i / n - j / m)
+        if diff > d:
+            d = diff
+    return d
+
+
+def ks_critical_value(alpha: float, n: int, m: int) -> float:
+    """Asymptotic two-sample KS critical value D_alpha(n, m) (Smirnov 1948).
+
+    D_alpha = c(alpha) sqrt((n + m) / (n m)), c(alpha) = sqrt(-ln(alpha / 2) / 2).
+
+    Raises
+    ------
+    ValueError
+        If alpha is not in (0, 1) or n, m < 1.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if n < 1 or m < 1:
+        raise ValueError(f"sample sizes must be >= 1, got n={n}, m={m}")
+    return float(np.sqrt(-np.log(alpha / 2.0) / 2.0) * np.sqrt((n + m) / (n * m)))
+
+
+# ----------------------------------------------------------------------------------------
+# Fault levels and model accuracy
+# ----------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def fault_level(f, t):
+    """Level in [0, 1] of fault row ``f`` at minute ``t`` (shape of DESIGN 3.4)."""
+    onset = f[L.F_ONSET]
+    if t < onset or t >= f[L.F_END]:
+        return 0.0
+    shape = int(f[L.F_SHAPE])
+    if shape == L.SH_SUDDEN:
+        return 1.0
+    if shape == L.SH_RECURRING:
+        phase = (t - onset) % f[L.F_PERIOD]
+        return 1.0 if phase < f[L.F_ACTIVE] else 0.0
+    return min(1.0, (t - onset + 1.0) / f[L.F_RAMP])
+
+
+@nb.njit(cache=True)
+def model_accuracy(models, k, p, s, loc, scale, concept, corrupt, adv, outl, decay):
+    """True accuracy of model slot ``k`` on this minute's inputs.
+
+    acc = base - cov_sens * sum_f(|loc_f - loc_k,f| / scale_k,f + |ln(scale_f / scale_k,f)|)
+              - concept_sens * |concept - concept_k| - corruption_sens * corrupt
+              - adversarial_sens * adv - 0.5 * outlier share - decay,
+    with the fallback's covariate and concept terms scaled down, its corruption term zero
+    and its adversarial and outlier terms scaled by 0.3 (DESIGN 3.5: a simpler robust
+    model). A poisoned or schema-incompatible model scores the poisoned accuracy.
+    """
+    m = models[k]
+    if m[L.MF_VALID] < 0.5:
+        return 0.0
+    if m[L.MF_CORRUPT] > p[L.P_POISON_THRESHOLD] or m[L.MF_SCHEMA] != s[L.S_LIVE_SCHEMA]:
+        return p[L.P_POISON_ACC]
+    fb = m[L.MF_IS_FALLBACK] > 0.5
+    shift = 0.0
+    for j in range(L.N_FEATURES):
+        sc = m[L.MF_SCALE + j]
+        shift += abs(loc[j] - m[L.MF_LOC + j]) / sc + abs(np.log(scale[j] / sc))
+    cov = p[L.P_COV_SENS] * shift
+    con = p[L.P_CONCEPT_SENS] * abs(concept - m[L.MF_CONCEPT])
+    cor = p[L.P_CORRUPT_SENS] * corrupt
+    adv_pen = p[L.P_ADV_SENS] * adv
+    out_pen = 0.5 * outl
+    if fb:
+        cov *= p[L.P_FB_COV_MULT]
+        con *= p[L.P_FB_CONCEPT_MULT]
+        cor = 0.0
+        adv_pen *= 0.3
+        out_pen *= 0.3
+    acc = m[L.MF_BASE_ACC] - cov - con - cor - adv_pen - out_pen - decay
+    return min(1.0, max(0.0, acc))
+
+
+@nb.njit(cache=True)
+def model_is_bad(models, k, p, s):
+    """True if model slot ``k`` is poisoned or schema-incompatible (DESIGN 3.6)."""
+    m = models[k]
+    return m[L.MF_VALID] > 0.5 and (
+        m[L.MF_CORRUPT] > p[L.P_POISON_THRESHOLD] or m[L.MF_SCHEMA] != s[L.S_LIVE_SCHEMA]
+    )
+
+
+@nb.njit(cache=True)
+def draw_reference(models, refs, k, p, rs):
+    """Draw and sort model ``k``'s reference sample from its training distribution."""
+    m = int(p[L.P_REF_SIZE])
+    for j in range(L.N_FEATURES):
+        loc = models[k, L.MF_LOC + j]
+        sc = models[k, L.MF_SCALE + j]
+        for i in range(m):
+            refs[k, j, i] = loc + sc * normal(rs)
+        refs[k, j, :m] = np.sort(refs[k, j, :m])
+        models[k, L.MF_RMEAN + j] = refs[k, j, :m].mean()
+        models[k, L.MF_RSTD + j] = max(refs[k, j, :m].std(), 1e-9)
+
+
+# ----------------------------------------------------------------------------------------
+# Initial state
+# ----------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def init_state(p, fr, s, models, refs, live, seed, rs):
+    """Reset the episode: serving v1, previous v0, fallback; baseline references.
+
+    The live-sample window is pre-filled with fault-free samples of the minutes before the
+    episode, so that the KS statistic uses a full window from minute 0.
+    """
+    s[:] = 0.0
+    fr[:] = 0.0
+    models[:] = 0.0
+    s[L.S_SEED] = seed
+    s[L.S_REPLICAS] = p[L.P_REPLICAS]
+    s[L.S_NEXT_VERSION] = 2.0
+    s[L.S_ESCALATE_AT] = -1.0
+    for k in (L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK):
+        models[k, L.MF_VALID] = 1.0
+        models[k, L.MF_COST] = 1.0
+        for j in range(L.N_FEATURES):
+            models[k, L.MF_LOC + j] = _BASE_LOC[j]
+            models[k, L.MF_SCALE + j] = 1.0
+    models[L.M_SERVING, L.MF_VERSION] = 1.0
+    models[L.M_SERVING, L.MF_BASE_ACC] = p[L.P_BASE_ACC]
+    models[L.M_PREVIOUS, L.MF_VERSION] = 0.0
+    models[L.M_PREVIOUS, L.MF_BASE_ACC] = p[L.P_PREV_ACC]
+    models[L.M_FALLBACK, L.MF_VERSION] = -1.0
+    models[L.M_FALLBACK, L.MF_BASE_ACC] = p[L.P_FALLBACK_ACC]
+    models[L.M_FALLBACK, L.MF_IS_FALLBACK] = 1.0
+    models[L.M_FALLBACK, L.MF_COST] = p[L.P_FB_COST]
+    seed_stream(rs, seed, 0, STREAM_RETRAIN)
+    for k in (L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK):
+        draw_reference(models, refs, k, p, rs)
+    seed_stream(rs, seed, 0, STREAM_WARMUP)
+    for w in range(live.shape[0]):
+        for j in range(L.N_FEATURES):
+            for i in range(live.shape[2]):
+                live[w, j, i] = _BASE_LOC[j] + normal(rs)
+
+
+# ----------------------------------------------------------------------------------------
+# Actions
+# ----------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def _promote(s, models, refs, src):
+    """Make slot ``src`` the serving model; the old serving model becomes previous."""
+    if src == L.M_PREVIOUS:
+        tmp = models[L.M_SERVING].copy()
+        models[L.M_SERVING] = models[L.M_PREVIOUS]
+        models[L.M_PREVIOUS] = tmp
+        tmp_r = refs[L.M_SERVING].copy()
+        refs[L.M_SERVING] = refs[L.M_PREVIOUS]
+        refs[L.M_PREVIOUS] = tmp_r
+    else:
+        models[L.M_PREVIOUS] = models[L.M_SERVING]
+        refs[L.M_PREVIOUS] = refs[L.M_SERVING]
+        models[L.M_SERVING] = models[src]
+        refs[L.M_SERVING] = refs[src]
+        models[src, L.MF_VALID] = 0.0
+    s[L.S_FALLBACK_ACTIVE] = 0.0
+    s[L.S_LEAK] = 0.0
+    s[L.S_N_PROMOTIONS] += 1.0
+
+
+@nb.njit(cache=True)
+def _deploy(p, s, models, refs, src, t):
+    """Deploy slot ``src`` (previous or candidate): through the canary or directly."""
+    if p[L.P_DEPLOY_CANARY] > 0.5:
+        if src == L.M_PREVIOUS:
+            models[L.M_CANDIDATE] = models[L.M_PREVIOUS]
+            refs[L.M_CANDIDATE] = refs[L.M_PREVIOUS]
+            s[L.S_CANARY_KIND] = L.ROLLBACK
+        else:
+            s[L.S_CANARY_KIND] = L.RETRAIN
+        s[L.S_CANARY_ACTIVE] = 1.0
+        s[L.S_CANARY_END] = t + p[L.P_CANARY_MIN]
+    else:
+        _promote(s, models, refs, src)
+        s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
+
+
+@nb.njit(cache=True)
+def _capture_training_window(p, s, hist, t):
+    """Average the labelled data a retrain started at ``t`` can use (DESIGN 3.5).
+
+    Labelled data are minutes [t - delay - W, t - delay); minutes before the episode are
+    the pre-fault baseline.
+    """
+    delay = p[L.P_LABEL_DELAY]
+    w = int(p[L.P_TRAIN_WINDOW])
+    hi = int(t - delay)
+    lo = hi - w
+    for j in range(L.N_FEATURES):
+        s[L.S_JOB_LOC + j] = 0.0
+        s[L.S_JOB_SCALE + j] = 0.0
+    s[L.S_JOB_CONCEPT] = 0.0
+    s[L.S_JOB_CORRUPT] = 0.0
+    for u in range(lo, hi):
+        if u >= 0:
+            r = hist[u]
+            for j in range(L.N_FEATURES):
+                s[L.S_JOB_LOC + j] += r[L.R_LOC + j]
+                s[L.S_JOB_SCALE + j] += r[L.R_SCALE + j]
+            s[L.S_JOB_CONCEPT] += r[L.R_CONCEPT]
+            s[L.S_JOB_CORRUPT] += r[L.R_CORRUPT_SHARE]
+        else:
+            for j in range(L.N_FEATURES):
+                s[L.S_JOB_LOC + j] += _BASE_LOC[j]
+                s[L.S_JOB_SCALE + j] += 1.0
+    for j in range(L.N_FEATURES):
+        s[L.S_JOB_LOC + j] /= w
+        s[L.S_JOB_SCALE + j] /= w
+    s[L.S_JOB_CONCEPT] /= w
+    s[L.S_JOB_CORRUPT] /= w
+
+
+@nb.njit(cache=True)
+def apply_action(p, s, models, refs, hist, a, t):
+    """Start action ``a`` at minute ``t``. Returns 1 if it took effect, 0 if it became a no-op.
+
+    An action that conflicts with one in progress (a retrain or canary running, a rollback
+    with no previous version) becomes a no-op and is counted in ``s[S_N_CONFLICTS]``.
+    """
+    if a == L.NO_OP:
+        return 1
+    busy = s[L.S_JOB_ACTIVE] > 0.5 or s[L.S_CANARY_ACTIVE] > 0.5
+    if a == L.FALLBACK:
+        s[L.S_FALLBACK_ACTIVE] = 1.0
+        s[L.S_FALLBACK_UNTIL] = t + p[L.P_FALLBACK_TTL]
+        return 1
+    if a == L.ROLLBACK:
+        if busy or models[L.M_PREVIOUS, L.MF_VALID] < 0.5:
+            s[L.S_N_CONFLICTS] += 1.0
+            return 0
+        _deploy(p, s, models, refs, L.M_PREVIOUS, t)
+        return 1
+    if a == L.RETRAIN:
+        if busy:
+            s[L.S_N_CONFLICTS] += 1.0
+            return 0
+        _capture_training_window(p, s, hist, t)
+        s[L.S_JOB_ACTIVE] = 1.0
+        s[L.S_JOB_DONE_AT] = t + p[L.P_RETRAIN_MIN]
+        return 1
+    if a == L.SCALE_OUT:
+        s[L.S_REPLICAS] += p[L.P_SCALE_STEP]
+        return 1
+    if a == L.RESTART:
+        s[L.S_LEAK] = 0.0
+        s[L.S_RESTART_UNTIL] = t + p[L.P_RESTART_MIN]
+        return 1
+    if a == L.QUARANTINE_INPUTS:
+        s[L.S_QUARANTINE_UNTIL] = t + p[L.P_QUARANTINE_TTL]
+        return 1
+    if a == L.ESCALATE:
+        if s[L.S_ESCALATE_AT] >= 0.0:
+            s[L.S_N_CONFLICTS] += 1.0
+            return 0
+        s[L.S_ESCALATE_AT] = t + p[L.P_ESCALATE_DELAY]
+        return 1
+    return 0
+
+
+@nb.njit(cache=True)
+def _finish_retrain(p, s, models, refs, rs, t):
+    """Build the candidate from the captured window (poisoned if corrupted) and deploy it."""
+    c = L.M_CANDIDATE
+    models[c] = 0.0
+    models[c, L.MF_VALID] = 1.0
+    models[c, L.MF_VERSION] = s[L.S_NEXT_VERSION]
+    s[L.S_NEXT_VERSION] += 1.0
+    models[c, L.MF_CONCEPT] = s[L.S_JOB_CONCEPT]
+    models[c, L.MF_CORRUPT] = s[L.S_JOB_CORRUPT]
+    models[c, L.MF_SCHEMA] = s[L.S_LIVE_SCHEMA]
+    models[c, L.MF_BASE_ACC] = p[L.P_BASE_ACC]
+    models[c, L.MF_COST] = 1.0
+    models[c, L.MF_TRAINED_AT] = t
+    for j in range(L.N_FEATURES):
+        models[c, L.MF_LOC + j] = s[L.S_JOB_LOC + j]
+        models[c, L.MF_SCALE + j] = s[L.S_JOB_SCALE + j]
+    seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_RETRAIN)
+    draw_reference(models, refs, c, p, rs)
+    s[L.S_JOB_ACTIVE] = 0.0
+    _deploy(p, s, models, refs, c, t)
+
+
+@nb.njit(cache=True)
+def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err):
+    """Paper's canary judge (Sec. 3.4): abort if the candidate's measured SLA score is more
+    than ``canary_delta_sla`` below the baseline's; accuracy is measured on the labels that
+    have arrived for each slice (none for the candidate if the label delay exceeds the canary
+    duration, in which case its accuracy is taken to equal the baseline's)."""
+    seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
+    share = p[L.P_CANARY_SHARE]
+    minutes = max(0.0, p[L.P_CANARY_MIN] - p[L.P_LABEL_DELAY])
+    n_c = int(share * p[L.P_LABEL_VOLUME] * minutes)
+    n_b = int((1.0 - share) * p[L.P_LABEL_VOLUME] * minutes)
+    k_b = binomial(rs, n_b, acc_main)
+    k_c = binomial(rs, n_c, acc_cand)
+    acc_b = k_b / n_b if n_b > 0 else acc_main
+    acc_c = k_c / n_c if n_c > 0 else acc_b
+    avail = 1.0 - err
+    lat = p[L.P_SLO_LATENCY_MS]
+    sla_b = sla_score(avail, acc_b, lat, p)
+    sla_c = sla_score(avail, acc_c, lat, p)
+    s[L.S_CANARY_ACTIVE] = 0.0
+    if sla_c < sla_b - p[L.P_CANARY_DELTA]:
+        s[L.S_N_CANARY_ABORTS] += 1.0
+        models[L.M_CANDIDATE, L.MF_VALID] = 0.0
+        return 0
+    if s[L.S_CANARY_KIND] == L.ROLLBACK:
+        models[L.M_CANDIDATE, L.MF_VALID] = 0.0
+        _promote(s, models, refs, L.M_PREVIOUS)
+    else:
+        _promote(s, models, refs, L.M_CANDIDATE)
+    s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
+    return 1
+
+
+@nb.njit(cache=True)
+def _fault_onsets(p, fa, fr, s, models, refs, t):
+    """Attach version-bound faults to the model serving at onset; apply bad deploys."""
+    for i in range(fa.shape[0]):
+        if fr[i, L.FR_STARTED] > 0.5 or t < fa[i, L.F_ONSET]:
+            continue
+        fr[i, L.FR_STARTED] = 1.0
+        kind = int(fa[i, L.F_KIND])
+        if kind == L.K_BAD_DEPLOY:
+            models[L.M_PREVIOUS] = models[L.M_SERVING]
+            refs[L.M_PREVIOUS] = refs[L.M_SERVING]
+            models[L.M_SERVING, L.MF_VERSION] = s[L.S_NEXT_VERSION]
+            s[L.S_NEXT_VERSION] += 1.0
+        if kind == L.K_CORRUPTION and int(fa[i, L.F_SUBKIND]) == L.C_SCHEMA:
+            if fa[i, L.F_MIGRATE] > 0.5:
+                s[L.S_LIVE_SCHEMA] += 1.0
+                models[L.M_SERVING, L.MF_SCHEMA] = s[L.S_LIVE_SCHEMA]
+                models[L.M_FALLBACK, L.MF_SCHEMA] = s[L.S_LIVE_SCHEMA]
+        fr[i, L.FR_VERSION] = models[L.M_SERVING, L.MF_VERSION]
+
+
+# ----------------------------------------------------------------------------------------
+# The step
+# ----------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
+    """Advance one minute with ``action``; write the minute's record into ``hist[t]``.
+
+    Order within a minute: fault onsets, the action, retrain and canary progress, fallback
+    TTL, ground truth (traffic, capacity, latency, errors, accuracy), measured observations
+    from drawn samples (KS statistic, anomaly rate, delayed-label accuracy drop), SLOs,
+    catastrophe counters, dollar costs. Random draws of the minute come from the stream
+    (seed, t), and their number does not depend on the action (common random numbers).
+
+    Parameters
+    ----------
+    action : int
+        Action index (``layout.NO_OP`` ...); must be < ``p[P_N_ACTIONS]``.
+    eng_min : float
+        Engineer minutes charged this minute by the controller (human baseline).
+
+    Returns
+    -------
+    int
+        1 if the action took effect, 0 if it became a no-op.
+    """
+    t = s[L.S_T]
+    ti = int(t)
+    rec = hist[ti]
+    rec[:] = 0.0
+    seed = int(s[L.S_SEED])
+
+    # 1. Fault onsets and the action.
+    _fault_onsets(p, fa, fr, s, models, refs, t)
+    applied = apply_action(p, s, models, refs, hist, action, t)
+    if s[L.S_ESCALATE_AT] >= 0.0 and t >= s[L.S_ESCALATE_AT]:
+        s[L.S_ESCALATE_AT] = -1.0
+        eng_min += p[L.P_ENGINEER_MIN_ESCALATE]
+        opt = int(p[L.P_OPTIMAL_ACTION])
+        if opt != L.ESCALATE:
+            apply_action(p, s, models, refs, hist, opt, t)
+    rec[L.R_APPLIED] = applied
+    rec[L.R_CONFLICT] = 1.0 - applied
+
+    # 2. Fault effects this minute.
+    loc = _BASE_LOC.copy()
+    scale = np.ones(L.N_FEATURES)
+    concept = 0.0
+    corrupt = 0.0  # share of rows hurting the primary model (corruption, dependency)
+    corrupt_detectable = 0.0
+    adv = 0.0
+    outl = 0.0
+    cap_factor = 1.0
+    err_disk = 0.0
+    err_dep = 0.0
+    net_ms = 0.0
+    traffic_mult = 1.0
+    price_mult = 1.0
+    n_f = fa.shape[0]
+    levels = np.zeros(n_f)
+    for i in range(n_f):
+        lv = fault_level(fa[i], t)
+        levels[i] = lv
+        if lv <= 0.0:
+            continue
+        kind = int(fa[i, L.F_KIND])
+        mag = fa[i, L.F_MAGNITUDE] * lv
+        f0 = int(fa[i, L.F_FEATURE])
+        f1 = f0 + int(fa[i, L.F_NFEAT])
+        if kind == L.K_COVARIATE:
+            for j in range(f0, f1):
+                if int(fa[i, L.F_SHAPE]) == L.SH_GRADUAL:
+                    loc[j] += fa[i, L.F_MAGNITUDE] * lv  # mixture mean; samples mix below
+                else:
+                    loc[j] += mag
+                scale[j] *= 1.0 + (fa[i, L.F_SCALE] - 1.0) * lv
+        elif kind == L.K_CONCEPT:
+            concept += mag
+        elif kind == L.K_CORRUPTION:
+            corrupt += mag
+            if int(fa[i, L.F_SUBKIND]) != L.C_SKEW:
+                corrupt_detectable += mag
+        elif kind == L.K_RESOURCE:
+            if int(fa[i, L.F_SUBKIND]) == L.R_DISK:
+                err_disk = max(err_disk, mag)
+            else:
+                cap_factor *= 1.0 - mag
+        elif kind == L.K_NETWORK:
+            net_ms += mag
+        elif kind == L.K_DEPENDENCY:
+            err_dep = max(err_dep, 0.5 * mag)
+            corrupt += 0.5 * mag
+        elif kind == L.K_ADVERSARIAL:
+            adv += mag
+        elif kind == L.K_OUTLIER:
+            outl += mag
+        elif kind == L.K_TEMPORAL:
+            traffic_mult *= 1.0 + (fa[i, L.F_SCALE] - 1.0) * lv
+        elif kind == L.K_SURGE:
+            traffic_mult *= 1.0 + (fa[i, L.F_MAGNITUDE] - 1.0) * lv
+        elif kind == L.K_COST_SHOCK:
+            price_mult *= 1.0 + (fa[i, L.F_MAGNITUDE] - 1.0) * lv
+    corrupt = min(corrupt, 1.0)
+    quarantine = s[L.S_QUARANTINE_UNTIL] > t
+    if quarantine:
+        corrupt = max(0.0, corrupt - corrupt_detectable)
+        outl = 0.0
+
+    # 3. Retrain, canary and fallback progress.
+    fb = s[L.S_FALLBACK_ACTIVE] > 0.5
+    main = L.M_FALLBACK if fb else L.M_SERVING
+
+    def_ver = models[L.M_SERVING, L.MF_VERSION]
+    decay_by_slot = np.zeros(L.N_MODEL_SLOTS)
+    latmult_by_slot = np.ones(L.N_MODEL_SLOTS)
+    leak_rate = 0.0
+    for i in range(n_f):
+        kind = int(fa[i, L.F_KIND])
+        if kind != L.K_ACC_DECAY and kind != L.K_LATENCY and kind != L.K_LEAK:
+            if kind != L.K_BAD_DEPLOY:
+                continue
+        if fr[i, L.FR_STARTED] < 0.5:
+            continue
+        lv = levels[i] if kind != L.K_BAD_DEPLOY else 1.0
+        for k in range(L.N_MODEL_SLOTS):
+            if models[k, L.MF_VALID] < 0.5 or models[k, L.MF_VERSION] != fr[i, L.FR_VERSION]:
+                continue
+            if kind == L.K_ACC_DECAY or kind == L.K_BAD_DEPLOY:
+                decay_by_slot[k] += fa[i, L.F_MAGNITUDE] * lv
+            elif kind == L.K_LATENCY:
+                latmult_by_slot[k] += fa[i, L.F_MAGNITUDE] * lv
+            elif kind == L.K_LEAK and k == L.M_SERVING:
+                leak_rate += fa[i, L.F_MAGNITUDE] * lv
+
+    acc = np.zeros(L.N_MODEL_SLOTS)
+    for k in range(L.N_MODEL_SLOTS):
+        acc[k] = model_accuracy(
+            models, k, p, s, loc, scale, concept, corrupt, adv, outl, decay_by_slot[k]
+        )
+
+    if s[L.S_JOB_ACTIVE] > 0.5 and t >= s[L.S_JOB_DONE_AT]:
+        _finish_retrain(p, s, models, refs, rs, t)
+        acc[L.M_CANDIDATE] = model_accuracy(
+            models, L.M_CANDIDATE, p, s, loc, scale, concept, corrupt, adv, outl, 0.0
+        )
+        if s[L.S_CANARY_ACTIVE] < 0.5:  # promoted directly: slots moved
+            acc[L.M_PREVIOUS] = acc[L.M_SERVING]
+            acc[L.M_SERVING] = model_accuracy(
+                models, L.M_SERVING, p, s, loc, scale, concept, corrupt, adv, outl, 0.0
+            )
+            latmult_by_slot[L.M_SERVING] = 1.0
+    if s[L.S_CANARY_ACTIVE] > 0.5 and t >= s[L.S_CANARY_END]:
+        err_prev = hist[ti - 1, L.R_ERROR_RATE] if ti > 0 else 0.0
+        _judge_canary(p, s, models, refs, rs, t, acc[main], acc[L.M_CANDIDATE], err_prev)
+        # slots may have moved: recompute affected accuracies and version-bound effects
+        for k in range(L.N_MODEL_SLOTS):
+            d = 0.0
+            lm = 1.0
+            for i in range(n_f):
+                kind = int(fa[i, L.F_KIND])
+                if fr[i, L.FR_STARTED] < 0.5 or models[k, L.MF_VERSION] != fr[i, L.FR_VERSION]:
+                    continue
+                if kind == L.K_ACC_DECAY:
+                    d += fa[i, L.F_MAGNITUDE] * levels[i]
+                elif kind == L.K_BAD_DEPLOY:
+                    d += fa[i, L.F_MAGNITUDE]
+                elif kind == L.K_LATENCY:
+                    lm += fa[i, L.F_MAGNITUDE] * levels[i]
+            latmult_by_slot[k] = lm
+            acc[k] = model_accuracy(models, k, p, s, loc, scale, concept, corrupt, adv, outl, d)
+    if s[L.S_FALLBACK_ACTIVE] > 0.5 and t >= s[L.S_FALLBACK_UNTIL]:
+        s[L.S_FALLBACK_ACTIVE] = 0.0
+    if models[L.M_SERVING, L.MF_VERSION] != def_ver:
+        leak_rate = 0.0  # the leaking version no longer serves
+
+    fb = s[L.S_FALLBACK_ACTIVE] > 0.5
+    main = L.M_FALLBACK if fb else L.M_SERVING
+    canary = s[L.S_CANARY_ACTIVE] > 0.5
+    share_c = p[L.P_CANARY_SHARE] if canary else 0.0
+    share_main = 1.0 - share_c
+
+    # 4. Traffic, capacity, latency, errors.
+    rps = p[L.P_BASE_RPS] * traffic_mult
+    rps *= 1.0 + p[L.P_DIURNAL_AMP] * np.sin(2.0 * np.pi * t / 1440.0)
+    cost_req = share_main * models[main, L.MF_COST] + share_c * 1.0
+    cap = s[L.S_REPLICAS] * p[L.P_REPLICA_RPS] * cap_factor
+    if t < s[L.S_DEPLOY_UNTIL]:
+        cap *= 0.75
+    if t < s[L.S_RESTART_UNTIL]:
+        cap *= 0.5
+    if not fb:
+        s[L.S_LEAK] += leak_rate
+    if s[L.S_LEAK] >= 1.0:
+        s[L.S_LEAK] = 0.0
+        s[L.S_OOM_UNTIL] = t + p[L.P_LEAK_RESTART_MIN]
+    if t < s[L.S_OOM_UNTIL]:
+        cap *= 0.25
+    util = rps * cost_req / max(cap, 1e-9)
+    lat_main = latmult_by_slot[main] * (0.6 if fb else 1.0)
+    p99 = p[L.P_BASE_LATENCY_MS] * lat_main / (1.0 - min(util, 0.95)) + net_ms
+    err_over = max(0.0, 1.0 - 1.0 / util) if util > 1.0 else 0.0
+    err_timeout = max(0.0, (p99 - p[L.P_TIMEOUT_MS]) / p99)
+    if fb:  # the fallback needs neither the feature store nor the disk cache
+        err_dep_eff = 0.0
+        err_disk_eff = 0.0
+    else:
+        err_dep_eff = err_dep
+        err_disk_eff = err_disk
+    ok = (1.0 - err_over) * (1.0 - err_timeout) * (1.0 - err_dep_eff) * (1.0 - err_disk_eff)
+    err = 1.0 - ok
+
+    acc_main = acc[main]
+    acc_served = share_main * acc_main + share_c * acc[L.M_CANDIDATE]
+    bad_share = 0.0
+    if model_is_bad(models, main, p, s):
+        bad_share += share_main
+    if canary and model_is_bad(models, L.M_CANDIDATE, p, s):
+        bad_share += share_c
+
+    rec[L.R_TRAFFIC] = rps
+    rec[L.R_UTIL] = util
+    rec[L.R_P99_MS] = p99
+    rec[L.R_ERROR_RATE] = err
+    rec[L.R_AVAILABILITY] = ok
+    rec[L.R_ACC_SERVED] = acc_served
+    rec[L.R_ACC_PRIMARY] = acc_main
+    rec[L.R_CANARY_SHARE] = share_c
+    rec[L.R_CORRUPT_SHARE] = min(1.0, corrupt + adv + outl)
+    rec[L.R_CONCEPT] = concept
+    rec[L.R_BAD_MODEL_SHARE] = bad_share
+    for j in range(L.N_FEATURES):
+        rec[L.R_LOC + j] = loc[j]
+        rec[L.R_SCALE + j] = scale[j]
+
+    # 5. Measurements from samples (stream (seed, t)).
+    seed_stream(rs, seed, ti, STREAM_MINUTE)
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    slot = ti % live.shape[0]
+    z_thr = p[L.P_ANOMALY_Z]
+    n_anom = 0
+    n_invalid = 0
+    for i in range(n):
+        row_anom = False
+        row_invalid = False
+        for j in range(L.N_FEATURES):
+            u_mix = uniform(rs)
+            u_cor = uniform(rs)
+            x = normal(rs)
+            val = _BASE_LOC[j] + x * scale[j]
+            # covariate shifts: gradual = mixture of old and new, otherwise shifted mean
+            for q in range(n_f):
+                if levels[q] <= 0.0:
+                    continue
+                kq = int(fa[q, L.F_KIND])
+                f0 = int(fa[q, L.F_FEATURE])
+                if j < f0 or j >= f0 + int(fa[q, L.F_NFEAT]):
+                    continue
+                if kq == L.K_COVARIATE:
+                    if int(fa[q, L.F_SHAPE]) == L.SH_GRADUAL:
+                        if u_mix < levels[q]:
+                            val += fa[q, L.F_MAGNITUDE]
+                    else:
+                        val += fa[q, L.F_MAGNITUDE] * levels[q]
+                elif kq == L.K_TEMPORAL:
+                    val += fa[q, L.F_MAGNITUDE] * levels[q]
+                elif kq == L.K_OUTLIER:
+                    if u_cor < fa[q, L.F_MAGNITUDE] * levels[q]:
+                        val = _BASE_LOC[j] + fa[q, L.F_SCALE]
+                elif kq == L.K_CORRUPTION:
+                    if u_cor < fa[q, L.F_MAGNITUDE] * levels[q]:
+                        sub = int(fa[q, L.F_SUBKIND])
+                        if sub == L.C_MISSING:
+                            val = 0.0  # imputed default
+                            row_invalid = True
+                        elif sub == L.C_OUTLIERS:
+                            val = _BASE_LOC[j] + 12.0 * (1.0 if x >= 0 else -1.0)
+                            row_invalid = True
+                        elif sub == L.C_SCHEMA:
+                            val = -999.0
+                            row_invalid = True
+                        elif sub == L.C_UNIT:
+                            val = val * fa[q, L.F_SCALE]
+                            row_invalid = True
+                        else:  # skew: serving computes the feature differently, silently
+                            val = _BASE_LOC[j] + 0.5 * x
+            live[slot, j, i] = val
+            zz = abs(val - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
+            if zz > z_thr:
+                row_anom = True
+        if row_anom:
+            n_anom += 1
+        if row_invalid:
+            n_invalid += 1
+    rec[L.R_RHO] = n_anom / n
+    rec[L.R_VALIDATION_FAIL] = n_invalid / n
+
+    w = live.shape[0]
+    m = int(p[L.P_REF_SIZE])
+    buf = np.empty(w * n)
+    d_max = 0.0
+    for j in range(L.N_FEATURES):
+        for k in range(w):
+            sl = (ti - k) % live.shape[0]
+            buf[k * n : (k + 1) * n] = live[sl, j, :n]
+        srt = np.sort(buf)
+        d = ks_statistic(srt, refs[main, j, :m])
+        if d > d_max:
+            d_max = d
+    rec[L.R_D] = d_max
+
+    vol = int(p[L.P_LABEL_VOLUME])
+    rec[L.R_LABELS_CORRECT] = binomial(rs, vol, acc_served)
+    delay = int(p[L.P_LABEL_DELAY])
+    lw = int(p[L.P_LABEL_WINDOW])
+    hi = ti - delay
+    correct = 0.0
+    total = 0.0
+    for u in range(max(0, hi - lw + 1), hi + 1):
+        correct += hist[u, L.R_LABELS_CORRECT]
+        total += vol
+    rec[L.R_A] = max(0.0, p[L.P_BASE_ACC] - correct / total) if total > 0 else 0.0
+
+    z1 = normal(rs)
+    z2 = normal(rs)
+    rec[L.R_P99_OBS] = max(0.0, p99 * (1.0 + 0.05 * z1))
+    n_req = max(rps * 60.0, 1.0)
+    rec[L.R_ERR_OBS] = min(1.0, max(0.0, err + np.sqrt(err * (1.0 - err) / n_req) * z2))
+
+    # 6. Outcomes of the minute.
+    update_slos(rec, s, p)
+    update_catastrophe(rec, s, p, share_main)
+    accrue_costs(
+        rec, s, p, price_mult, fb, canary, s[L.S_JOB_ACTIVE] > 0.5, eng_min
+    )
+    s[L.S_T] = t + 1.0
+    return applied

@@ -1,0 +1,270 @@
+"""Index layout of the simulator's arrays and the integer codes of actions, faults and shapes.
+
+The Numba kernels take plain float64 arrays; this module names every slot so that kernels,
+the Gymnasium environment and the scenario compiler agree. Module-level integers are
+compile-time constants for Numba.
+"""
+
+# --------------------------------------------------------------------------------------
+# Actions (DESIGN 3.5). The paper's set is the first four; the extended set is opt-in.
+# --------------------------------------------------------------------------------------
+NO_OP = 0
+FALLBACK = 1
+ROLLBACK = 2
+RETRAIN = 3
+SCALE_OUT = 4
+RESTART = 5
+QUARANTINE_INPUTS = 6
+ESCALATE = 7
+ACTION_NAMES = (
+    "no_op",
+    "fallback",
+    "rollback",
+    "retrain",
+    "scale_out",
+    "restart",
+    "quarantine_inputs",
+    "escalate",
+)
+N_PAPER_ACTIONS = 4
+N_EXTENDED_ACTIONS = 8
+
+# --------------------------------------------------------------------------------------
+# Fault kinds (DESIGN 3.4) and shapes.
+# --------------------------------------------------------------------------------------
+FAULT_KINDS = (
+    "covariate_shift",
+    "concept_drift",
+    "feature_corruption",
+    "accuracy_decay",
+    "latency_increase",
+    "memory_leak",
+    "resource_exhaustion",
+    "network_latency",
+    "dependency_failure",
+    "adversarial_inputs",
+    "outlier_cluster",
+    "temporal_anomaly",
+    "traffic_surge",
+    "cost_shock",
+    "bad_deploy",
+)
+K_COVARIATE, K_CONCEPT, K_CORRUPTION, K_ACC_DECAY, K_LATENCY, K_LEAK = 0, 1, 2, 3, 4, 5
+K_RESOURCE, K_NETWORK, K_DEPENDENCY, K_ADVERSARIAL, K_OUTLIER, K_TEMPORAL = 6, 7, 8, 9, 10, 11
+K_SURGE, K_COST_SHOCK, K_BAD_DEPLOY = 12, 13, 14
+
+SHAPES = ("sudden", "gradual", "incremental", "recurring")
+SH_SUDDEN, SH_GRADUAL, SH_INCREMENTAL, SH_RECURRING = 0, 1, 2, 3
+
+# Sub-kinds, per fault kind; code = index in the tuple.
+CORRUPTION_KINDS = ("missing_values", "outliers", "schema_change", "unit_change", "skew")
+C_MISSING, C_OUTLIERS, C_SCHEMA, C_UNIT, C_SKEW = 0, 1, 2, 3, 4
+RESOURCE_KINDS = ("cpu", "memory", "disk", "pool")
+R_CPU, R_MEMORY, R_DISK, R_POOL = 0, 1, 2, 3
+DEPENDENCY_KINDS = ("database", "cache", "service")
+
+# --------------------------------------------------------------------------------------
+# Fault table: one row per fault, float64.
+# --------------------------------------------------------------------------------------
+F_KIND = 0
+F_SUBKIND = 1
+F_SHAPE = 2
+F_ONSET = 3  # minutes
+F_END = 4  # minutes (exclusive); horizon when the fault is permanent
+F_RAMP = 5  # minutes to full magnitude (gradual / incremental)
+F_PERIOD = 6  # minutes (recurring)
+F_ACTIVE = 7  # minutes active per period (recurring)
+F_MAGNITUDE = 8
+F_FEATURE = 9  # first affected feature
+F_NFEAT = 10  # number of affected features
+F_SCALE = 11  # kind-specific: scale factor (covariate shift, unit change)
+F_MIGRATE = 12  # schema change: 1 if the live schema moves on at onset
+N_FAULT_FIELDS = 13
+
+# Runtime per fault (float64 rows): model version the fault attached to at onset.
+FR_VERSION = 0
+FR_STARTED = 1
+N_FAULT_RT = 2
+
+# --------------------------------------------------------------------------------------
+# Number of monitored input features (fixed so that arrays have static shape).
+# --------------------------------------------------------------------------------------
+N_FEATURES = 4
+
+# --------------------------------------------------------------------------------------
+# Model slots and fields.
+# --------------------------------------------------------------------------------------
+M_SERVING = 0
+M_PREVIOUS = 1
+M_CANDIDATE = 2
+M_FALLBACK = 3
+N_MODEL_SLOTS = 4
+
+MF_VALID = 0
+MF_VERSION = 1
+MF_CONCEPT = 2
+MF_CORRUPT = 3  # share of corrupted rows in its training data
+MF_SCHEMA = 4
+MF_BASE_ACC = 5
+MF_COST = 6  # resource cost per request (primary = 1)
+MF_TRAINED_AT = 7
+MF_IS_FALLBACK = 8
+MF_LOC = 9  # N_FEATURES fields: training location per feature
+MF_SCALE = MF_LOC + N_FEATURES  # N_FEATURES fields: training scale per feature
+MF_RMEAN = MF_SCALE + N_FEATURES  # N_FEATURES fields: mean of the reference sample
+MF_RSTD = MF_RMEAN + N_FEATURES  # N_FEATURES fields: std of the reference sample
+N_MODEL_FIELDS = MF_RSTD + N_FEATURES
+
+#: Location of each monitored feature before any fault (std 1 each).
+BASE_LOC = (1.0, 2.0, -1.0, 0.5)
+
+# --------------------------------------------------------------------------------------
+# Scenario parameters (float64 vector), compiled from the YAML by simulator.scenarios.
+# --------------------------------------------------------------------------------------
+P_HORIZON = 0
+P_BASE_RPS = 1
+P_DIURNAL_AMP = 2
+P_REPLICAS = 3
+P_REPLICA_RPS = 4
+P_BASE_LATENCY_MS = 5
+P_TIMEOUT_MS = 6
+P_BASE_ACC = 7
+P_PREV_ACC = 8
+P_FALLBACK_ACC = 9
+P_COV_SENS = 10  # accuracy lost per unit of standardised covariate shift
+P_CONCEPT_SENS = 11  # accuracy lost per unit of concept change
+P_CORRUPT_SENS = 12  # accuracy lost per unit share of corrupted rows
+P_ADV_SENS = 13
+P_POISON_THRESHOLD = 14  # corrupted share of a training window that poisons the model
+P_POISON_ACC = 15  # accuracy of a poisoned model
+P_FB_COV_MULT = 16
+P_FB_CONCEPT_MULT = 17
+P_FB_COST = 18
+P_LABEL_DELAY = 19  # minutes
+P_LABEL_VOLUME = 20  # labels per minute
+P_LABEL_WINDOW = 21  # minutes of labels averaged for the measured accuracy
+P_SAMPLES_PER_MIN = 22  # feature samples per minute
+P_KS_WINDOW = 23  # minutes of live samples in the KS window
+P_REF_SIZE = 24  # reference sample size m
+P_ANOMALY_Z = 25
+P_TRAIN_WINDOW = 26  # minutes of labelled data a retrain uses
+P_RETRAIN_MIN = 27  # minutes a retrain takes
+P_DEPLOY_MIN = 28  # minutes of reduced capacity during a direct rollout
+P_FALLBACK_TTL = 29
+P_CANARY_SHARE = 30
+P_CANARY_MIN = 31
+P_CANARY_DELTA = 32  # delta-SLA rule of the paper's canary judge
+P_SLO_AVAIL = 33
+P_SLO_LATENCY_MS = 34
+P_SLO_ACC = 35
+P_ACC_FLOOR = 36  # catastrophic accuracy floor
+P_CAT_AVAIL = 37  # catastrophic availability threshold
+P_CAT_AVAIL_MIN = 38
+P_CAT_ACC_MIN = 39
+P_CAT_SHARE = 40  # traffic share that makes a bad model catastrophic
+P_USD_REPLICA_MIN = 41
+P_USD_RETRAIN_MIN = 42
+P_USD_WRONG = 43  # dollars per wrong prediction
+P_USD_FAILED = 44  # dollars per failed request
+P_USD_SLA_MIN = 45  # SLA penalty dollars per minute out of SLO
+P_USD_ENGINEER_H = 46
+P_W_COMPUTE = 47  # C(a) weights (paper: 0.5 / 0.3 / 0.2)
+P_W_RISK = 48
+P_W_DOWNTIME = 49
+P_OUTCOME_WINDOW = 50  # minutes over which an action is judged
+P_RECOVERY_MIN = 51  # minutes with all SLOs met that count as recovered
+P_LEAK_RESTART_MIN = 52  # minutes a pod is down after an out-of-memory crash
+P_SCALE_STEP = 53  # replicas added by scale_out
+P_ESCALATE_DELAY = 54
+P_ENGINEER_MIN_ESCALATE = 55
+P_OPTIMAL_ACTION = 56  # scenario annotation (used by escalate and the human model only)
+P_DEPLOY_CANARY = 57  # 1: deployments go through the canary; 0: direct
+P_N_ACTIONS = 58
+P_RESTART_MIN = 59
+P_QUARANTINE_TTL = 60
+N_PARAMS = 61
+
+# Per-action cost components of the paper's C(a) (rows: action, cols: compute, risk, downtime)
+# live in a separate (N_EXTENDED_ACTIONS, 3) array.
+AC_COMPUTE, AC_RISK, AC_DOWNTIME = 0, 1, 2
+
+# --------------------------------------------------------------------------------------
+# Dynamic state (float64 vector).
+# --------------------------------------------------------------------------------------
+S_T = 0  # minutes elapsed
+S_FALLBACK_ACTIVE = 1
+S_FALLBACK_UNTIL = 2
+S_JOB_ACTIVE = 3  # retrain in progress
+S_JOB_DONE_AT = 4
+S_JOB_CONCEPT = 5
+S_JOB_CORRUPT = 6
+S_CANARY_ACTIVE = 7
+S_CANARY_END = 8
+S_CANARY_KIND = 9  # action that produced the candidate (rollback or retrain)
+S_LIVE_SCHEMA = 10
+S_NEXT_VERSION = 11
+S_LEAK = 12  # leak level in [0, 1]; 1 = out of memory
+S_OOM_UNTIL = 13
+S_DEPLOY_UNTIL = 14  # rollout in progress (reduced capacity)
+S_REPLICAS = 15
+S_LOW_AVAIL_RUN = 16  # consecutive minutes below the catastrophic availability
+S_LOW_ACC_RUN = 17
+S_CATASTROPHIC = 18  # 0 none, else a CAT_* code
+S_RESTART_UNTIL = 19
+S_QUARANTINE_UNTIL = 20
+S_ESCALATE_AT = 21  # minute when an escalated engineer acts (-1 none)
+S_USD_TOTAL = 22
+S_ENGINEER_MIN = 23
+S_N_CONFLICTS = 24  # actions that could not start (became no-ops)
+S_N_CANARY_ABORTS = 25
+S_N_PROMOTIONS = 26
+S_SLO_MET_RUN = 27  # consecutive minutes with every SLO met
+S_JOB_LOC = 28  # N_FEATURES: training location captured by the retrain job
+S_JOB_SCALE = S_JOB_LOC + N_FEATURES
+S_SEED = S_JOB_SCALE + N_FEATURES  # episode seed (exact in float64 below 2**53)
+N_STATE = S_SEED + 1
+
+CAT_NONE = 0
+CAT_AVAILABILITY = 1
+CAT_BAD_MODEL = 2
+CAT_ACCURACY = 3
+CATASTROPHE_NAMES = ("none", "availability", "bad_model", "accuracy_floor")
+
+# --------------------------------------------------------------------------------------
+# Per-minute record (float64 vector): ground truth, measurements and money of one step.
+# The env copies it into `info`; the history array keeps one row per minute.
+# --------------------------------------------------------------------------------------
+R_TRAFFIC = 0  # requests per second
+R_UTIL = 1
+R_P99_MS = 2
+R_ERROR_RATE = 3
+R_AVAILABILITY = 4
+R_ACC_SERVED = 5  # true accuracy of served predictions (traffic-weighted)
+R_ACC_PRIMARY = 6  # true accuracy on the majority (>= 50%) traffic slice
+R_SLA_SCORE = 7
+R_SLO_AVAIL_OK = 8
+R_SLO_LAT_OK = 9
+R_SLO_ACC_OK = 10
+R_SLO_ALL_OK = 11
+R_D = 12  # measured KS statistic (max over features)
+R_A = 13  # measured accuracy drop
+R_RHO = 14  # measured anomaly rate
+R_P99_OBS = 15
+R_ERR_OBS = 16
+R_VALIDATION_FAIL = 17
+R_COST_RATE = 18  # dollars this minute
+R_USD_COMPUTE = 19
+R_USD_RETRAIN = 20
+R_USD_REVENUE = 21
+R_USD_SLA = 22
+R_USD_ENGINEER = 23
+R_CANARY_SHARE = 24
+R_CORRUPT_SHARE = 25  # true share of corrupted or adversarial rows
+R_CONCEPT = 26
+R_BAD_MODEL_SHARE = 27  # traffic share served by poisoned or schema-incompatible models
+R_APPLIED = 28  # 1 if the action took effect, 0 if it became a no-op
+R_CONFLICT = 29
+R_LABELS_CORRECT = 30  # labels drawn for this minute's predictions
+R_LOC = 31  # N_FEATURES: underlying input location this minute
+R_SCALE = R_LOC + N_FEATURES
+N_RECORD = R_SCALE + N_FEATURES

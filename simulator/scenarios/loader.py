@@ -1,0 +1,201 @@
+"""Safe loading of scenario YAML files into validated :class:`Scenario` objects.
+
+YAML is parsed with ``yaml.safe_load`` only, so tags that would construct Python objects are
+refused; keys such as ``_target_`` are refused before validation, so a scenario can never
+name code. Every error is a :class:`ScenarioError` naming the file, the field and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from simulator.scenarios.schema import Scenario
+
+#: Folder of the scenario library shipped with the repository.
+SCENARIO_ROOT = Path(__file__).resolve().parents[2] / "scenarios"
+#: Scenario sets: name -> sub-folder of ``scenarios/``.
+SET_FOLDERS = {"paper43": "paper43", "extended": "extended"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be read or is invalid; the message names file and field."""
+
+
+def _forbidden_keys(node, where: str = "") -> str | None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = str(k)
+            path = f"{where}.{key}" if where else key
+            if key.startswith("_") and key.endswith("_"):
+                return path
+            hit = _forbidden_keys(v, path)
+            if hit:
+                return hit
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            hit = _forbidden_keys(v, f"{where}.{i}")
+            if hit:
+                return hit
+    return None
+
+
+def _format_validation(path: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not in the scenario schema)"
+        got = e.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        lines.append(f"{path}: field '{loc}': {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_scenario(data: object, path: Path | str = "<memory>") -> Scenario:
+    """Validate an already parsed mapping as a scenario.
+
+    Parameters
+    ----------
+    data : object
+        The parsed YAML document (must be a mapping).
+    path : Path or str
+        Name used in error messages.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        If the document is not a mapping, holds a ``_..._`` key such as ``_target_``, or
+        fails the schema; the message names the file and every offending field.
+    """
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario must be a YAML mapping, got {type(data).__name__}")
+    bad = _forbidden_keys(data)
+    if bad:
+        raise ScenarioError(
+            f"{path}: field '{bad}': keys of the form _name_ (such as _target_) are not allowed;"
+            " scenarios are data and never instantiate code"
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_validation(path, err)) from None
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and validate one scenario YAML file.
+
+    Parameters
+    ----------
+    path : Path or str
+        The ``.yaml`` file.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing, is not valid YAML (including tags that would construct
+        objects, which the safe loader refuses), or fails validation.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read the file ({err.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ScenarioError(
+            f"{path}: not valid safe YAML{where}: {problem}"
+            " (tags that construct objects are refused)"
+        ) from None
+    scenario = parse_scenario(data, path)
+    if scenario.id != path.stem:
+        raise ScenarioError(
+            f"{path}: field 'id': must equal the file name without .yaml ('{path.stem}'),"
+            f" got {scenario.id!r}"
+        )
+    return scenario
+
+
+def scenario_files(set_name: str = "all", root: Path | None = None) -> list[Path]:
+    """List the YAML files of a scenario set, sorted by path.
+
+    Parameters
+    ----------
+    set_name : str
+        ``paper43``, ``extended``, ``all``, or a family name (``data_drift``, ...).
+    root : Path, optional
+        Library folder; defaults to the repository's ``scenarios/``.
+
+    Raises
+    ------
+    ScenarioError
+        If ``set_name`` is unknown.
+    """
+    root = Path(root) if root is not None else SCENARIO_ROOT
+    if set_name in SET_FOLDERS:
+        return sorted((root / SET_FOLDERS[set_name]).glob("*.yaml"))
+    if set_name == "all":
+        return sorted(root.glob("*/*.yaml"))
+    families = {"data_drift", "model_degradation", "infrastructure", "anomaly_patterns"}
+    if set_name in families:
+        return [p for p in sorted(root.glob("*/*.yaml")) if load_scenario(p).family == set_name]
+    raise ScenarioError(
+        f"unknown scenario set {set_name!r}; allowed: paper43, extended, all, "
+        + ", ".join(sorted(families))
+    )
+
+
+def load_scenarios(
+    set_name: str = "paper43", select: str | None = None, root: Path | None = None
+) -> list[Scenario]:
+    """Load a scenario set, optionally keeping only ids matching a glob or comma list.
+
+    Parameters
+    ----------
+    set_name : str
+        See :func:`scenario_files`.
+    select : str, optional
+        Comma-separated ids or globs (``"cov_*,concept_gradual"``).
+    root : Path, optional
+        Library folder.
+
+    Raises
+    ------
+    ScenarioError
+        If any file is invalid, two files share an id, or ``select`` matches nothing.
+    """
+    out: dict[str, Scenario] = {}
+    for p in scenario_files(set_name, root):
+        sc = load_scenario(p)
+        if sc.id in out:
+            raise ScenarioError(f"{p}: field 'id': duplicate scenario id {sc.id!r}")
+        out[sc.id] = sc
+    if select:
+        pats = [s.strip() for s in select.split(",") if s.strip()]
+        keep = [sid for sid in out if any(fnmatch.fnmatchcase(sid, pat) for pat in pats)]
+        if not keep:
+            raise ScenarioError(
+                f"no scenario of set {set_name!r} matches {select!r}; "
+                f"ids are: {', '.join(sorted(out))}"
+            )
+        out = {k: out[k] for k in keep}
+    return list(out.values())

@@ -1,0 +1,430 @@
+"""Strict pydantic schema of a scenario file (DESIGN 3.4, 7).
+
+A scenario is data only: one YAML mapping, validated here with ``extra="forbid"`` at every
+level, so that an unknown key, a wrong type or an impossible value is refused with the
+field's path. Nothing in a scenario names or instantiates code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simulator.layout import N_FEATURES
+
+Family = Literal[
+    "data_drift", "model_degradation", "infrastructure", "anomaly_patterns", "extended"
+]
+Subtype = Literal[
+    "covariate_shift",
+    "concept_drift",
+    "feature_corruption",
+    "accuracy_decay",
+    "latency_increase",
+    "memory_leak",
+    "resource_exhaustion",
+    "network_latency",
+    "dependency_failure",
+    "adversarial_inputs",
+    "outlier_cluster",
+    "temporal_anomaly",
+    "traffic_surge",
+    "cost_shock",
+    "bad_deploy",
+    "compound",
+]
+ActionName = Literal[
+    "no_op",
+    "fallback",
+    "rollback",
+    "retrain",
+    "scale_out",
+    "restart",
+    "quarantine_inputs",
+    "escalate",
+]
+Shape = Literal["sudden", "gradual", "incremental", "recurring"]
+
+#: The paper's taxonomy (Sec. 5): family of each sub-type.
+FAMILY_OF_SUBTYPE = {
+    "covariate_shift": "data_drift",
+    "concept_drift": "data_drift",
+    "feature_corruption": "data_drift",
+    "accuracy_decay": "model_degradation",
+    "latency_increase": "model_degradation",
+    "memory_leak": "model_degradation",
+    "resource_exhaustion": "infrastructure",
+    "network_latency": "infrastructure",
+    "dependency_failure": "infrastructure",
+    "adversarial_inputs": "anomaly_patterns",
+    "outlier_cluster": "anomaly_patterns",
+    "temporal_anomaly": "anomaly_patterns",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------------------------------
+# Faults: one model per kind, discriminated by ``kind``.
+# ----------------------------------------------------------------------------------------
+class _FaultBase(_Strict):
+    onset: int = Field(ge=0, description="Minute of the fault's onset.")
+    duration: int | None = Field(
+        default=None, ge=1, description="Minutes the fault lasts; omitted = until the horizon."
+    )
+    shape: Shape = Field(default="sudden", description="Onset shape.")
+    ramp: int = Field(
+        default=0, ge=0, description="Minutes to full magnitude (gradual, incremental)."
+    )
+    period: int = Field(default=0, ge=0, description="Minutes between recurrences (recurring).")
+    active_minutes: int = Field(
+        default=0, ge=0, description="Minutes active in each period (recurring)."
+    )
+
+    @model_validator(mode="after")
+    def _shape_fields(self):
+        if self.shape in ("gradual", "incremental") and self.ramp < 1:
+            raise ValueError(f"shape '{self.shape}' needs ramp >= 1 (minutes to full magnitude)")
+        if self.shape == "recurring":
+            if self.period < 2 or not (1 <= self.active_minutes < self.period):
+                raise ValueError(
+                    "shape 'recurring' needs period >= 2 and 1 <= active_minutes < period"
+                )
+        return self
+
+
+class _FeatureFault(_FaultBase):
+    feature: int = Field(default=0, ge=0, lt=N_FEATURES, description="First affected feature.")
+    n_features: int = Field(default=1, ge=1, le=N_FEATURES, description="Features affected.")
+
+    @model_validator(mode="after")
+    def _feature_range(self):
+        if self.feature + self.n_features > N_FEATURES:
+            raise ValueError(
+                f"feature + n_features must be <= {N_FEATURES} (the monitored features)"
+            )
+        return self
+
+
+class CovariateShift(_FeatureFault):
+    """Shift of the input distribution: location by ``magnitude`` standard deviations."""
+
+    kind: Literal["covariate_shift"]
+    magnitude: float = Field(gt=0, le=10, description="Location shift in reference std units.")
+    scale: float = Field(default=1.0, gt=0, le=10, description="Multiplier of the input std.")
+
+
+class ConceptDrift(_FaultBase):
+    """Change of the input-to-label relation; invisible to the KS statistic."""
+
+    kind: Literal["concept_drift"]
+    magnitude: float = Field(gt=0, le=3, description="Concept change (accuracy units / sens).")
+
+
+class FeatureCorruption(_FeatureFault):
+    """A share of rows of some features corrupted upstream."""
+
+    kind: Literal["feature_corruption"]
+    variant: Literal["missing_values", "outliers", "schema_change", "unit_change", "skew"]
+    magnitude: float = Field(gt=0, le=1, description="Share of rows corrupted.")
+    scale: float = Field(default=100.0, gt=0, le=1e6, description="Unit-change factor.")
+    migrate: bool = Field(
+        default=False,
+        description="schema_change only: the live schema moves on for good at onset "
+        "(the serving model is migrated with it; older versions become incompatible).",
+    )
+
+
+class AccuracyDecay(_FaultBase):
+    """Accuracy loss of the model version serving at onset (e.g. a stale feature it uses)."""
+
+    kind: Literal["accuracy_decay"]
+    magnitude: float = Field(gt=0, le=1, description="Accuracy lost at full magnitude.")
+
+
+class LatencyIncrease(_FaultBase):
+    """Inference latency of the model version serving at onset grows."""
+
+    kind: Literal["latency_increase"]
+    magnitude: float = Field(gt=0, le=50, description="Added multiple of the base latency.")
+
+
+class MemoryLeak(_FaultBase):
+    """The version serving at onset leaks memory; at 100% a pod crashes and restarts."""
+
+    kind: Literal["memory_leak"]
+    magnitude: float = Field(gt=0, le=1, description="Share of memory leaked per minute.")
+
+
+class ResourceExhaustion(_FaultBase):
+    """Capacity lost to CPU, memory, disk or connection-pool exhaustion."""
+
+    kind: Literal["resource_exhaustion"]
+    variant: Literal["cpu", "memory", "disk", "pool"]
+    magnitude: float = Field(gt=0, lt=1, description="Share of capacity (disk: of writes) lost.")
+
+
+class NetworkLatency(_FaultBase):
+    """Added network latency and timeouts between the service and its clients."""
+
+    kind: Literal["network_latency"]
+    magnitude: float = Field(gt=0, le=10000, description="Added milliseconds.")
+
+
+class DependencyFailure(_FaultBase):
+    """A dependency (database, cache, upstream service) fails a share of lookups."""
+
+    kind: Literal["dependency_failure"]
+    variant: Literal["database", "cache", "service"]
+    magnitude: float = Field(gt=0, le=1, description="Share of requests whose lookup fails.")
+
+
+class AdversarialInputs(_FaultBase):
+    """Crafted inputs that look normal but are mislabelled by the model (feedback poisoning)."""
+
+    kind: Literal["adversarial_inputs"]
+    magnitude: float = Field(gt=0, le=1, description="Share of adversarial rows.")
+
+
+class OutlierCluster(_FeatureFault):
+    """A cluster of far-out rows (new segment, bot traffic)."""
+
+    kind: Literal["outlier_cluster"]
+    magnitude: float = Field(gt=0, le=1, description="Share of rows in the cluster.")
+    scale: float = Field(default=6.0, gt=0, le=100, description="Cluster distance in std units.")
+
+
+class TemporalAnomaly(_FeatureFault):
+    """Seasonal swing of traffic and inputs, expected by the business."""
+
+    kind: Literal["temporal_anomaly"]
+    magnitude: float = Field(gt=0, le=10, description="Input shift (std) at the peak.")
+    scale: float = Field(default=1.5, gt=0, le=20, description="Traffic multiplier at the peak.")
+
+
+class TrafficSurge(_FaultBase):
+    """Traffic multiplied by ``magnitude`` (launch, sale day)."""
+
+    kind: Literal["traffic_surge"]
+    magnitude: float = Field(gt=1, le=100, description="Traffic multiplier.")
+
+
+class CostShock(_FaultBase):
+    """Compute price multiplied by ``magnitude`` (spot price spike, runaway spend)."""
+
+    kind: Literal["cost_shock"]
+    magnitude: float = Field(gt=1, le=100, description="Compute price multiplier.")
+
+
+class BadDeploy(_FaultBase):
+    """At onset a bad model version is pushed to all traffic (the old one becomes previous)."""
+
+    kind: Literal["bad_deploy"]
+    magnitude: float = Field(gt=0, le=1, description="Accuracy the bad version loses.")
+
+
+Fault = Annotated[
+    CovariateShift
+    | ConceptDrift
+    | FeatureCorruption
+    | AccuracyDecay
+    | LatencyIncrease
+    | MemoryLeak
+    | ResourceExhaustion
+    | NetworkLatency
+    | DependencyFailure
+    | AdversarialInputs
+    | OutlierCluster
+    | TemporalAnomaly
+    | TrafficSurge
+    | CostShock
+    | BadDeploy,
+    Field(discriminator="kind"),
+]
+
+
+# ----------------------------------------------------------------------------------------
+# Settings with defaults (all optional in a file).
+# ----------------------------------------------------------------------------------------
+class Pipeline(_Strict):
+    """Serving system: traffic and capacity."""
+
+    base_rps: float = Field(default=50.0, gt=0, le=1e6, description="Mean requests per second.")
+    diurnal_amplitude: float = Field(default=0.2, ge=0, lt=1, description="Daily swing share.")
+    replicas: int = Field(default=4, ge=1, le=1000)
+    replica_rps: float = Field(default=25.0, gt=0, description="Requests/s one replica serves.")
+    base_latency_ms: float = Field(default=40.0, gt=0, description="p99 latency at zero load.")
+    timeout_ms: float = Field(default=1000.0, gt=0, description="Client timeout.")
+
+
+class Modelling(_Strict):
+    """Accuracy model of the served predictions."""
+
+    baseline_accuracy: float = Field(default=0.92, gt=0.5, le=1)
+    previous_accuracy: float = Field(default=0.91, gt=0.5, le=1)
+    fallback_accuracy: float = Field(default=0.86, gt=0.5, le=1)
+    covariate_sensitivity: float = Field(default=0.06, ge=0, le=1, description="Per std shift.")
+    concept_sensitivity: float = Field(default=1.0, ge=0, le=5)
+    corruption_sensitivity: float = Field(default=0.5, ge=0, le=1)
+    adversarial_sensitivity: float = Field(default=0.8, ge=0, le=1)
+    poison_threshold: float = Field(default=0.05, gt=0, le=1)
+    poisoned_accuracy: float = Field(default=0.45, ge=0, le=1)
+    fallback_covariate_mult: float = Field(default=0.3, ge=0, le=1)
+    fallback_concept_mult: float = Field(default=0.6, ge=0, le=1)
+    fallback_cost: float = Field(default=0.5, gt=0, le=1, description="Resource cost ratio.")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.fallback_accuracy > self.baseline_accuracy:
+            raise ValueError("fallback_accuracy must be <= baseline_accuracy")
+        return self
+
+
+class Monitoring(_Strict):
+    """What is measured and how (DESIGN 3.3)."""
+
+    label_delay: int = Field(default=20, ge=0, le=100000, description="Minutes.")
+    label_volume: int = Field(default=60, ge=1, le=10000, description="Labels per minute.")
+    label_window: int = Field(default=10, ge=1, le=1440, description="Minutes averaged.")
+    samples_per_minute: int = Field(default=100, ge=10, le=2000)
+    ks_window: int = Field(default=3, ge=1, le=60, description="Minutes in the KS window.")
+    reference_size: int = Field(default=1000, ge=50, le=10000)
+    anomaly_z: float = Field(default=3.0, gt=0, le=10)
+
+
+class Deployment(_Strict):
+    """Retraining, rollout, fallback and canary mechanics (DESIGN 3.5)."""
+
+    train_window: int = Field(default=120, ge=10, le=100000, description="Minutes of data.")
+    retrain_minutes: int = Field(default=30, ge=1, le=10000)
+    rollout_minutes: int = Field(default=2, ge=0, le=60)
+    fallback_ttl: int = Field(default=120, ge=1, le=100000)
+    canary_share: float = Field(default=0.01, gt=0, lt=0.5)
+    canary_minutes: int = Field(default=30, ge=1, le=10000)
+    canary_delta_sla: float = Field(default=0.05, gt=0, lt=1)
+    restart_minutes: int = Field(default=3, ge=1, le=60)
+    scale_step: int = Field(default=2, ge=1, le=100)
+    quarantine_ttl: int = Field(default=120, ge=1, le=100000)
+    escalation_delay: int = Field(default=45, ge=0, le=100000)
+    escalation_engineer_minutes: float = Field(default=90.0, ge=0)
+
+
+class SLO(_Strict):
+    """Service-level objectives (DESIGN 3.6)."""
+
+    availability: float = Field(default=0.99, gt=0, lt=1)
+    p99_latency_ms: float = Field(default=300.0, gt=0)
+    accuracy: float = Field(default=0.84, gt=0, le=1)
+
+
+class Catastrophe(_Strict):
+    """Thresholds of a catastrophic failure (DESIGN 3.6 defaults)."""
+
+    availability_below: float = Field(default=0.5, gt=0, lt=1)
+    availability_minutes: int = Field(default=5, ge=1)
+    accuracy_floor: float = Field(default=0.6, gt=0, lt=1)
+    accuracy_minutes: int = Field(default=15, ge=1)
+    traffic_share: float = Field(default=0.5, gt=0, le=1)
+
+
+class Economics(_Strict):
+    """Dollar prices (DESIGN 3.6 cost breakdown)."""
+
+    usd_per_replica_minute: float = Field(default=0.05, ge=0)
+    usd_per_retrain_minute: float = Field(default=2.0, ge=0)
+    usd_per_wrong_prediction: float = Field(default=0.002, ge=0)
+    usd_per_failed_request: float = Field(default=0.005, ge=0)
+    usd_sla_penalty_per_minute: float = Field(default=2.0, ge=0)
+    usd_per_engineer_hour: float = Field(default=100.0, ge=0)
+
+
+class ActionCost(_Strict):
+    """The three normalised components of the paper's C(a) for one action (Sec. 3.1)."""
+
+    compute: float = Field(ge=0, le=1)
+    risk: float = Field(ge=0, le=1)
+    downtime: float = Field(ge=0, le=1)
+
+
+def default_action_costs() -> dict[str, ActionCost]:
+    """Return the default C(a) components of every action (our choice; the paper gives none)."""
+    table = {
+        "no_op": (0.0, 0.0, 0.0),
+        "fallback": (0.1, 0.2, 0.1),
+        "rollback": (0.2, 0.4, 0.3),
+        "retrain": (0.8, 0.5, 0.2),
+        "scale_out": (0.4, 0.1, 0.0),
+        "restart": (0.1, 0.3, 0.5),
+        "quarantine_inputs": (0.1, 0.2, 0.1),
+        "escalate": (0.3, 0.0, 0.1),
+    }
+    return {k: ActionCost(compute=c, risk=r, downtime=d) for k, (c, r, d) in table.items()}
+
+
+class CostWeights(_Strict):
+    """Weights of C(a) = alpha compute + beta risk + gamma downtime (paper Sec. 3.1)."""
+
+    compute: float = Field(default=0.5, ge=0, le=1)
+    risk: float = Field(default=0.3, ge=0, le=1)
+    downtime: float = Field(default=0.2, ge=0, le=1)
+
+
+class Annotations(_Strict):
+    """The paper's per-scenario annotations (Sec. 5)."""
+
+    optimal_action: ActionName
+    business_impact: int = Field(ge=1, le=10)
+    recovery_complexity: Literal["easy", "medium", "hard"]
+    historical_resolution_minutes: float = Field(gt=0)
+
+
+class Scenario(_Strict):
+    """One failure scenario: metadata, annotations, faults and optional settings."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)
+    family: Family
+    subtype: Subtype
+    description: str = Field(min_length=1, max_length=300)
+    source: str = Field(min_length=1, max_length=500)
+    horizon: int = Field(ge=30, le=20160, description="Episode length in minutes.")
+    extended_actions: bool = Field(default=False, description="Uses the extended action set.")
+    annotations: Annotations
+    faults: list[Fault] = Field(min_length=1)
+    pipeline: Pipeline = Pipeline()
+    modelling: Modelling = Modelling()
+    monitoring: Monitoring = Monitoring()
+    deployment: Deployment = Deployment()
+    slo: SLO = SLO()
+    catastrophe: Catastrophe = Catastrophe()
+    economics: Economics = Economics()
+    cost_weights: CostWeights = CostWeights()
+    action_costs: dict[ActionName, ActionCost] = Field(
+        default_factory=dict, description="Overrides of the default C(a) components by action."
+    )
+    outcome_window: int = Field(default=60, ge=5, le=1440, description="Minutes.")
+    recovery_minutes: int = Field(default=10, ge=1, le=1440)
+
+    @model_validator(mode="after")
+    def _consistency(self):
+        for i, f in enumerate(self.faults):
+            if f.onset >= self.horizon:
+                raise ValueError(
+                    f"faults.{i}.onset = {f.onset} is not before the horizon ({self.horizon})"
+                )
+        if self.family != "extended":
+            expected = FAMILY_OF_SUBTYPE.get(self.subtype)
+            if expected != self.family:
+                raise ValueError(
+                    f"subtype '{self.subtype}' belongs to family "
+                    f"'{expected or 'extended'}', not '{self.family}'"
+                )
+        extended = {"scale_out", "restart", "quarantine_inputs", "escalate"}
+        if self.annotations.optimal_action in extended and not self.extended_actions:
+            raise ValueError(
+                f"annotations.optimal_action '{self.annotations.optimal_action}' is an "
+                "extended action: set extended_actions: true"
+            )
+        return self
