@@ -1,0 +1,23 @@
+# Two commands on a fresh machine with Python 3.11: `make reproduce` and `make test`.
+# Each creates the virtual environment .venv on first use (editable install with dev extras).
+PY := $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: reproduce test lint bench clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+reproduce: $(VENV)/.installed
+	$(BIN)/python -m experiments.reproduce $(ARGS)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest -q $(ARGS)
+
+clean-venv:
+	rm -rf $(VENV)
