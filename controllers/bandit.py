@@ -1,5 +1,8 @@
-"""Bandit-only baseline: Beta-Bernoulli Thompson sampling per discrete context over all
-actions, no shield, direct deploys (DESIGN 4)."""
+"""Bandit-only baseline (DESIGN 4).
+
+Beta-Bernoulli Thompson sampling per discrete context over all actions, no shield,
+direct deploys.
+"""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ class Controller:
         return Observation.from_env(observation, info, self.alpha)
 
     def in_cooldown(self, info: dict) -> bool:
-        """True while a recent action's effect is still settling."""
+        """Return True while a recent action's effect is still settling."""
         return int(info.get("minute", 0)) < self._quiet_until
 
     def act(self, observation: np.ndarray, info: dict) -> int:

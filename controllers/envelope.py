@@ -69,7 +69,7 @@ class Observation:
 
 
 def pi_det(x: Observation) -> int:
-    """The paper's envelope: FALLBACK, ROLLBACK, RETRAIN or NONE (-1)."""
+    """Return the paper's envelope action: FALLBACK, ROLLBACK, RETRAIN or NONE (-1)."""
     d, a, rho = x.d_eff, x.a, x.rho
     if d > 0.20 or a > 0.15 or rho > 0.05:
         return FALLBACK

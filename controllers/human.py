@@ -1,5 +1,7 @@
-"""Human-in-the-loop baseline (paper Sec. 5): an alert pages an engineer, who responds after
-a mean of 45 minutes and applies the right fix 88% of the time.
+"""Human-in-the-loop baseline (paper Sec. 5).
+
+An alert pages an engineer, who responds after a mean of 45 minutes and applies the right
+fix 88% of the time.
 
 The engineer's knowledge of the right fix is the scenario's annotated optimal action,
 read from ``info["truth"]["optimal_action"]`` (``uses_hidden_state``: the one piece of

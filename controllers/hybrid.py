@@ -1,5 +1,7 @@
-"""The hybrid controller as intended (DESIGN 4): shield mask, a bandit inside it, canary
-deployments, an SLA filter and an error budget that tightens the shield.
+"""The hybrid controller as intended (DESIGN 4).
+
+Shield mask, a bandit inside it, canary deployments, an SLA filter and an error budget that
+tightens the shield.
 
 Per decision epoch:
 

@@ -43,6 +43,6 @@ class HybridLiteralController(LearningController):
         return self.learner.choose(ctx, safe)
 
     def learn(self, ctx, action, reward, fb) -> None:
-        """Same update as the bandit."""
+        """Update the posterior as the bandit does."""
         r01 = min(1.0, max(0.0, (reward + 1.0) / (self.lam + 1.0)))
         self.learner.update(ctx, action, r01)

@@ -16,7 +16,7 @@ from simulator.layout import ACTION_NAMES
 
 
 def paper_reward(paper_cost: float, success: bool, lam: float = 10.0) -> float:
-    """r = -C(a) + lambda * 1[success] (paper Sec. 3.3)."""
+    """R = -C(a) + lambda * 1[success] (paper Sec. 3.3)."""
     return -float(paper_cost) + lam * float(bool(success))
 
 
@@ -82,8 +82,10 @@ class EpsilonGreedy:
 
 
 class LearningController(Controller):
-    """Base of the learning controllers: remembers each decision's context and learns from
-    the environment's delayed feedback (which arrives ``outcome_window`` minutes later).
+    """Base of the learning controllers.
+
+    Remembers each decision's context and learns from the environment's delayed feedback (which
+    arrives ``outcome_window`` minutes later).
 
     Parameters
     ----------

@@ -1,5 +1,8 @@
-"""RL-only baseline (paper Sec. 5): a contextual epsilon-greedy learner over all actions,
-learning across episodes, with no shield, no canary (direct deploys) and no SLA filter."""
+"""RL-only baseline (paper Sec. 5).
+
+A contextual epsilon-greedy learner over all actions, learning across episodes, with no shield,
+no canary (direct deploys) and no SLA filter.
+"""
 
 from __future__ import annotations
 

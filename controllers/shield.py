@@ -1,5 +1,7 @@
-"""Layer 1 as a preemptive shield (DESIGN 4): the mask of permitted actions, with a stated
-rule for each forbidden action, and a recommended action.
+"""Layer 1 as a preemptive shield (DESIGN 4).
+
+The shield gives the mask of permitted actions, with a stated rule for each forbidden
+action, and a recommended action.
 
 Rules (an action is forbidden when its rule says so):
 

@@ -29,7 +29,7 @@ def episode_seed(run_seed: int, scenario_id: str) -> int:
 
 
 def scenario_order(run_seed: int, scenarios: Sequence[Scenario]) -> list[Scenario]:
-    """The run's seeded random order of the scenarios."""
+    """Return the run's seeded random order of the scenarios."""
     rng = np.random.default_rng([int(run_seed), 7919])
     idx = rng.permutation(len(scenarios))
     return [scenarios[i] for i in idx]
@@ -116,8 +116,11 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
 
 
 def _mttr(hist: np.ndarray, n_steps: int, first_alarm: int, rec_min: int) -> tuple[float, float]:
-    """Minutes from the first alarm to the start of the first run of ``rec_min`` minutes
-    with all SLOs met (DESIGN 3.6); (nan, 0) if no alarm or never recovered."""
+    """Return (MTTR minutes, recovered) after the first alarm (DESIGN 3.6).
+
+    MTTR runs to the start of the first ``rec_min`` minutes with all SLOs met; (nan, 0)
+    if there was no alarm or no recovery.
+    """
     if first_alarm < 0:
         return math.nan, 0.0
     ok = hist[first_alarm : n_steps + 1, L.R_SLO_ALL_OK] > 0.5

@@ -25,7 +25,7 @@ def config_hash(obj: object) -> str:
 
 
 def git_commit() -> str:
-    """The repository's HEAD commit, or ``unknown`` outside a git checkout."""
+    """Return the repository's HEAD commit, or ``unknown`` outside a git checkout."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                              text=True, timeout=5, check=False)

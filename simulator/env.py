@@ -28,7 +28,7 @@ is False); the environment never raises on a valid index.
 
 | Num | Observation                 | Unit          | Min | Max |
 |-----|-----------------------------|---------------|-----|-----|
-| 0   | `d`: KS statistic, max over features, live window vs the serving model's reference | - | 0 | 1 |
+| 0   | `d`: KS statistic vs the serving model's reference (max) | - | 0 | 1 |
 | 1   | `a`: accuracy drop vs baseline on delayed labels | accuracy | 0 | 1 |
 | 2   | `rho`: share of live rows with abs(z) > 3      | share | 0 | 1 |
 | 3   | p99 latency (measured)      | ms            | 0   | inf |
@@ -149,7 +149,9 @@ class SelfHealEnv(gym.Env):
         reward_scale: float = 10.0,
     ):
         if observation_mode not in ("paper", "full"):
-            raise ValueError(f"observation_mode must be 'paper' or 'full', got {observation_mode!r}")
+            raise ValueError(
+                f"observation_mode must be 'paper' or 'full', got {observation_mode!r}"
+            )
         if action_set not in ("auto", "paper", "extended"):
             raise ValueError(f"action_set must be auto, paper or extended, got {action_set!r}")
         if deployment not in ("direct", "canary"):

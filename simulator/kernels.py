@@ -104,7 +104,7 @@ def fault_level(f, t):
 
 @nb.njit(cache=True)
 def model_accuracy(models, k, p, s, loc, scale, concept, corrupt, adv, outl, decay):
-    """True accuracy of model slot ``k`` on this minute's inputs.
+    """Return the true accuracy of model slot ``k`` on this minute's inputs.
 
     acc = base - cov_sens * sum_f(|loc_f - loc_k,f| / scale_k,f + |ln(scale_f / scale_k,f)|)
               - concept_sens * |concept - concept_k| - corruption_sens * corrupt
@@ -140,7 +140,7 @@ def model_accuracy(models, k, p, s, loc, scale, concept, corrupt, adv, outl, dec
 
 @nb.njit(cache=True)
 def model_is_bad(models, k, p, s):
-    """True if model slot ``k`` is poisoned or schema-incompatible (DESIGN 3.6)."""
+    """Return True if model slot ``k`` is poisoned or schema-incompatible (DESIGN 3.6)."""
     m = models[k]
     return m[L.MF_VALID] > 0.5 and (
         m[L.MF_CORRUPT] > p[L.P_POISON_THRESHOLD] or m[L.MF_SCHEMA] != s[L.S_LIVE_SCHEMA]
@@ -350,10 +350,13 @@ def _finish_retrain(p, s, models, refs, rs, t):
 
 @nb.njit(cache=True)
 def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err):
-    """Paper's canary judge (Sec. 3.4): abort if the candidate's measured SLA score is more
-    than ``canary_delta_sla`` below the baseline's; accuracy is measured on the labels that
-    have arrived for each slice (none for the candidate if the label delay exceeds the canary
-    duration, in which case its accuracy is taken to equal the baseline's)."""
+    """Judge the canary by the paper's rule (Sec. 3.4); return 1 if promoted.
+
+    Abort if the candidate's measured SLA score is more than ``canary_delta_sla`` below the
+    baseline's; accuracy is measured on the labels that have arrived for each slice (none for
+    the candidate if the label delay exceeds the canary duration, in which case its accuracy is
+    taken to equal the baseline's).
+    """
     seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
     share = p[L.P_CANARY_SHARE]
     minutes = max(0.0, p[L.P_CANARY_MIN] - p[L.P_LABEL_DELAY])

@@ -141,7 +141,7 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False) -> CompiledSc
 
 
 def paper_cost(action_costs: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """The paper's C(a) = alpha compute + beta risk + gamma downtime for every action.
+    """Compute the paper's C(a) = alpha compute + beta risk + gamma downtime for every action.
 
     Parameters
     ----------
