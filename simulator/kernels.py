@@ -43,15 +43,25 @@ _BASE_LOC = np.array(L.BASE_LOC)
 # ----------------------------------------------------------------------------------------
 @nb.njit(cache=True)
 def ks_statistic(a, b):
-    """Two-sample Kolmogorov-Smirnov statistic sup |F_a - F_b| of two SORTED 1-D arrays.
+    """Two-sample Kolmogorov-Smirnov statistic of two sorted samples.
 
-    Ties are handled by advancing both samples past each distinct value (as
-    ``scipy.stats.ks_2samp``). Returns 0.0 if either array is empty.
+    Parameters
+    ----------
+    a : ndarray of float64, shape (n,)
+        First sample, sorted in non-decreasing order, finite values.
+    b : ndarray of float64, shape (m,)
+        Second sample, sorted in non-decreasing order, finite values.
+
+    Returns
+    -------
+    float
+        ``sup_t |F_a(t) - F_b(t)|`` with right-continuous empirical CDFs, exactly as
+        ``scipy.stats.ks_2samp`` computes it (ties included). NaN if either sample is empty.
     """
     n = a.shape[0]
     m = b.shape[0]
     if n == 0 or m == 0:
-        return 0.0
+        return np.nan
     i = 0
     j = 0
     d = 0.0

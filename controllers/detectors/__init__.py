@@ -35,6 +35,7 @@ import numbers
 import numpy as np
 
 from controllers.detectors import _kernels as _k
+from simulator.kernels import ks_critical_value as _sim_ks_critical_value
 
 __all__ = [
     "ADWIN",
@@ -121,7 +122,7 @@ def ks_critical_value(alpha, n, m):
     alpha = _check_open_unit("alpha", alpha)
     n = _check_int("n", n, 1)
     m = _check_int("m", m, 1)
-    return math.sqrt(-math.log(alpha / 2.0) / 2.0) * math.sqrt((n + m) / (n * m))
+    return _sim_ks_critical_value(alpha, n, m)
 
 
 # --------------------------------------------------------------------------- base

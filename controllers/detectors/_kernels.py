@@ -43,6 +43,8 @@ import math
 import numba
 import numpy as np
 
+from simulator.kernels import ks_statistic  # noqa: F401  (one KS kernel for the project)
+
 # --------------------------------------------------------------------------- codes
 ALARM_NONE = 0
 ALARM_DRIFT = 1
@@ -86,45 +88,6 @@ KS_N_REF = HEADER + 2
 KS_N_REC = HEADER + 3
 KS_POS = HEADER + 4
 KS_ARRAYS = HEADER + 5
-
-
-@numba.njit(cache=True)
-def ks_statistic(sorted_a, sorted_b):
-    """Two-sample Kolmogorov-Smirnov statistic of two sorted samples.
-
-    Parameters
-    ----------
-    sorted_a : ndarray of float64, shape (n,)
-        First sample, sorted in non-decreasing order, finite values.
-    sorted_b : ndarray of float64, shape (m,)
-        Second sample, sorted in non-decreasing order, finite values.
-
-    Returns
-    -------
-    float
-        ``sup_t |F_a(t) - F_b(t)|`` over the pooled sample, computed with the right
-        continuous empirical CDFs exactly as ``scipy.stats.ks_2samp`` does (ties
-        included). NaN if either sample is empty.
-    """
-    n1 = sorted_a.shape[0]
-    n2 = sorted_b.shape[0]
-    if n1 == 0 or n2 == 0:
-        return np.nan
-    i = 0
-    j = 0
-    d = 0.0
-    while i < n1 and j < n2:
-        a = sorted_a[i]
-        b = sorted_b[j]
-        v = a if a <= b else b
-        while i < n1 and sorted_a[i] <= v:
-            i += 1
-        while j < n2 and sorted_b[j] <= v:
-            j += 1
-        diff = abs(i / n1 - j / n2)
-        if diff > d:
-            d = diff
-    return d
 
 
 @numba.njit(cache=True)
