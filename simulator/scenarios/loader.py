@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from simulator.scenarios.schema import Scenario
+from simulator.layout import FAULT_KINDS
+from simulator.scenarios.schema import FieldError, Scenario
 
 #: Folder of the scenario library shipped with the repository.
 SCENARIO_ROOT = Path(__file__).resolve().parents[2] / "scenarios"
@@ -44,14 +45,47 @@ def _forbidden_keys(node, where: str = "") -> str | None:
     return None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loader that refuses duplicate mapping keys (the last would silently win)."""
+
+
+def _construct_unique(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique
+)
+
+
 def _format_validation(path: Path, err: ValidationError) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
+        parts = [str(p) for p in e["loc"]]
+        if len(parts) > 2 and parts[0] == "faults" and parts[2] in FAULT_KINDS:
+            del parts[2]  # the discriminator tag pydantic inserts
+        msg = e["msg"].removeprefix("Value error, ")
+        got = e.get("input")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (not in the scenario schema)"
-        got = e.get("input")
+        elif e["type"] == "union_tag_invalid":
+            parts.append("kind")
+            got = (got or {}).get("kind") if isinstance(got, dict) else got
+            msg = f"unknown fault kind; allowed: {', '.join(FAULT_KINDS)}"
+        cause = (e.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):
+            parts = cause.field.split(".")
+            msg = str(cause)
+            got = cause.got
+        loc = ".".join(parts) or "(top level)"
         shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
         lines.append(f"{path}: field '{loc}': {msg}{shown}")
     return "\n".join(lines)
@@ -117,7 +151,7 @@ def load_scenario(path: Path | str) -> Scenario:
     except OSError as err:
         raise ScenarioError(f"{path}: cannot read the file ({err.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -129,8 +163,8 @@ def load_scenario(path: Path | str) -> Scenario:
     scenario = parse_scenario(data, path)
     if scenario.id != path.stem:
         raise ScenarioError(
-            f"{path}: field 'id': must equal the file name without .yaml ('{path.stem}'),"
-            f" got {scenario.id!r}"
+            f"{path}: field 'id': must equal the file name without .yaml ('{path.stem}')"
+            f" (got {scenario.id!r})"
         )
     return scenario
 

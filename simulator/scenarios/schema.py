@@ -63,8 +63,17 @@ FAMILY_OF_SUBTYPE = {
 }
 
 
+class FieldError(ValueError):
+    """A cross-field check failed; ``field`` is the dotted path of the offending field."""
+
+    def __init__(self, field: str, message: str, got: object = None):
+        super().__init__(message)
+        self.field = field
+        self.got = got
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # ----------------------------------------------------------------------------------------
@@ -411,20 +420,24 @@ class Scenario(_Strict):
     def _consistency(self):
         for i, f in enumerate(self.faults):
             if f.onset >= self.horizon:
-                raise ValueError(
-                    f"faults.{i}.onset = {f.onset} is not before the horizon ({self.horizon})"
+                raise FieldError(
+                    f"faults.{i}.onset",
+                    f"must be before the horizon ({self.horizon} minutes)",
+                    f.onset,
                 )
         if self.family != "extended":
             expected = FAMILY_OF_SUBTYPE.get(self.subtype)
             if expected != self.family:
-                raise ValueError(
-                    f"subtype '{self.subtype}' belongs to family "
-                    f"'{expected or 'extended'}', not '{self.family}'"
+                raise FieldError(
+                    "subtype",
+                    f"belongs to family '{expected or 'extended'}', not '{self.family}'",
+                    self.subtype,
                 )
         extended = {"scale_out", "restart", "quarantine_inputs", "escalate"}
         if self.annotations.optimal_action in extended and not self.extended_actions:
-            raise ValueError(
-                f"annotations.optimal_action '{self.annotations.optimal_action}' is an "
-                "extended action: set extended_actions: true"
+            raise FieldError(
+                "annotations.optimal_action",
+                "is an extended action: set extended_actions: true",
+                self.annotations.optimal_action,
             )
         return self
