@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from experiments.config import controller_config, register
+from experiments.config import ReproduceConfig, controller_config, register
 from experiments.episode import run_controller
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
 from experiments.tables import action_mix, main_results, main_results_markdown
@@ -50,6 +50,10 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     """Run (or read back) every cell and return all episode rows."""
     if cfg.n_seeds < 1:
         raise ValueError(f"n_seeds must be >= 1, got {cfg.n_seeds}")
+    if cfg.first_seed < 0:
+        raise ValueError(f"first_seed must be >= 0, got {cfg.first_seed}")
+    if not cfg.controllers:
+        raise ValueError("controllers must name at least one config of configs/controller/")
     load_scenarios(cfg.scenario_set.name, cfg.select)  # fail early on bad scenarios
     raw = Path(to_absolute_path(cfg.raw_dir))
     commit = git_commit()
@@ -71,25 +75,45 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def table_stem(cfg: DictConfig) -> str:
+    """Return the tables' file stem.
+
+    ``main_results`` for the full default comparison, else a name with the config hash, so
+    that a subset run never overwrites the main table.
+    """
+    default = ReproduceConfig()
+    full = (cfg.select is None and list(cfg.controllers) == default.controllers
+            and cfg.scenario_set.name == "paper43")
+    if full:
+        return "main_results"
+    key = config_hash({"set": cfg.scenario_set.name, "select": cfg.select,
+                       "controllers": list(cfg.controllers)})
+    return f"main_results_{key[:8]}"
+
+
 @hydra.main(version_base="1.3", config_path="../configs", config_name="reproduce")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: run, aggregate, print and write the tables."""
-    df = reproduce(cfg)
+    try:
+        df = reproduce(cfg)
+    except ValueError as err:  # ScenarioError is a ValueError
+        raise SystemExit(f"error: {err}") from None
     tab = main_results(df)
     md = main_results_markdown(tab)
     mix = action_mix(df)
     out = Path(to_absolute_path(cfg.tables_dir))
     out.mkdir(parents=True, exist_ok=True)
-    tab.to_csv(out / "main_results.csv", index=False)
-    (out / "main_results.md").write_text(
+    stem = table_stem(cfg)
+    tab.to_csv(out / f"{stem}.csv", index=False)
+    (out / f"{stem}.md").write_text(
         f"# Main results ({cfg.n_seeds} seeds x {df.scenario.nunique()} scenarios, "
         f"set `{cfg.scenario_set.name}`)\n\n" + md
     )
-    mix.to_csv(out / "action_mix.csv", index=False)
+    mix.to_csv(out / f"{stem.replace('main_results', 'action_mix')}.csv", index=False)
     print(md)
     print("Action mix (% of fallback / rollback / retrain actions):")
     print(mix.to_string(index=False))
-    print(f"\nwrote {out / 'main_results.md'} and .csv ({len(df)} episode rows)")
+    print(f"\nwrote {out / stem}.md and .csv ({len(df)} episode rows)")
 
 
 if __name__ == "__main__":

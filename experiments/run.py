@@ -25,6 +25,8 @@ register()
 
 def run(cfg: DictConfig) -> list[dict]:
     """Run one controller config through the configured scenarios; return the rows."""
+    if int(cfg.seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {cfg.seed}")
     scenarios = load_scenarios(cfg.scenario_set.name, cfg.select)
     ctrl_cfg = OmegaConf.to_container(cfg.controller, resolve=True)
     controller = instantiate(cfg.controller, seed=int(cfg.seed))
@@ -40,9 +42,13 @@ def run(cfg: DictConfig) -> list[dict]:
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: run, write Parquet, print a one-line summary per episode."""
-    rows = run(cfg)
+    try:
+        rows = run(cfg)
+    except ValueError as err:  # ScenarioError is a ValueError
+        raise SystemExit(f"error: {err}") from None
     name = rows[0]["controller"] if rows else "none"
-    out = Path(to_absolute_path(cfg.out_dir)) / f"{name}_seed{int(cfg.seed)}.parquet"
+    tag = f"_{rows[0]['config_hash'][:8]}" if rows else ""
+    out = Path(to_absolute_path(cfg.out_dir)) / f"{name}_seed{int(cfg.seed)}{tag}.parquet"
     write_rows(rows, out)
     for r in rows:
         print(f"{r['scenario']:<36} cat={int(r['catastrophic'])} "

@@ -87,7 +87,7 @@ def main_results_markdown(tab: pd.DataFrame) -> str:
             "[95% CI] | paper | risk containment % (harmful actions) | paper | MTTR min "
             "(recovered %) | paper | cost savings % vs rules | paper | SLA compliance % | "
             "paper |")
-    lines = [head, "|" + "---|" * 16]
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in tab.itertuples():
         lines.append(
             f"| {r.controller} | {r.episodes} | {_fmt(r.catastrophic_pct)} "

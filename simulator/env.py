@@ -129,7 +129,7 @@ def resolve_scenario(scenario: str | Path | Scenario) -> Scenario:
     if not hits:
         raise ScenarioError(
             f"unknown scenario {str(scenario)!r}: no file scenarios/*/{scenario}.yaml "
-            "(run `python -m simulator.scenarios list`)"
+            "(the ids are the file names under scenarios/paper43/ and scenarios/extended/)"
         )
     return load_scenario(hits[0])
 
@@ -215,8 +215,10 @@ class SelfHealEnv(gym.Env):
     def step(self, action):
         """Advance one minute with ``action``; see the module docstring."""
         if self._done:
-            raise RuntimeError("step() called on a finished episode: call reset() first")
-        if not self.action_space.contains(action):
+            raise RuntimeError(
+                "step() called before reset() or after the episode ended: call reset() first"
+            )
+        if isinstance(action, bool | np.bool_) or not self.action_space.contains(action):
             raise ValueError(
                 f"invalid action {action!r}: expected an integer in [0, {self.n_actions})"
             )
