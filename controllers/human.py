@@ -45,6 +45,7 @@ class HumanController(Controller):
         self.handling_minutes = handling_minutes
         self.random_delay = random_delay
         self._respond_at = -1
+        self._paged_at = 0
 
     def reset(self, seed: int) -> None:
         """Close any open incident."""
@@ -60,12 +61,13 @@ class HumanController(Controller):
                 if self.random_delay:
                     delay = int(round(self.rng.exponential(self.response_minutes)))
                 self._respond_at = minute + delay
+                self._paged_at = minute
             return 0
         if minute < self._respond_at:
             return 0
         self._respond_at = -1
         self._quiet_until = minute + 1 + self.cooldown
-        self.engineer_minutes += self.response_minutes + self.handling_minutes
+        self.engineer_minutes += (minute - self._paged_at) + self.handling_minutes
         n = int(info.get("n_actions", 4))
         right = ACTION_NAMES.index(info["truth"]["optimal_action"])
         if self.rng.random() < self.accuracy:

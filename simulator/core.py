@@ -61,6 +61,9 @@ class Simulation:
         init_state(self.p, self.fr, self.s, self.models, self.refs, self.live, seed, self.rs)
         step(self.p, self.fa, self.fr, self.ac, self.s, self.models, self.refs, self.hist,
              self.live, self.rs, L.NO_OP, 0.0)
+        # Minute 0 is the reset's measurement, not part of the episode's cost.
+        self.s[L.S_USD_TOTAL] = 0.0
+        self.s[L.S_ENGINEER_MIN] = 0.0
         return self.hist[0]
 
     def step(self, action: int, engineer_minutes: float = 0.0) -> tuple[np.ndarray, int]:

@@ -31,11 +31,11 @@ is False); the environment never raises on a valid index.
 | 0   | `d`: KS statistic vs the serving model's reference (max) | - | 0 | 1 |
 | 1   | `a`: accuracy drop vs baseline on delayed labels | accuracy | 0 | 1 |
 | 2   | `rho`: share of live rows with abs(z) > 3      | share | 0 | 1 |
-| 3   | p99 latency (measured)      | ms            | 0   | inf |
+| 3   | p99 latency (measured)      | ms            | 0   | 1e5 |
 | 4   | error rate (measured)       | share         | 0   | 1   |
-| 5   | utilisation                 | load/capacity | 0   | inf |
-| 6   | traffic                     | requests/s    | 0   | inf |
-| 7   | cost rate                   | dollars/min   | 0   | inf |
+| 5   | utilisation                 | load/capacity | 0   | 1e3 |
+| 6   | traffic                     | requests/s    | 0   | 1e7 |
+| 7   | cost rate                   | dollars/min   | 0   | 1e7 |
 | 8   | canary traffic share        | share         | 0   | 1   |
 | 9   | data-validation failures    | share of rows | 0   | 1   |
 
@@ -109,7 +109,8 @@ _REC_OF_OBS = (
     L.R_CANARY_SHARE,
     L.R_VALIDATION_FAIL,
 )
-_FULL_HIGH = np.array([1, 1, 1, np.inf, 1, np.inf, np.inf, np.inf, 1, 1], dtype=np.float64)
+#: Upper bounds of the full observation; values beyond are clipped (finite for check_env).
+_FULL_HIGH = np.array([1, 1, 1, 1e5, 1, 1e3, 1e7, 1e7, 1, 1], dtype=np.float64)
 
 
 def resolve_scenario(scenario: str | Path | Scenario) -> Scenario:

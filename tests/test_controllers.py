@@ -513,11 +513,6 @@ def test_human_random_delay_is_exponential_with_the_configured_mean():
     assert np.median(delays) == pytest.approx(45.0 * math.log(2), rel=0.2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HumanController charges response_minutes (the mean, 45) as investigation "
-    "time even when random_delay draws a different delay",
-)
 def test_human_random_delay_charges_the_drawn_delay():
     """Each incident charges the engineer's actual delay plus handling_minutes."""
     for minutes, charged in _random_delay_incidents(50):

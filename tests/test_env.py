@@ -161,16 +161,11 @@ def _noop_episode(data_or_id, seed: int = 0):
 
 # =========================================================================== check_env
 def _check_env_params():
-    """(scenario id, observation mode) pairs; full mode is a known failure (see reason)."""
-    full_bug = pytest.mark.xfail(
-        strict=True,
-        reason="full-mode observation Box has infinite upper bounds (p99, utilisation, "
-        "traffic, cost rate): check_env warns 'maximum value is infinity'",
-    )
+    """(scenario id, observation mode) pairs for every scenario."""
     out = []
     for sid in SCENARIO_IDS:
         out.append(pytest.param(sid, "paper", id=f"{sid}-paper"))
-        out.append(pytest.param(sid, "full", id=f"{sid}-full", marks=full_bug))
+        out.append(pytest.param(sid, "full", id=f"{sid}-full"))
     return out
 
 
@@ -426,11 +421,6 @@ def test_canary_blind_to_labels_promotes_the_poisoned_model():
     assert env.sim.s[L.S_N_CANARY_ABORTS] == 0 and env.sim.s[L.S_N_PROMOTIONS] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="S_USD_TOTAL also accrues the reset minute (record 0) while episode_summary's "
-    "cost_usd sums records 1..n: two different episode costs",
-)
 def test_state_money_spent_equals_the_episode_cost():
     """The state's money-spent counter equals the episode cost the results report."""
     env, _, total = _noop_episode("cov_sudden_campaign")
