@@ -6,7 +6,7 @@ direct deploys.
 
 from __future__ import annotations
 
-from controllers.learners import N_CTX, BetaThompson, LearningController
+from controllers.learners import N_CTX, BetaThompson, LearningController, reward_to_unit
 
 
 class BanditController(LearningController):
@@ -27,5 +27,5 @@ class BanditController(LearningController):
 
     def learn(self, ctx, action, reward, fb) -> None:
         """Bernoulli-trick posterior update with r01 = (r + 1) / (lambda + 1)."""
-        r01 = min(1.0, max(0.0, (reward + 1.0) / (self.lam + 1.0)))
+        r01 = reward_to_unit(reward, self.lam)
         self.learner.update(ctx, action, r01)

@@ -26,7 +26,7 @@ from collections import deque
 
 import numpy as np
 
-from controllers.learners import N_CTX, BetaThompson, LearningController
+from controllers.learners import N_CTX, BetaThompson, LearningController, reward_to_unit
 from controllers.shield import Shield
 
 
@@ -118,7 +118,7 @@ class HybridController(LearningController):
 
     def learn(self, ctx, action, reward, fb) -> None:
         """Update the bandit and the SLA filter's violation posterior."""
-        r01 = min(1.0, max(0.0, (reward + 1.0) / (self.lam + 1.0)))
+        r01 = reward_to_unit(reward, self.lam)
         self.learner.update(ctx, action, r01)
         if fb.get("safety_violation"):
             self.safe_b[ctx, action] += 1.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from controllers.envelope import NONE, pi_det, risk_high
-from controllers.learners import N_CTX, BetaThompson, LearningController
+from controllers.learners import N_CTX, BetaThompson, LearningController, reward_to_unit
 from simulator.layout import NO_OP
 
 
@@ -44,5 +44,5 @@ class HybridLiteralController(LearningController):
 
     def learn(self, ctx, action, reward, fb) -> None:
         """Update the posterior as the bandit does."""
-        r01 = min(1.0, max(0.0, (reward + 1.0) / (self.lam + 1.0)))
+        r01 = reward_to_unit(reward, self.lam)
         self.learner.update(ctx, action, r01)

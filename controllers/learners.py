@@ -20,6 +20,11 @@ def paper_reward(paper_cost: float, success: bool, lam: float = 10.0) -> float:
     return -float(paper_cost) + lam * float(bool(success))
 
 
+def reward_to_unit(reward: float, lam: float) -> float:
+    """Map r in [-1, lambda] to [0, 1] by (r + 1) / (lambda + 1), clipped (Bernoulli trick)."""
+    return min(1.0, max(0.0, (reward + 1.0) / (lam + 1.0)))
+
+
 class BetaThompson:
     """Beta-Bernoulli Thompson sampling per (context, action), Beta(1, 1) priors.
 

@@ -7,6 +7,7 @@ its config hash matches.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,9 +20,26 @@ from experiments.config import REPO_ROOT
 
 
 def config_hash(obj: object) -> str:
-    """Stable short hash of a JSON-serialisable config."""
-    text = json.dumps(obj, sort_keys=True, default=str)
+    """Stable short hash of a JSON-serialisable config together with the code fingerprint."""
+    text = json.dumps({"config": obj, "code": code_fingerprint()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the simulator, controller and experiment sources and the scenario files.
+
+    Part of every cell's key, so that changed code or scenarios never reuse stale results.
+    """
+    h = hashlib.sha256()
+    files = []
+    for folder in ("simulator", "controllers", "experiments"):
+        files += sorted((REPO_ROOT / folder).rglob("*.py"))
+    files += sorted((REPO_ROOT / "scenarios").rglob("*.yaml"))
+    for f in files:
+        h.update(str(f.relative_to(REPO_ROOT)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def git_commit() -> str:

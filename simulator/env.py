@@ -52,9 +52,10 @@ controllers use the paper's reward -C(a) + lambda * success from ``info["feedbac
 ``label_delay``, ``train_window``, ``ks_n``, ``ks_m``, ``n_actions``, and ``feedback``:
 a list of matured counterfactual assessments (``decision_minute``, ``action``,
 ``paper_cost``, ``success``, ``harmful``, ``safety_violation``, ``contained``,
-``delta_cost_usd``; see :mod:`simulator.assessment`), each delivered ``outcome_window``
-minutes after its action. ``info["truth"]`` holds hidden ground truth for evaluation only;
-controllers must not read it (only the oracle may).
+``delta_cost_usd``, ``minutes`` (window length actually simulated); see
+:mod:`simulator.assessment`), each delivered ``outcome_window`` minutes after its action.
+``info["truth"]`` holds hidden ground truth for evaluation only; controllers must not read
+it (only the oracle may).
 
 ## Episode End
 Terminated on a catastrophic failure (DESIGN 3.6); truncated at the scenario's horizon.

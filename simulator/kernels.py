@@ -167,8 +167,16 @@ def draw_reference(models, refs, k, p, rs):
         for i in range(m):
             refs[k, j, i] = loc + sc * normal(rs)
         refs[k, j, :m] = np.sort(refs[k, j, :m])
-        models[k, L.MF_RMEAN + j] = refs[k, j, :m].mean()
-        models[k, L.MF_RSTD + j] = max(refs[k, j, :m].std(), 1e-9)
+        # explicit sequential sums: identical compiled and interpreted (NumPy sums pairwise)
+        total = 0.0
+        for i in range(m):
+            total += refs[k, j, i]
+        mean = total / m
+        ssd = 0.0
+        for i in range(m):
+            ssd += (refs[k, j, i] - mean) ** 2
+        models[k, L.MF_RMEAN + j] = mean
+        models[k, L.MF_RSTD + j] = max(np.sqrt(ssd / m), 1e-9)
 
 
 # ----------------------------------------------------------------------------------------
@@ -415,6 +423,40 @@ def _fault_onsets(p, fa, fr, s, models, refs, t):
         fr[i, L.FR_VERSION] = models[L.M_SERVING, L.MF_VERSION]
 
 
+@nb.njit(cache=True)
+def _slot_effects(p, fa, fr, s, models, levels, loc, scale, concept, corrupt, adv, outl,
+                  decay, latmult, acc):
+    """Fill per-slot accuracy decay, latency multiplier and true accuracy; return the leak rate.
+
+    Version-bound faults (accuracy decay, latency increase, memory leak, bad deploy) act on
+    the model version that served at their onset, wherever that version now sits; the leak
+    grows only while that version is the serving model. Call again whenever slots move.
+    """
+    decay[:] = 0.0
+    latmult[:] = 1.0
+    leak_rate = 0.0
+    for i in range(fa.shape[0]):
+        kind = int(fa[i, L.F_KIND])
+        bound = (kind == L.K_ACC_DECAY or kind == L.K_LATENCY or kind == L.K_LEAK
+                 or kind == L.K_BAD_DEPLOY)
+        if not bound or fr[i, L.FR_STARTED] < 0.5:
+            continue
+        lv = 1.0 if kind == L.K_BAD_DEPLOY else levels[i]
+        for k in range(L.N_MODEL_SLOTS):
+            if models[k, L.MF_VALID] < 0.5 or models[k, L.MF_VERSION] != fr[i, L.FR_VERSION]:
+                continue
+            if kind == L.K_ACC_DECAY or kind == L.K_BAD_DEPLOY:
+                decay[k] += fa[i, L.F_MAGNITUDE] * lv
+            elif kind == L.K_LATENCY:
+                latmult[k] += fa[i, L.F_MAGNITUDE] * lv
+            elif k == L.M_SERVING:
+                leak_rate += fa[i, L.F_MAGNITUDE] * lv
+    for k in range(L.N_MODEL_SLOTS):
+        acc[k] = model_accuracy(models, k, p, s, loc, scale, concept, corrupt, adv, outl,
+                                decay[k])
+    return leak_rate
+
+
 # ----------------------------------------------------------------------------------------
 # The step
 # ----------------------------------------------------------------------------------------
@@ -526,68 +568,29 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
     fb = s[L.S_FALLBACK_ACTIVE] > 0.5
     main = L.M_FALLBACK if fb else L.M_SERVING
 
-    def_ver = models[L.M_SERVING, L.MF_VERSION]
     decay_by_slot = np.zeros(L.N_MODEL_SLOTS)
     latmult_by_slot = np.ones(L.N_MODEL_SLOTS)
-    leak_rate = 0.0
-    for i in range(n_f):
-        kind = int(fa[i, L.F_KIND])
-        if kind != L.K_ACC_DECAY and kind != L.K_LATENCY and kind != L.K_LEAK:
-            if kind != L.K_BAD_DEPLOY:
-                continue
-        if fr[i, L.FR_STARTED] < 0.5:
-            continue
-        lv = levels[i] if kind != L.K_BAD_DEPLOY else 1.0
-        for k in range(L.N_MODEL_SLOTS):
-            if models[k, L.MF_VALID] < 0.5 or models[k, L.MF_VERSION] != fr[i, L.FR_VERSION]:
-                continue
-            if kind == L.K_ACC_DECAY or kind == L.K_BAD_DEPLOY:
-                decay_by_slot[k] += fa[i, L.F_MAGNITUDE] * lv
-            elif kind == L.K_LATENCY:
-                latmult_by_slot[k] += fa[i, L.F_MAGNITUDE] * lv
-            elif kind == L.K_LEAK and k == L.M_SERVING:
-                leak_rate += fa[i, L.F_MAGNITUDE] * lv
-
     acc = np.zeros(L.N_MODEL_SLOTS)
-    for k in range(L.N_MODEL_SLOTS):
-        acc[k] = model_accuracy(
-            models, k, p, s, loc, scale, concept, corrupt, adv, outl, decay_by_slot[k]
-        )
+    leak_rate = _slot_effects(p, fa, fr, s, models, levels, loc, scale, concept, corrupt, adv,
+                              outl, decay_by_slot, latmult_by_slot, acc)
 
+    moved = False
     if s[L.S_JOB_ACTIVE] > 0.5 and t >= s[L.S_JOB_DONE_AT]:
         _finish_retrain(p, s, models, refs, rs, t)
-        acc[L.M_CANDIDATE] = model_accuracy(
-            models, L.M_CANDIDATE, p, s, loc, scale, concept, corrupt, adv, outl, 0.0
-        )
-        if s[L.S_CANARY_ACTIVE] < 0.5:  # promoted directly: slots moved
-            acc[L.M_PREVIOUS] = acc[L.M_SERVING]
-            acc[L.M_SERVING] = model_accuracy(
-                models, L.M_SERVING, p, s, loc, scale, concept, corrupt, adv, outl, 0.0
-            )
-            latmult_by_slot[L.M_SERVING] = 1.0
+        moved = True
+        if s[L.S_CANARY_ACTIVE] > 0.5:  # the candidate's accuracy is needed by the judge
+            leak_rate = _slot_effects(p, fa, fr, s, models, levels, loc, scale, concept,
+                                      corrupt, adv, outl, decay_by_slot, latmult_by_slot, acc)
+            moved = False
     if s[L.S_CANARY_ACTIVE] > 0.5 and t >= s[L.S_CANARY_END]:
         err_prev = hist[ti - 1, L.R_ERROR_RATE] if ti > 0 else 0.0
         _judge_canary(p, s, models, refs, rs, t, acc[main], acc[L.M_CANDIDATE], err_prev)
-        # slots may have moved: recompute affected accuracies and version-bound effects
-        for k in range(L.N_MODEL_SLOTS):
-            d = 0.0
-            lm = 1.0
-            for i in range(n_f):
-                kind = int(fa[i, L.F_KIND])
-                if fr[i, L.FR_STARTED] < 0.5 or models[k, L.MF_VERSION] != fr[i, L.FR_VERSION]:
-                    continue
-                if kind == L.K_ACC_DECAY:
-                    d += fa[i, L.F_MAGNITUDE] * levels[i]
-                elif kind == L.K_BAD_DEPLOY:
-                    d += fa[i, L.F_MAGNITUDE]
-                elif kind == L.K_LATENCY:
-                    lm += fa[i, L.F_MAGNITUDE] * levels[i]
-            latmult_by_slot[k] = lm
-            acc[k] = model_accuracy(models, k, p, s, loc, scale, concept, corrupt, adv, outl, d)
+        moved = True
+    if moved:  # slots moved: recompute accuracies and version-bound effects
+        leak_rate = _slot_effects(p, fa, fr, s, models, levels, loc, scale, concept, corrupt,
+                                  adv, outl, decay_by_slot, latmult_by_slot, acc)
     if s[L.S_FALLBACK_ACTIVE] > 0.5 and t >= s[L.S_FALLBACK_UNTIL]:
         s[L.S_FALLBACK_ACTIVE] = 0.0
-    if models[L.M_SERVING, L.MF_VERSION] != def_ver:
-        leak_rate = 0.0  # the leaking version no longer serves
 
     fb = s[L.S_FALLBACK_ACTIVE] > 0.5
     main = L.M_FALLBACK if fb else L.M_SERVING

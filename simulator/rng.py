@@ -6,6 +6,8 @@ at every later minute (common random numbers), which the oracle and the counterf
 action assessment rely on. The state of a stream is a one-element uint64 array.
 """
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -47,7 +49,8 @@ def normal(rs):
     """Next standard normal draw (Box-Muller, one of the pair; two uniforms per draw)."""
     u1 = uniform(rs)
     u2 = uniform(rs)
-    return np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)
+    # math (libm) rather than NumPy's vectorised ufuncs: identical compiled and interpreted
+    return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
 
 
 @nb.njit(cache=True)

@@ -253,6 +253,7 @@ COVERED = {
         "_finish_retrain",
         "_judge_canary",
         "_fault_onsets",
+        "_slot_effects",
         "step",
     },
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs"},
@@ -303,12 +304,6 @@ def _normal_draws(fn, n=20000, seed=5):
     return np.array([fn(rs) for _ in range(n)]), rs
 
 
-def _numpy_log_is_libm() -> bool:
-    """Whether NumPy's scalar ``np.log`` agrees with libm (``math.log``) on a probe set."""
-    xs = np.linspace(1e-3, 1.0, 20001)
-    return all(float(np.log(x)) == math.log(float(x)) for x in xs)
-
-
 def test_normal_matches_py_func_to_rounding():
     """The py_func of normal consumes the same uniforms and agrees to rounding (1e-14)."""
     a, rs_a = _normal_draws(R.normal)
@@ -317,13 +312,6 @@ def test_normal_matches_py_func_to_rounding():
     np.testing.assert_allclose(a, b, rtol=0.0, atol=1e-14)
 
 
-@pytest.mark.xfail(
-    condition=not _numpy_log_is_libm(),
-    strict=True,
-    reason="rng.normal uses np.log/np.cos/np.sqrt: under plain Python these are NumPy's "
-    "SIMD ufuncs, which differ from libm (what Numba calls) in the last ulp on this CPU, "
-    "so normal.py_func (and any NUMBA_DISABLE_JIT run) is not bit-identical",
-)
 def test_normal_matches_py_func_bit_for_bit():
     """The normal draws equal their py_func's bit for bit."""
     a, _ = _normal_draws(R.normal)
@@ -651,11 +639,6 @@ def test_draw_reference_mean_std_are_sequential_sums():
         assert models[k, L.MF_RSTD + j] == max(math.sqrt(ssd / m), 1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="draw_reference uses ndarray.mean()/.std(): NumPy sums pairwise, Numba "
-    "sequentially, so MF_RMEAN/MF_RSTD of draw_reference.py_func differ in the last bits",
-)
 def test_draw_reference_matches_py_func_bit_for_bit():
     """draw_reference equals its py_func bit for bit, reference mean and std included."""
     sim = _sim_at(12)
@@ -699,6 +682,23 @@ def test_deploy_promote_finish_match_py_func(canary):
         K._finish_retrain,
         lambda: (sim.p, sim.s.copy(), sim.models.copy(), sim.refs.copy(), sim.rs.copy(), t + 5.0),
     )
+
+
+@pytest.mark.parametrize("minutes", [3, 40, 90])
+def test_slot_effects_match_py_func(minutes):
+    """_slot_effects equals its py_func: per-slot decay, latency, accuracy and leak rate."""
+    sim = _sim_at(minutes)
+    t = float(sim.t)
+    levels = np.array([K.fault_level(f, t) for f in sim.fa])
+    loc = np.array(L.BASE_LOC) + 0.5
+    scale = np.ones(L.N_FEATURES)
+
+    def args():
+        return (sim.p, sim.fa, sim.fr, sim.s, sim.models, levels, loc, scale, 0.1, 0.05, 0.02,
+                0.01, np.zeros(L.N_MODEL_SLOTS), np.ones(L.N_MODEL_SLOTS),
+                np.zeros(L.N_MODEL_SLOTS))
+
+    _parity(K._slot_effects, args)
 
 
 @pytest.mark.parametrize("t", [0, 7, 30, 60])

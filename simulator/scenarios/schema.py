@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulator.layout import N_FEATURES
+from simulator.layout import ACTION_NAMES, N_FEATURES
 
 Family = Literal[
     "data_drift", "model_degradation", "infrastructure", "anomaly_patterns", "extended"
@@ -34,16 +34,7 @@ Subtype = Literal[
     "bad_deploy",
     "compound",
 ]
-ActionName = Literal[
-    "no_op",
-    "fallback",
-    "rollback",
-    "retrain",
-    "scale_out",
-    "restart",
-    "quarantine_inputs",
-    "escalate",
-]
+ActionName = Literal[ACTION_NAMES]  # the action names of simulator.layout
 Shape = Literal["sudden", "gradual", "incremental", "recurring"]
 
 #: The paper's taxonomy (Sec. 5): family of each sub-type.
