@@ -66,6 +66,9 @@ class Controller:
     name = "base"
     deployment = "direct"
     uses_hidden_state = False
+    #: Controllers that fork the simulation (the oracle) set this; the runner then calls
+    #: ``attach(sim)`` after each ``env.reset``.
+    uses_simulation = False
 
     def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05):
         if cooldown < 0:
@@ -78,6 +81,10 @@ class Controller:
         self.rng = np.random.default_rng(self.seed)
         self._quiet_until = -1
         self.engineer_minutes = 0.0
+
+    def attach(self, sim) -> None:
+        """Receive the episode's :class:`simulator.core.Simulation` (oracle only)."""
+        raise TypeError(f"controller {self.name!r} does not use the simulation")
 
     def reset(self, seed: int) -> None:
         """Start an episode: clear per-episode state; learned state is kept."""

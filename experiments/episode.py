@@ -76,6 +76,8 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
                       deployment=getattr(controller, "deployment", "direct"))
     controller.reset(seed)
     obs, info = env.reset(seed=seed)
+    if getattr(controller, "uses_simulation", False):
+        controller.attach(env.sim)
     counts = np.zeros(len(L.ACTION_NAMES), dtype=int)
     first_alarm = -1
     onset = min(f.onset for f in scenario.faults)
