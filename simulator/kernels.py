@@ -19,6 +19,8 @@ rs : (1,) uint64                     scratch random-stream state
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -36,6 +38,11 @@ from simulator.rng import (
 )
 
 _BASE_LOC = np.array(L.BASE_LOC)
+# How an active fault changes one feature's samples (decoded once per minute in `step`).
+_OP_ADD = 0
+_OP_MIX = 1
+_OP_OUTLIER = 2
+_OP_CORRUPT = 3  # + corruption sub-kind code
 
 
 # ----------------------------------------------------------------------------------------
@@ -75,6 +82,28 @@ def ks_statistic(a, b):
         if diff > d:
             d = diff
     return d
+
+
+@nb.njit(cache=True)
+def merge_sorted_blocks(live, j, n, out):
+    """Merge the sorted blocks ``live[k, j, :n]`` (k = 0..w-1) into ``out`` (length w n).
+
+    The result equals ``np.sort`` of their concatenation; linear-time merging replaces a
+    full sort of the KS window each minute.
+    """
+    w = live.shape[0]
+    pos = np.zeros(w, dtype=np.int64)
+    for o in range(w * n):
+        best = -1
+        bv = 0.0
+        for k in range(w):
+            if pos[k] < n:
+                v = live[k, j, pos[k]]
+                if best < 0 or v < bv:
+                    best = k
+                    bv = v
+        out[o] = bv
+        pos[best] += 1
 
 
 def ks_critical_value(alpha: float, n: int, m: int) -> float:
@@ -218,6 +247,7 @@ def init_state(p, fr, s, models, refs, live, seed, rs):
         for j in range(L.N_FEATURES):
             for i in range(live.shape[2]):
                 live[w, j, i] = _BASE_LOC[j] + normal(rs)
+            live[w, j, :] = np.sort(live[w, j, :])
 
 
 # ----------------------------------------------------------------------------------------
@@ -367,13 +397,38 @@ def _finish_retrain(p, s, models, refs, rs, t):
 
 
 @nb.njit(cache=True)
-def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err):
-    """Judge the canary by the paper's rule (Sec. 3.4); return 1 if promoted.
+def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err, diag=None):
+    """Judge the canary and promote or abort it; return 1 if promoted.
 
-    Abort if the candidate's measured SLA score is more than ``canary_delta_sla`` below the
-    baseline's; accuracy is measured on the labels that have arrived for each slice (none for
-    the candidate if the label delay exceeds the canary duration, in which case its accuracy is
-    taken to equal the baseline's).
+    The judge's samples are the labels that have arrived for each slice by the end of the
+    canary: ``n = share * label_volume * max(0, canary_minutes - label_delay)`` labelled
+    requests of the candidate and ``(1 - share) * ...`` of the baseline (the model serving the
+    rest), each correct (1) or not (0) with the slice's true accuracy. They are drawn from the
+    canary stream (seed, t), baseline first, the same draws whichever judge runs, so the
+    judge changes no other random number (common random numbers).
+
+    ``p[P_CANARY_JUDGE]`` selects the judge:
+
+    0 (``delta_sla``, the paper's Sec. 3.4)
+        Abort if the candidate's measured SLA score is more than ``canary_delta_sla`` below the
+        baseline's. Without candidate labels its accuracy is taken to equal the baseline's.
+    1 (``mann_whitney``, as canary-analysis systems such as Kayenta do)
+        One-sided Mann-Whitney U test (Mann & Whitney 1947) of H1 "the candidate's correctness
+        is stochastically smaller than the baseline's"; abort if p < 0.05. With 0/1 samples
+        the statistic depends only on the counts: for the candidate sample
+        U_c = k_c (n_b - k_b) + (k_c k_b + (n_c - k_c)(n_b - k_b)) / 2 and U_b = n_c n_b - U_c.
+        Normal approximation with tie correction and continuity correction (what
+        ``scipy.stats.mannwhitneyu(c, b, alternative="less", method="asymptotic")`` computes):
+        z = (U_b - n_c n_b / 2 - 1/2) / sigma, sigma^2 = n_c n_b / 12 ((N + 1) -
+        sum_g (t_g^3 - t_g) / (N (N - 1))) over the two tie groups (correct, wrong), and
+        p = P(Z >= z). Without samples in either slice, or with all samples tied (sigma = 0),
+        p = 1: no evidence, the candidate is promoted.
+
+    Parameters
+    ----------
+    diag : ndarray, shape (4,), optional
+        If given, receives (U_c, z, p, abort) of the Mann-Whitney judge, computed whichever
+        judge decides (z = -inf when sigma = 0 or a slice is empty).
     """
     seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
     share = p[L.P_CANARY_SHARE]
@@ -382,14 +437,42 @@ def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err):
     n_b = int((1.0 - share) * p[L.P_LABEL_VOLUME] * minutes)
     k_b = binomial(rs, n_b, acc_main)
     k_c = binomial(rs, n_c, acc_cand)
-    acc_b = k_b / n_b if n_b > 0 else acc_main
-    acc_c = k_c / n_c if n_c > 0 else acc_b
-    avail = 1.0 - err
-    lat = p[L.P_SLO_LATENCY_MS]
-    sla_b = sla_score(avail, acc_b, lat, p)
-    sla_c = sla_score(avail, acc_c, lat, p)
     s[L.S_CANARY_ACTIVE] = 0.0
-    if sla_c < sla_b - p[L.P_CANARY_DELTA]:
+    mwu_abort = False
+    if p[L.P_CANARY_JUDGE] > 0.5 or diag is not None:
+        nc = float(n_c)
+        nb = float(n_b)
+        kc = float(k_c)
+        kb = float(k_b)
+        u_c = kc * (nb - kb) + 0.5 * (kc * kb + (nc - kc) * (nb - kb))
+        z = -np.inf
+        pval = 1.0
+        if n_c > 0 and n_b > 0:
+            n_all = nc + nb
+            t1 = kc + kb
+            t0 = n_all - t1
+            ties = (t1 * t1 * t1 - t1) + (t0 * t0 * t0 - t0)
+            var = nc * nb / 12.0 * ((n_all + 1.0) - ties / (n_all * (n_all - 1.0)))
+            if var > 0.0:
+                z = ((nc * nb - u_c) - 0.5 * nc * nb - 0.5) / math.sqrt(var)
+                pval = 0.5 * math.erfc(z / math.sqrt(2.0))
+        mwu_abort = pval < 0.05
+        if diag is not None:
+            diag[0] = u_c
+            diag[1] = z
+            diag[2] = pval
+            diag[3] = 1.0 if mwu_abort else 0.0
+    if p[L.P_CANARY_JUDGE] > 0.5:
+        abort = mwu_abort
+    else:
+        acc_b = k_b / n_b if n_b > 0 else acc_main
+        acc_c = k_c / n_c if n_c > 0 else acc_b
+        avail = 1.0 - err
+        lat = p[L.P_SLO_LATENCY_MS]
+        sla_b = sla_score(avail, acc_b, lat, p)
+        sla_c = sla_score(avail, acc_c, lat, p)
+        abort = sla_c < sla_b - p[L.P_CANARY_DELTA]
+    if abort:
         s[L.S_N_CANARY_ABORTS] += 1.0
         models[L.M_CANDIDATE, L.MF_VALID] = 0.0
         return 0
@@ -656,6 +739,34 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
     n = int(p[L.P_SAMPLES_PER_MIN])
     slot = ti % live.shape[0]
     z_thr = p[L.P_ANOMALY_Z]
+    # Decode, per feature and in fault order, the active faults that touch it.
+    n_act = np.zeros(L.N_FEATURES, dtype=np.int64)
+    act_op = np.zeros((L.N_FEATURES, n_f), dtype=np.int64)
+    act_p = np.zeros((L.N_FEATURES, n_f))
+    act_v = np.zeros((L.N_FEATURES, n_f))
+    for q in range(n_f):
+        if levels[q] <= 0.0:
+            continue
+        kq = int(fa[q, L.F_KIND])
+        if kq == L.K_COVARIATE:
+            if int(fa[q, L.F_SHAPE]) == L.SH_GRADUAL:
+                op, pq, vq = _OP_MIX, levels[q], fa[q, L.F_MAGNITUDE]
+            else:
+                op, pq, vq = _OP_ADD, 0.0, fa[q, L.F_MAGNITUDE] * levels[q]
+        elif kq == L.K_TEMPORAL:
+            op, pq, vq = _OP_ADD, 0.0, fa[q, L.F_MAGNITUDE] * levels[q]
+        elif kq == L.K_OUTLIER:
+            op, pq, vq = _OP_OUTLIER, fa[q, L.F_MAGNITUDE] * levels[q], fa[q, L.F_SCALE]
+        elif kq == L.K_CORRUPTION:
+            op = _OP_CORRUPT + int(fa[q, L.F_SUBKIND])
+            pq, vq = fa[q, L.F_MAGNITUDE] * levels[q], fa[q, L.F_SCALE]
+        else:
+            continue
+        f0 = int(fa[q, L.F_FEATURE])
+        for j in range(f0, f0 + int(fa[q, L.F_NFEAT])):
+            c = n_act[j]
+            act_op[j, c], act_p[j, c], act_v[j, c] = op, pq, vq
+            n_act[j] = c + 1
     n_anom = 0
     n_invalid = 0
     for i in range(n):
@@ -666,42 +777,30 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
             u_cor = uniform(rs)
             x = normal(rs)
             val = _BASE_LOC[j] + x * scale[j]
-            # covariate shifts: gradual = mixture of old and new, otherwise shifted mean
-            for q in range(n_f):
-                if levels[q] <= 0.0:
-                    continue
-                kq = int(fa[q, L.F_KIND])
-                f0 = int(fa[q, L.F_FEATURE])
-                if j < f0 or j >= f0 + int(fa[q, L.F_NFEAT]):
-                    continue
-                if kq == L.K_COVARIATE:
-                    if int(fa[q, L.F_SHAPE]) == L.SH_GRADUAL:
-                        if u_mix < levels[q]:
-                            val += fa[q, L.F_MAGNITUDE]
-                    else:
-                        val += fa[q, L.F_MAGNITUDE] * levels[q]
-                elif kq == L.K_TEMPORAL:
-                    val += fa[q, L.F_MAGNITUDE] * levels[q]
-                elif kq == L.K_OUTLIER:
-                    if u_cor < fa[q, L.F_MAGNITUDE] * levels[q]:
-                        val = _BASE_LOC[j] + fa[q, L.F_SCALE]
-                elif kq == L.K_CORRUPTION:
-                    if u_cor < fa[q, L.F_MAGNITUDE] * levels[q]:
-                        sub = int(fa[q, L.F_SUBKIND])
-                        if sub == L.C_MISSING:
-                            val = 0.0  # imputed default
-                            row_invalid = True
-                        elif sub == L.C_OUTLIERS:
-                            val = _BASE_LOC[j] + 12.0 * (1.0 if x >= 0 else -1.0)
-                            row_invalid = True
-                        elif sub == L.C_SCHEMA:
-                            val = -999.0
-                            row_invalid = True
-                        elif sub == L.C_UNIT:
-                            val = val * fa[q, L.F_SCALE]
-                            row_invalid = True
-                        else:  # skew: serving computes the feature differently, silently
-                            val = _BASE_LOC[j] + 0.5 * x
+            for c in range(n_act[j]):
+                op = act_op[j, c]
+                if op == _OP_ADD:
+                    val += act_v[j, c]
+                elif op == _OP_MIX:  # gradual shift: a growing share comes from the new mean
+                    if u_mix < act_p[j, c]:
+                        val += act_v[j, c]
+                elif u_cor < act_p[j, c]:
+                    if op == _OP_OUTLIER:
+                        val = _BASE_LOC[j] + act_v[j, c]
+                    elif op == _OP_CORRUPT + L.C_MISSING:
+                        val = 0.0  # imputed default
+                        row_invalid = True
+                    elif op == _OP_CORRUPT + L.C_OUTLIERS:
+                        val = _BASE_LOC[j] + 12.0 * (1.0 if x >= 0 else -1.0)
+                        row_invalid = True
+                    elif op == _OP_CORRUPT + L.C_SCHEMA:
+                        val = -999.0
+                        row_invalid = True
+                    elif op == _OP_CORRUPT + L.C_UNIT:
+                        val = val * act_v[j, c]
+                        row_invalid = True
+                    else:  # skew: serving computes the feature differently, silently
+                        val = _BASE_LOC[j] + 0.5 * x
             live[slot, j, i] = val
             zz = abs(val - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
             if zz > z_thr:
@@ -713,16 +812,15 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
     rec[L.R_RHO] = n_anom / n
     rec[L.R_VALIDATION_FAIL] = n_invalid / n
 
+    # KS statistic per feature: each minute's block is kept sorted; merge the window.
     w = live.shape[0]
     m = int(p[L.P_REF_SIZE])
     buf = np.empty(w * n)
     d_max = 0.0
     for j in range(L.N_FEATURES):
-        for k in range(w):
-            sl = (ti - k) % live.shape[0]
-            buf[k * n : (k + 1) * n] = live[sl, j, :n]
-        srt = np.sort(buf)
-        d = ks_statistic(srt, refs[main, j, :m])
+        live[slot, j, :n] = np.sort(live[slot, j, :n])
+        merge_sorted_blocks(live, j, n, buf)
+        d = ks_statistic(buf, refs[main, j, :m])
         if d > d_max:
             d_max = d
     rec[L.R_D] = d_max

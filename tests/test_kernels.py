@@ -241,6 +241,7 @@ COVERED = {
     "simulator.rng": {"mix64", "seed_stream", "uniform", "normal", "binomial"},
     "simulator.kernels": {
         "ks_statistic",
+        "merge_sorted_blocks",
         "fault_level",
         "model_accuracy",
         "model_is_bad",
@@ -682,6 +683,19 @@ def test_deploy_promote_finish_match_py_func(canary):
         K._finish_retrain,
         lambda: (sim.p, sim.s.copy(), sim.models.copy(), sim.refs.copy(), sim.rs.copy(), t + 5.0),
     )
+
+
+@pytest.mark.parametrize("w", [1, 3, 5])
+def test_merge_sorted_blocks_equals_sort_and_py_func(w):
+    """Merging sorted blocks equals np.sort of their concatenation, and its py_func."""
+    g = np.random.default_rng(w)
+    live = np.round(g.normal(size=(w, 2, 50)), 1)  # rounding makes ties
+    live.sort(axis=2)
+    out = _parity(K.merge_sorted_blocks, lambda: (live.copy(), 1, 50, np.empty(w * 50)))
+    assert out is None
+    buf = np.empty(w * 50)
+    K.merge_sorted_blocks(live, 1, 50, buf)
+    np.testing.assert_array_equal(buf, np.sort(live[:, 1, :].ravel()))
 
 
 @pytest.mark.parametrize("minutes", [3, 40, 90])
