@@ -15,6 +15,7 @@ risk_high(x) = d > 0.15 or a > 0.10 or rho > 0.03 (Sec. 3.5).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,12 @@ from simulator.kernels import ks_critical_value
 from simulator.layout import FALLBACK, N_FEATURES, RETRAIN, ROLLBACK
 
 NONE = -1
+
+
+@functools.lru_cache(maxsize=256)
+def _critical(alpha: float, n: int, m: int) -> float:
+    """Bonferroni-corrected KS critical value, cached (it is asked for every minute)."""
+    return ks_critical_value(alpha / N_FEATURES, n, m)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class Observation:
             raise ValueError(f"non-finite observation: {obs.tolist()}")
         n = int(info.get("ks_n", 300))
         m = int(info.get("ks_m", 1000))
-        crit = ks_critical_value(alpha / N_FEATURES, n, m)
+        crit = _critical(float(alpha), n, m)
         return cls(*(float(v) for v in obs[:10]), d_critical=crit)
 
     @property
