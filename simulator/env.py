@@ -131,7 +131,7 @@ def resolve_scenario(scenario: str | Path | Scenario) -> Scenario:
     if not hits:
         raise ScenarioError(
             f"unknown scenario {str(scenario)!r}: no file scenarios/*/{scenario}.yaml "
-            "(the ids are the file names under scenarios/paper43/ and scenarios/extended/)"
+            "(list the ids with `python -m simulator.scenarios list`)"
         )
     return load_scenario(hits[0])
 

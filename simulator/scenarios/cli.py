@@ -1,0 +1,276 @@
+"""``python -m simulator.scenarios`` (also ``selfheal-scenarios``): browse and check scenarios.
+
+Subcommands
+-----------
+list [--set SET]
+    Table of the scenarios of a set (``paper43``, ``extended``, ``all`` or a family): id,
+    family, sub-type, annotated optimal action, source (truncated).
+show ID
+    The validated scenario as YAML, every default filled in (read-only).
+validate [PATHS ...]
+    Validate files (directories: every ``*.yaml`` below them; default: the whole library).
+    Prints one line per error, ``<file>: field '<f>': <reason>``, for every invalid file,
+    and refuses two files with the same id. Nothing is executed (safe YAML loader).
+plot ID [--out DIR] [--seed S]
+    ``<DIR>/<ID>.png``: ground truth and measurements under ``no_op`` and under the
+    annotated action played after the first alarm (see :mod:`simulator.scenarios.plot`).
+check ID [--seeds N]
+    Fork the simulation after the first alarm once per action, play each to the horizon on
+    seeds 0..N-1 and compare mean dollars (a catastrophe ranks worst) with the annotation.
+schema
+    Print the JSON schema of a scenario file (the committed ``scenarios/schema.json``).
+
+``ID`` is a scenario id of the library or a path to a ``.yaml`` file. ``--root DIR``
+(before the subcommand) reads another library folder laid out like ``scenarios/``.
+
+Exit codes: 0 success; 1 invalid scenario file(s) (or, for ``check``, an annotation the
+simulation does not support); 2 bad usage (unknown id, set or option), with a one-line
+message and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import get_args
+
+import yaml
+
+from simulator.scenarios import loader
+from simulator.scenarios.loader import SET_FOLDERS, ScenarioError, load_scenario, scenario_files
+from simulator.scenarios.schema import Family, Scenario
+
+PROG = "python -m simulator.scenarios"
+#: Width at which ``list`` truncates the source column.
+SOURCE_WIDTH = 60
+#: Family names accepted by ``--set`` besides the folder sets and ``all``.
+FAMILIES = tuple(sorted(get_args(Family)))
+
+
+class UsageError(Exception):
+    """Bad command-line usage; reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (``error: ...``) and exit 2."""
+
+    def error(self, message: str):  # noqa: D102 (argparse API)
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _set_names() -> list[str]:
+    return [*SET_FOLDERS, "all", *[f for f in FAMILIES if f not in SET_FOLDERS]]
+
+
+def _files_of_set(set_name: str, root: Path) -> tuple[list[Path], str | None]:
+    """Return the files to read for ``set_name`` and the family to keep (None: all)."""
+    if set_name in SET_FOLDERS or set_name == "all":
+        return scenario_files(set_name, root), None
+    if set_name in FAMILIES:
+        return scenario_files("all", root), set_name
+    raise UsageError(f"unknown scenario set {set_name!r}; allowed: {', '.join(_set_names())}")
+
+
+def _resolve(ident: str, root: Path) -> Path:
+    """Return the file of a scenario id (``<root>/*/<id>.yaml``) or of a ``.yaml`` path."""
+    path = Path(ident)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise UsageError(f"no such scenario file: {ident}")
+        return path
+    hits = sorted(root.glob(f"*/{ident}.yaml"))
+    if not hits:
+        raise UsageError(f"unknown scenario {ident!r} under {root} (see `{PROG} list --set all`)")
+    return hits[0]
+
+
+def _load(ident: str, root: Path) -> Scenario:
+    return load_scenario(_resolve(ident, root))
+
+
+# ----------------------------------------------------------------------------------------
+# Subcommands
+# ----------------------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the table of a set's scenarios; report unreadable files on stderr (exit 1)."""
+    import pandas as pd
+
+    files, family = _files_of_set(args.set, args.root)
+    rows, errors = [], []
+    for path in files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as err:
+            errors.append(str(err))
+            continue
+        if family is not None and sc.family != family:
+            continue
+        src = sc.source if len(sc.source) <= SOURCE_WIDTH else sc.source[: SOURCE_WIDTH - 3] + "..."
+        rows.append((sc.id, sc.family, sc.subtype, sc.annotations.optimal_action, src))
+    if rows:
+        cols = ["id", "family", "subtype", "optimal_action", "source"]
+        df = pd.DataFrame(rows, columns=cols)
+        widths = {c: max(len(c), int(df[c].str.len().max())) for c in cols}
+        fmt = {c: (lambda w: lambda v: f"{v:<{w}}")(widths[c]) for c in cols}
+        print(df.to_string(index=False, formatters=fmt, justify="left"))
+        print(f"{len(rows)} scenario(s) in set {args.set!r}")
+    else:
+        print(f"no scenarios in set {args.set!r} under {args.root}")
+    for e in errors:
+        print(e, file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} invalid file(s) not listed; run `{PROG} validate`", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print the validated scenario as YAML with every default filled in."""
+    path = _resolve(args.id, args.root)
+    sc = load_scenario(path)
+    print(f"# {path}: validated, every default filled in")
+    data = sc.model_dump(mode="json")
+    data["faults"] = [{"kind": f["kind"], **f} for f in data["faults"]]  # kind first
+    print(yaml.safe_dump(data, sort_keys=False, width=100), end="")
+    return 0
+
+
+def _expand(paths: list[str], root: Path) -> list[Path]:
+    if not paths:
+        paths = [str(root)]
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml"))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise UsageError(f"no such file or directory: {p}")
+    return out
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate every file; print each error line of every invalid file (exit 1 if any)."""
+    files = _expand(args.paths, args.root)
+    if not files:
+        raise UsageError(f"no .yaml files under {', '.join(args.paths) or str(args.root)}")
+    first_of: dict[str, Path] = {}
+    bad = 0
+    for path in files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as err:
+            print(err)
+            bad += 1
+            continue
+        if sc.id in first_of:
+            print(f"{path}: field 'id': duplicate scenario id {sc.id!r} (also {first_of[sc.id]})")
+            bad += 1
+            continue
+        first_of[sc.id] = path
+    if bad:
+        print(f"{bad} of {len(files)} scenario file(s) invalid", file=sys.stderr)
+        return 1
+    print(f"{len(files)} scenario file(s) valid", file=sys.stderr)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Write the scenario's PNG and print its path."""
+    from simulator.scenarios.plot import plot_scenario
+
+    sc = _load(args.id, args.root)
+    print(plot_scenario(sc, args.out, seed=args.seed))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Compare every action after the first alarm; exit 1 if the annotation is not the best."""
+    import pandas as pd
+
+    from simulator.scenarios.plot import best_action, compare_actions
+
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    sc = _load(args.id, args.root)
+    rows = compare_actions(sc, range(args.seeds))
+    df = pd.DataFrame(rows)
+    table = df.groupby("action", sort=False).agg(
+        mean_usd=("score", "mean"),
+        catastrophes=("catastrophe", lambda s: int((s != "none").sum())),
+        min_usd=("cost_usd", "min"),
+        max_usd=("cost_usd", "max"),
+    )
+    minutes = sorted(set(df["decision_minute"]))
+    how = "after the first alarm" if df["alarmed"].all() else "after the first alarm or at onset"
+    print(
+        f"{sc.id}: each action played once {how} (minutes {minutes}), then no_op;"
+        f" dollars to minute {sc.horizon}, seeds 0..{args.seeds - 1}; catastrophe = inf"
+    )
+    print(table.round(1).to_string())
+    best = best_action(rows)
+    ann = sc.annotations.optimal_action
+    if best == ann:
+        print(f"annotation {ann!r} agrees: it is the cheapest action")
+        return 0
+    print(f"annotation {ann!r} DISAGREES: the cheapest action is {best!r}")
+    return 1
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON schema (the text of scenarios/schema.json)."""
+    from simulator.scenarios.json_schema import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the CLI."""
+    parser = _Parser(prog=PROG, description="Browse, validate and plot failure scenarios.")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="scenario library folder (default: the repository's scenarios/)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("list", help="table of the scenarios of a set")
+    p.add_argument("--set", default="all", help=f"one of: {', '.join(_set_names())}")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("show", help="the validated scenario as YAML, defaults filled in")
+    p.add_argument("id", help="scenario id or path to a .yaml file")
+    p.set_defaults(func=cmd_show)
+    p = sub.add_parser("validate", help="validate files (default: the whole library)")
+    p.add_argument("paths", nargs="*", help="files or directories (default: --root)")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("plot", help="PNG of no_op vs the annotated action")
+    p.add_argument("id", help="scenario id or path to a .yaml file")
+    p.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
+    p.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
+    p.set_defaults(func=cmd_plot)
+    p = sub.add_parser("check", help="check the annotated action against every action")
+    p.add_argument("id", help="scenario id or path to a .yaml file")
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default: 5)")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("schema", help="print the JSON schema of a scenario file")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 1 invalid scenario, 2 bad usage)."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.root is None:
+            args.root = loader.SCENARIO_ROOT  # read at call time: tests may point it elsewhere
+        return args.func(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ScenarioError as err:
+        print(err, file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `... list | head`
+        return 0
