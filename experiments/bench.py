@@ -1,0 +1,166 @@
+"""``python -m experiments.bench``: throughput, cold start, wall time and memory (issue 5).
+
+Prints, in one run on one machine:
+
+- Gymnasium-path env steps/s with ``hybrid`` (the full protocol: controller, env, action
+  assessment forks);
+- raw kernel steps/s (``Simulation.step`` with no_op: the ceiling a batched fast path
+  could approach per core);
+- Gymnasium's ``CartPole-v1`` steps/s with random actions, as a yardstick;
+- cold start: seconds for a fresh process with an empty Numba cache to finish one episode;
+- wall time and peak memory (max RSS) of ``reproduce`` at the quick default (and at
+  ``--seeds N`` if asked).
+
+Writes ``results/bench.json`` and ``results/bench.md``. Benchmarks are scripts, never
+timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import gymnasium as gym
+import numpy as np
+
+from experiments.config import REPO_ROOT
+
+
+def gym_path_steps_per_s(controller_name: str = "hybrid", seconds: float = 5.0) -> float:
+    """Env steps per second of the Gymnasium path with a built-in controller."""
+    from hydra.utils import instantiate
+
+    from experiments.config import controller_config
+    from experiments.episode import run_episode
+    from simulator.scenarios import load_scenarios
+
+    scenarios = load_scenarios("paper43")
+    ctrl = instantiate(controller_config(controller_name), seed=0)
+    run_episode(ctrl, scenarios[0], 0)  # warm up (compile)
+    steps, t0, i = 0, time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        row = run_episode(ctrl, scenarios[i % len(scenarios)], i)
+        steps += int(row["minutes"])
+        i += 1
+    return steps / (time.perf_counter() - t0)
+
+
+def kernel_steps_per_s(seconds: float = 3.0) -> float:
+    """Raw kernel steps per second (no controller, no env wrapper, no assessment)."""
+    from simulator.core import Simulation
+    from simulator.scenarios import compile_scenario, load_scenarios
+
+    sims = [Simulation(compile_scenario(sc)) for sc in load_scenarios("paper43")]
+    sims[0].reset(0)
+    sims[0].step(0)
+    steps, t0, i = 0, time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        sim = sims[i % len(sims)]
+        sim.reset(i)
+        for _ in range(sim.horizon):
+            sim.step(0)
+        steps += sim.horizon
+        i += 1
+    return steps / (time.perf_counter() - t0)
+
+
+def cartpole_steps_per_s(seconds: float = 3.0) -> float:
+    """Gymnasium CartPole-v1 steps per second with random actions."""
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    steps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(1000):
+            _, _, term, trunc, _ = env.step(int(rng.integers(2)))
+            steps += 1
+            if term or trunc:
+                env.reset()
+    return steps / (time.perf_counter() - t0)
+
+
+def _timed_subprocess(args: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run a Python subprocess; return (wall seconds, peak RSS in MiB of the children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024.0
+
+
+def cold_start_seconds() -> float:
+    """Seconds for a fresh process with an empty Numba cache to run one episode."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        code = ("from experiments.episode import run_episode;"
+                "from controllers.rules import RulesController;"
+                "from simulator.scenarios import load_scenarios;"
+                "run_episode(RulesController(), load_scenarios('paper43')[0], 0)")
+        wall, _ = _timed_subprocess(["-c", code], env)
+    return wall
+
+
+def reproduce_cost(n_seeds: int | None) -> dict:
+    """Wall seconds and peak RSS (MiB, largest single process) of ``reproduce``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["-m", "experiments.reproduce", f"raw_dir={tmp}/raw", f"tables_dir={tmp}/tables",
+                f"hydra.run.dir={tmp}/hydra"]
+        if n_seeds is not None:
+            args.append(f"n_seeds={n_seeds}")
+        wall, peak = _timed_subprocess(args)
+    return {"wall_s": wall, "peak_rss_mib": peak}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmarks, print a Markdown table, write results/bench.json and .md."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="also time reproduce at this many seeds (e.g. 100)")
+    ap.add_argument("--seconds", type=float, default=5.0, help="seconds per throughput test")
+    args = ap.parse_args(argv)
+    res: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                   f"{platform.python_version()}",
+        "cartpole_steps_per_s": cartpole_steps_per_s(args.seconds),
+        "gym_path_hybrid_steps_per_s": gym_path_steps_per_s("hybrid", args.seconds),
+        "gym_path_rules_steps_per_s": gym_path_steps_per_s("rules", args.seconds),
+        "kernel_steps_per_s": kernel_steps_per_s(args.seconds),
+        "fast_path_rules_steps_per_s": None,
+        "fast_path_hybrid_steps_per_s": None,
+        "ratio_fast_vs_gym": None,
+        "cold_start_s": cold_start_seconds(),
+        "reproduce_quick": reproduce_cost(None),
+    }
+    res["gym_vs_cartpole"] = res["gym_path_hybrid_steps_per_s"] / res["cartpole_steps_per_s"]
+    res["kernel_vs_gym_hybrid"] = res["kernel_steps_per_s"] / res["gym_path_hybrid_steps_per_s"]
+    if args.seeds:
+        res[f"reproduce_{args.seeds}_seeds"] = reproduce_cost(args.seeds)
+    lines = ["| measure | value |", "|---|---|"]
+    for k, v in res.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}={b:.1f}" for a, b in v.items())
+        elif isinstance(v, float):
+            v = f"{v:,.2f}"
+        elif v is None:
+            v = "not implemented"
+        lines.append(f"| {k} | {v} |")
+    md = "\n".join(lines) + "\n"
+    print(md)
+    out = REPO_ROOT / "results"
+    out.mkdir(exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(res, indent=2) + "\n")
+    (out / "bench.md").write_text(md)
+    return res
+
+
+if __name__ == "__main__":
+    main()
