@@ -182,7 +182,8 @@ P_DEPLOY_CANARY = 57  # 1: deployments go through the canary; 0: direct
 P_N_ACTIONS = 58
 P_RESTART_MIN = 59
 P_QUARANTINE_TTL = 60
-N_PARAMS = 61
+P_CANARY_JUDGE = 61  # canary judge: 0 = the paper's delta-SLA rule, 1 = Mann-Whitney U test
+N_PARAMS = 62
 
 # Per-action cost components of the paper's C(a) (rows: action, cols: compute, risk, downtime)
 # live in a separate (N_EXTENDED_ACTIONS, 3) array.

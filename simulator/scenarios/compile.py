@@ -15,6 +15,10 @@ _SUBKIND_TABLES = {
     "dependency_failure": L.DEPENDENCY_KINDS,
 }
 
+#: Canary judges by code (``layout.P_CANARY_JUDGE``): the paper's delta-SLA rule (Sec. 3.4)
+#: and a one-sided Mann-Whitney U test on per-request correctness (see ``kernels._judge_canary``).
+CANARY_JUDGES = ("delta_sla", "mann_whitney")
+
 
 @dataclass(frozen=True)
 class CompiledScenario:
@@ -35,7 +39,8 @@ class CompiledScenario:
     action_costs: np.ndarray
 
 
-def compile_scenario(sc: Scenario, *, deploy_canary: bool = False) -> CompiledScenario:
+def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
+                     canary_judge: str = "delta_sla") -> CompiledScenario:
     """Turn a scenario into kernel arrays.
 
     Parameters
@@ -44,11 +49,20 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False) -> CompiledSc
         A validated scenario.
     deploy_canary : bool
         Whether deployments (retrain, rollback) go through the canary.
+    canary_judge : str
+        How the canary is judged: ``"delta_sla"`` (the paper's rule) or ``"mann_whitney"``.
 
     Returns
     -------
     CompiledScenario
+
+    Raises
+    ------
+    ValueError
+        If ``canary_judge`` is not one of :data:`CANARY_JUDGES`.
     """
+    if canary_judge not in CANARY_JUDGES:
+        raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, got {canary_judge!r}")
     p = np.zeros(L.N_PARAMS)
     pl, mo, mon, dep = sc.pipeline, sc.modelling, sc.monitoring, sc.deployment
     p[L.P_HORIZON] = sc.horizon
@@ -114,6 +128,7 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False) -> CompiledSc
     p[L.P_OPTIMAL_ACTION] = L.ACTION_NAMES.index(sc.annotations.optimal_action)
     p[L.P_DEPLOY_CANARY] = 1.0 if deploy_canary else 0.0
     p[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS if sc.extended_actions else L.N_PAPER_ACTIONS
+    p[L.P_CANARY_JUDGE] = CANARY_JUDGES.index(canary_judge)
 
     f = np.zeros((len(sc.faults), L.N_FAULT_FIELDS))
     for i, fl in enumerate(sc.faults):
