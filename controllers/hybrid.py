@@ -15,7 +15,9 @@ Per decision epoch:
    ``sla_threshold`` (paper: 0.95). The filter never empties the set: the shield's
    recommendation (or fallback) stays.
 4. Layer 2: Beta-Bernoulli Thompson sampling (paper Sec. 3.3) among what is left.
-5. Deployments (retrain, rollback) go through the canary (paper Sec. 3.4).
+5. Deployments (retrain, rollback) go through the canary (paper Sec. 3.4), judged by the
+   paper's delta-SLA rule or, with ``canary_judge="mann_whitney"``, by a one-sided
+   Mann-Whitney U test on per-request correctness (``simulator.kernels._judge_canary``).
 
 Ablation switches: ``use_shield``, ``use_canary``, ``use_sla_filter``, ``use_error_budget``.
 """
@@ -28,6 +30,7 @@ import numpy as np
 
 from controllers.learners import N_CTX, BetaThompson, LearningController, reward_to_unit
 from controllers.shield import Shield
+from simulator.scenarios.compile import CANARY_JUDGES
 
 
 class HybridController(LearningController):
@@ -45,6 +48,8 @@ class HybridController(LearningController):
         Burn rate above which the shield tightens.
     use_shield, use_canary, use_sla_filter, use_error_budget : bool
         Ablation switches.
+    canary_judge : str
+        ``"delta_sla"`` (paper Sec. 3.4) or ``"mann_whitney"``; the runner passes it to the env.
     """
 
     name = "hybrid"
@@ -53,7 +58,7 @@ class HybridController(LearningController):
                  lam: float = 10.0, n_actions: int = 4, sla_threshold: float = 0.95,
                  slo_target: float = 0.99, budget_window: int = 60, burn_limit: float = 14.4,
                  use_shield: bool = True, use_canary: bool = True, use_sla_filter: bool = True,
-                 use_error_budget: bool = True):
+                 use_error_budget: bool = True, canary_judge: str = "delta_sla"):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
                          n_actions=n_actions)
         if not 0.0 < sla_threshold <= 1.0:
@@ -62,6 +67,8 @@ class HybridController(LearningController):
             raise ValueError(f"slo_target must be in (0, 1), got {slo_target}")
         if budget_window < 1 or burn_limit <= 0:
             raise ValueError("budget_window must be >= 1 and burn_limit > 0")
+        if canary_judge not in CANARY_JUDGES:
+            raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, got {canary_judge!r}")
         self.sla_threshold = sla_threshold
         self.slo_target = slo_target
         self.burn_limit = burn_limit
@@ -69,6 +76,7 @@ class HybridController(LearningController):
         self.use_sla_filter = use_sla_filter
         self.use_error_budget = use_error_budget
         self.deployment = "canary" if use_canary else "direct"
+        self.canary_judge = canary_judge
         self.learner = BetaThompson(N_CTX, self.n_actions, self.rng)
         self.safe_a = np.full((N_CTX, self.n_actions), 19.0)
         self.safe_b = np.ones((N_CTX, self.n_actions))

@@ -12,7 +12,7 @@ import numpy as np
 
 from controllers.base import Controller, Transition
 from controllers.envelope import N_CONTEXTS, Observation, context_id
-from simulator.layout import ACTION_NAMES
+from simulator.layout import ACTION_NAMES, NO_OP
 
 
 def paper_reward(paper_cost: float, success: bool, lam: float = 10.0) -> float:
@@ -124,9 +124,13 @@ class LearningController(Controller):
         mask[:n] = True
         return mask
 
+    def context(self, x: Observation):
+        """Context the learner sees (the 16 discrete contexts; linear bandits use features)."""
+        return context_id(x)
+
     def decide(self, x: Observation, info: dict) -> int:
         """Choose with the learner among the allowed actions; remember the context."""
-        ctx = context_id(x)
+        ctx = self.context(x)
         a = self.choose(ctx, self.allowed(x, info), x, info)
         self._ctx_of_decision[int(info.get("minute", 0)) + 1] = ctx
         return a
@@ -152,3 +156,300 @@ class LearningController(Controller):
 
 
 N_CTX = N_CONTEXTS
+
+
+# ----------------------------------------------------------------------------------------
+# Linear contextual bandits on the full observation (LinUCB, linear Thompson sampling)
+# ----------------------------------------------------------------------------------------
+#: Features of the linear bandits: a bias and the 10 full observations, each scaled to O(1).
+LINEAR_FEATURES = (
+    "bias",  # 1
+    "d",  # KS statistic, in [0, 1]
+    "a",  # accuracy drop, in [0, 1]
+    "rho",  # anomaly share, in [0, 1]
+    "log1p_p99_per_300ms",  # log(1 + p99 / 300 ms): 1 ms -> 0.003, SLO -> 0.69, 1e5 ms -> 5.8
+    "error_rate",  # in [0, 1]
+    "log1p_utilisation",  # log(1 + load / capacity): 1 -> 0.69, 1e3 -> 6.9
+    "log1p_traffic_per_100rps",  # log(1 + rps / 100): 1e7 rps -> 11.5
+    "log1p_cost_usd_per_min",  # log(1 + dollars per minute): 1e7 -> 16.1
+    "canary_share",  # in [0, 1]
+    "validation_fail",  # in [0, 1]
+)
+N_LINEAR_FEATURES = len(LINEAR_FEATURES)
+#: Every feature is clipped to [0, FEATURE_CAP] (only out-of-range inputs reach the cap).
+FEATURE_CAP = 20.0
+
+
+def linear_features(x: Observation) -> np.ndarray:
+    """Map an observation to the linear bandits' context, shape (N_LINEAR_FEATURES,).
+
+    Shares and rates (d, a, rho, error rate, canary share, validation failures) are already
+    in [0, 1] and kept as they are. The heavy-tailed quantities are compressed by
+    log(1 + v / v0) with a typical scale v0 (p99: the 300 ms latency SLO; utilisation: 1;
+    traffic: 100 requests/s; cost: 1 dollar/min), so that the env's largest values stay
+    below 17. Every entry is then clipped to [0, ``FEATURE_CAP``]: negative, infinite or
+    absurd inputs (1e8 and beyond) give bounded features.
+    """
+    raw = np.array([
+        1.0,
+        x.d,
+        x.a,
+        x.rho,
+        np.log1p(max(x.p99_ms, 0.0) / 300.0),
+        x.error_rate,
+        np.log1p(max(x.utilisation, 0.0)),
+        np.log1p(max(x.traffic_rps, 0.0) / 100.0),
+        np.log1p(max(x.cost_usd_per_min, 0.0)),
+        x.canary_share,
+        x.validation_fail,
+    ], dtype=np.float64)
+    return np.clip(np.nan_to_num(raw, nan=0.0, posinf=FEATURE_CAP), 0.0, FEATURE_CAP)
+
+
+def _cholesky_rank_one_update(chol: np.ndarray, x: np.ndarray) -> None:
+    """Replace the lower factor ``chol`` of A by that of A + x x^T, in place.
+
+    Givens rotations of [chol | x] (LINPACK ``dchud``): cosines and sines stay in [-1, 1],
+    and each diagonal entry becomes hypot(old, x_k) >= old, so the factor stays nonsingular.
+    ``x`` is overwritten.
+    """
+    n = x.shape[0]
+    for k in range(n):
+        if x[k] == 0.0:  # nothing to rotate into this column
+            continue
+        lkk = chol[k, k]
+        r = float(np.hypot(lkk, x[k]))
+        c, s = lkk / r, x[k] / r
+        chol[k, k] = r
+        col = chol[k + 1 :, k].copy()
+        chol[k + 1 :, k] = c * col + s * x[k + 1 :]
+        x[k + 1 :] = c * x[k + 1 :] - s * col
+
+
+def _forward_substitution(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``chol @ out = rhs`` for lower-triangular ``chol`` (d, d); ``rhs`` (d,) or (d, k).
+
+    A row loop vectorised over right-hand sides: for d ~ 10 this is faster than LAPACK's
+    ``trtrs`` call overhead and independent of BLAS threading.
+    """
+    out = np.empty(rhs.shape)
+    for i in range(chol.shape[0]):
+        out[i] = (rhs[i] - chol[i, :i] @ out[:i]) / chol[i, i]
+    return out
+
+
+def _back_substitution(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``chol.T @ out = rhs`` for lower-triangular ``chol`` (d, d); ``rhs`` (d,)."""
+    d = chol.shape[0]
+    out = np.empty(rhs.shape)
+    for i in range(d - 1, -1, -1):
+        out[i] = (rhs[i] - chol[i + 1 :, i] @ out[i + 1 :]) / chol[i, i]
+    return out
+
+
+class RidgeArms:
+    """Disjoint ridge regressions, one per arm (Li et al. 2010, Alg. 1).
+
+    For arm a: A_a = l2_lambda I + sum x x^T, b_a = sum r x, theta_a = A_a^{-1} b_a.
+    The lower Cholesky factor L_a of A_a is kept by rank-one updates; predictions use
+    triangular solves, never an explicit inverse: with w = L_a^{-1} x and u = L_a^{-1} b_a,
+    theta_a . x = w . u and x^T A_a^{-1} x = |w|^2 (non-negative by construction). The ridge
+    prior (l2_lambda > 0) keeps every diagonal entry of L_a >= sqrt(l2_lambda): an arm with 0
+    or 1 observations, zero or collinear contexts and contexts of scale 1e8 all give finite
+    predictions.
+
+    Parameters
+    ----------
+    n_arms, n_features : int
+    l2_lambda : float
+        Ridge prior precision (mabwiser's ``l2_lambda``).
+
+    Attributes
+    ----------
+    A : ndarray, shape (n_arms, n_features, n_features)
+    b : ndarray, shape (n_arms, n_features)
+    chol : ndarray, shape (n_arms, n_features, n_features)
+        Lower Cholesky factors of ``A``.
+    counts : ndarray, shape (n_arms,)
+        Observations per arm.
+    """
+
+    def __init__(self, n_arms: int, n_features: int, l2_lambda: float = 1.0):
+        if not (np.isfinite(l2_lambda) and l2_lambda > 0):
+            raise ValueError(f"l2_lambda must be finite and > 0, got {l2_lambda}")
+        eye = np.eye(n_features)
+        self.l2_lambda = float(l2_lambda)
+        self.n_features = int(n_features)
+        self.A = np.tile(self.l2_lambda * eye, (n_arms, 1, 1))
+        self.b = np.zeros((n_arms, n_features))
+        self.chol = np.tile(np.sqrt(self.l2_lambda) * eye, (n_arms, 1, 1))
+        self.counts = np.zeros(n_arms, dtype=np.int64)
+
+    def _check(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape[-1] != self.n_features or not np.all(np.isfinite(x)):
+            raise ValueError(
+                f"contexts must be finite with {self.n_features} features, got shape "
+                f"{x.shape} (finite: {bool(np.all(np.isfinite(x)))})"
+            )
+        return x
+
+    def update(self, arm: int, x: np.ndarray, reward: float) -> None:
+        """Add one observation (context ``x``, shape (n_features,), and ``reward``) to ``arm``."""
+        x = self._check(x)
+        if not np.isfinite(reward):
+            raise ValueError(f"reward must be finite, got {reward}")
+        self.A[arm] += np.outer(x, x)
+        self.b[arm] += reward * x
+        _cholesky_rank_one_update(self.chol[arm], x.copy())
+        self.counts[arm] += 1
+
+    def theta(self) -> np.ndarray:
+        """Ridge estimates theta_a = A_a^{-1} b_a, shape (n_arms, n_features)."""
+        out = np.empty_like(self.b)
+        for k in range(self.b.shape[0]):
+            out[k] = _back_substitution(self.chol[k], _forward_substitution(self.chol[k],
+                                                                             self.b[k]))
+        return out
+
+    def predict_arm(self, arm: int, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return mean theta_a . x and width sqrt(x^T A_a^{-1} x) of ``arm``.
+
+        ``xs`` has shape (k, n_features) (or (n_features,)); both results have shape (k,).
+        """
+        xs = np.atleast_2d(self._check(xs))
+        L = self.chol[arm]
+        w = _forward_substitution(L, xs.T)  # (n_features, k)
+        u = _forward_substitution(L, self.b[arm])
+        return u @ w, np.sqrt(np.einsum("ij,ij->j", w, w))
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and width of every arm at one context ``x``; two arrays of shape (n_arms,)."""
+        n = self.b.shape[0]
+        mean, width = np.empty(n), np.empty(n)
+        for k in range(n):
+            m, w = self.predict_arm(k, x)
+            mean[k], width[k] = m[0], w[0]
+        return mean, width
+
+
+class LinUCB(RidgeArms):
+    """LinUCB with disjoint linear models (Li, Chu, Langford & Schapire, WWW 2010, Alg. 1).
+
+    score_a(x) = theta_a . x + ucb_alpha sqrt(x^T A_a^{-1} x): mabwiser's
+    ``LearningPolicy.LinUCB(alpha=ucb_alpha, l2_lambda=l2_lambda)`` computes the same.
+
+    Parameters
+    ----------
+    ucb_alpha : float
+        Width multiplier (exploration), >= 0.
+    """
+
+    def __init__(self, n_arms: int, n_features: int, ucb_alpha: float = 1.0,
+                 l2_lambda: float = 1.0):
+        super().__init__(n_arms, n_features, l2_lambda)
+        if not (np.isfinite(ucb_alpha) and ucb_alpha >= 0):
+            raise ValueError(f"ucb_alpha must be finite and >= 0, got {ucb_alpha}")
+        self.ucb_alpha = float(ucb_alpha)
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Upper confidence bounds of every arm at context ``x``, shape (n_arms,)."""
+        mean, width = self.predict(x)
+        return mean + self.ucb_alpha * width
+
+
+class LinearThompson(RidgeArms):
+    """Linear Thompson sampling (Agrawal & Goyal, ICML 2013), one model per arm.
+
+    Draws theta~_a ~ N(theta_a, v^2 A_a^{-1}) and scores theta~_a . x. For one context that
+    score is exactly N(theta_a . x, v^2 x^T A_a^{-1} x), which is what is drawn: one standard
+    normal per arm, scaled by the width (no covariance factorisation beyond the Cholesky
+    factor kept by :class:`RidgeArms`).
+
+    Parameters
+    ----------
+    v : float
+        Posterior scale (the paper's v; its theoretical value R sqrt(24 d ln(1/delta) / eps)
+        is far too large in practice), >= 0.
+    rng : numpy.random.Generator
+    """
+
+    def __init__(self, n_arms: int, n_features: int, v: float, l2_lambda: float,
+                 rng: np.random.Generator):
+        super().__init__(n_arms, n_features, l2_lambda)
+        if not (np.isfinite(v) and v >= 0):
+            raise ValueError(f"v must be finite and >= 0, got {v}")
+        self.v = float(v)
+        self.rng = rng
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """One posterior sample of every arm's expected reward at ``x``, shape (n_arms,)."""
+        mean, width = self.predict(x)
+        return mean + self.v * width * self.rng.standard_normal(mean.shape[0])
+
+
+def argmax_random_ties(scores: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) -> int:
+    """Index of the best allowed score; exact ties broken uniformly at random."""
+    idx = np.flatnonzero(allowed)
+    v = scores[idx]
+    best = idx[v == v.max()]
+    return int(best[0]) if best.shape[0] == 1 else int(rng.choice(best))
+
+
+class LinearBanditController(LearningController):
+    """Base of the linear bandits: a disjoint-arm linear model per action on the full observation.
+
+    Contexts are :func:`linear_features` (a bias and the scaled full observation). The reward
+    is the paper's r = -C(a) + lambda * 1[success] from the env's delayed ``feedback``, mapped
+    to [0, 1] by (r + 1) / (lambda + 1) (deterministically; no Bernoulli trick), the scale
+    LinUCB's confidence widths assume.
+
+    ``no_op`` is never assessed by the environment (its feedback compares actions *with*
+    no_op), so no learner could learn its value; the linear bandits treat it as known:
+    r(no_op) = ``no_op_reward`` (default 0 = -C(no_op) with no success credit). An action is
+    therefore preferred to waiting when its estimated reward beats that, e.g. when its success
+    probability exceeds C(a) / lambda.
+
+    Parameters
+    ----------
+    l2_lambda : float
+        Ridge prior precision of every arm's model.
+    no_op_reward : float
+        Known paper reward of ``no_op`` at a decision epoch, in [-1, lambda].
+    """
+
+    deployment = "direct"
+
+    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
+                 lam: float = 10.0, n_actions: int = 4, l2_lambda: float = 1.0,
+                 no_op_reward: float = 0.0):
+        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
+                         n_actions=n_actions)
+        if not -1.0 <= no_op_reward <= lam:
+            raise ValueError(f"no_op_reward must be in [-1, lam], got {no_op_reward}")
+        self.l2_lambda = float(l2_lambda)
+        self.no_op_value = reward_to_unit(no_op_reward, self.lam)
+        self.learner: RidgeArms = self.make_learner()
+
+    def make_learner(self) -> RidgeArms:
+        """Build the per-arm model (subclasses implement)."""
+        raise NotImplementedError
+
+    def context(self, x: Observation) -> np.ndarray:
+        """Return the scaled full observation with a bias (:func:`linear_features`)."""
+        return linear_features(x)
+
+    def scores(self, ctx: np.ndarray) -> np.ndarray:
+        """Scores of every action at ``ctx``; no_op's is its known value."""
+        sc = self.learner.scores(ctx)
+        sc[NO_OP] = self.no_op_value
+        return sc
+
+    def choose(self, ctx, allowed, x, info) -> int:
+        """Best-scoring allowed action (random among exact ties)."""
+        return argmax_random_ties(self.scores(ctx), allowed, self.rng)
+
+    def learn(self, ctx, action, reward, fb) -> None:
+        """Ridge update of the action's model with the reward mapped to [0, 1]."""
+        if action != NO_OP:
+            self.learner.update(action, ctx, reward_to_unit(reward, self.lam))

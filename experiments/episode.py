@@ -73,7 +73,8 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
         ``actions_<name>`` counts.
     """
     env = SelfHealEnv(scenario, observation_mode="full", action_set=action_set,
-                      deployment=getattr(controller, "deployment", "direct"))
+                      deployment=getattr(controller, "deployment", "direct"),
+                      canary_judge=getattr(controller, "canary_judge", "delta_sla"))
     controller.reset(seed)
     obs, info = env.reset(seed=seed)
     if getattr(controller, "uses_simulation", False):

@@ -63,6 +63,8 @@ Terminated on a catastrophic failure (DESIGN 3.6); truncated at the scenario's h
 ## Arguments
 ``scenario`` (id, path or Scenario), ``observation_mode`` ("paper" | "full"),
 ``action_set`` ("auto" | "paper" | "extended"), ``deployment`` ("direct" | "canary"),
+``canary_judge`` ("delta_sla" | "mann_whitney": the paper's delta-SLA rule or a one-sided
+Mann-Whitney U test on per-request correctness, see ``simulator.kernels._judge_canary``),
 ``assess_actions`` (bool), ``reward_scale`` (float).
 
 ## Version History
@@ -87,6 +89,7 @@ from simulator.scenarios import (
     compile_scenario,
     load_scenario,
 )
+from simulator.scenarios.compile import CANARY_JUDGES
 
 OBS_PAPER = ("d", "a", "rho")
 OBS_FULL = OBS_PAPER + (
@@ -149,6 +152,7 @@ class SelfHealEnv(gym.Env):
         deployment: str = "direct",
         assess_actions: bool = True,
         reward_scale: float = 10.0,
+        canary_judge: str = "delta_sla",
     ):
         if observation_mode not in ("paper", "full"):
             raise ValueError(
@@ -160,12 +164,16 @@ class SelfHealEnv(gym.Env):
             raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
         if not reward_scale > 0:
             raise ValueError(f"reward_scale must be > 0, got {reward_scale}")
+        if canary_judge not in CANARY_JUDGES:
+            raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, got {canary_judge!r}")
         self.scenario = resolve_scenario(scenario)
         self.observation_mode = observation_mode
         self.assess_actions = bool(assess_actions)
         self.reward_scale = float(reward_scale)
         self._deployment = deployment
-        compiled = compile_scenario(self.scenario, deploy_canary=deployment == "canary")
+        self._canary_judge = canary_judge
+        compiled = compile_scenario(self.scenario, deploy_canary=deployment == "canary",
+                                    canary_judge=canary_judge)
         if action_set == "extended":
             compiled.params[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS
         elif action_set == "paper":
@@ -195,6 +203,18 @@ class SelfHealEnv(gym.Env):
             raise ValueError(f"deployment must be 'direct' or 'canary', got {mode!r}")
         self._deployment = mode
         self.sim.p[L.P_DEPLOY_CANARY] = 1.0 if mode == "canary" else 0.0
+
+    @property
+    def canary_judge(self) -> str:
+        """How canaries are judged: ``"delta_sla"`` or ``"mann_whitney"``."""
+        return self._canary_judge
+
+    def set_canary_judge(self, judge: str) -> None:
+        """Switch the canary judge (applies to every canary judged from now on)."""
+        if judge not in CANARY_JUDGES:
+            raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, got {judge!r}")
+        self._canary_judge = judge
+        self.sim.p[L.P_CANARY_JUDGE] = float(CANARY_JUDGES.index(judge))
 
     def charge_engineer_time(self, minutes: float) -> None:
         """Charge engineer minutes (human handling) to the next step's cost."""
