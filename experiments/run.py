@@ -23,8 +23,22 @@ from simulator.scenarios import load_scenarios
 register()
 
 
+def _config_name(default: str) -> str:
+    """Name of the chosen ``controller`` config (e.g. ``hybrid_no_shield``) under Hydra."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return HydraConfig.get().runtime.choices.get("controller") or default
+    except ValueError:  # not running inside a Hydra app
+        return default
+
+
 def run(cfg: DictConfig) -> list[dict]:
-    """Run one controller config through the configured scenarios; return the rows."""
+    """Run one controller config through the configured scenarios; return the rows.
+
+    Rows are labelled with the controller *config* name, so ablations of one class
+    (``hybrid_no_shield``, ...) stay apart, as in ``reproduce``.
+    """
     if int(cfg.seed) < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
     scenarios = load_scenarios(cfg.scenario_set.name, cfg.select)
@@ -35,7 +49,8 @@ def run(cfg: DictConfig) -> list[dict]:
                          "select": cfg.select, "action_set": cfg.action_set})
     commit = git_commit()
     for r in rows:
-        r.update(controller=controller.name, config_hash=chash, git_commit=commit)
+        r.update(controller=_config_name(controller.name), config_hash=chash,
+                 git_commit=commit)
     return rows
 
 
@@ -49,7 +64,10 @@ def main(cfg: DictConfig) -> None:
     name = rows[0]["controller"] if rows else "none"
     tag = f"_{rows[0]['config_hash'][:8]}" if rows else ""
     out = Path(to_absolute_path(cfg.out_dir)) / f"{name}_seed{int(cfg.seed)}{tag}.parquet"
-    write_rows(rows, out)
+    try:
+        write_rows(rows, out)
+    except OSError as err:
+        raise SystemExit(f"error: cannot write {out}: {err.strerror}") from None
     for r in rows:
         print(f"{r['scenario']:<36} cat={int(r['catastrophic'])} "
               f"viol={int(r['safety_violation'])} sla={r['sla_compliance']:.3f} "
