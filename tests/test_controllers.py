@@ -74,6 +74,8 @@ def _play(controller: Controller, scenario, seed: int, assess: bool = True) -> d
     )
     controller.reset(seed)
     obs, info = env.reset(seed=seed)
+    if controller.uses_simulation:  # the runner's hook (experiments.episode): the oracle
+        controller.attach(env.sim)
     out = {"actions": [], "minutes": [], "alarms": [], "engineer": [], "optimal": None}
     out["optimal"] = L.ACTION_NAMES.index(info["truth"]["optimal_action"])
 

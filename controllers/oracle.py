@@ -1,0 +1,190 @@
+"""The oracle: hindsight-best action from forked simulations (DESIGN 3.6, 4).
+
+At each decision epoch (the same alarm-driven epochs and cooldown as every controller,
+:class:`controllers.base.Controller`) the oracle forks the live simulation once per action
+of the env's action set, plays that action and then ``no_op`` for the outcome window, and
+plays the action whose window costs the fewest dollars. An action whose window ends in a
+catastrophe is worth +inf: it is never chosen if another action avoids one (if every
+action ends in one, the cheapest in dollars is chosen). Ties go to the lower action index.
+
+All forks draw the same random numbers at the same minute (streams keyed by (episode seed,
+minute), :mod:`simulator.rng`): common random numbers by construction, so every difference
+between two forks is the actions' doing.
+
+:func:`evaluate_actions` is the one fork-and-evaluate function of the framework: the oracle
+decides with it and :mod:`experiments.regret` measures every controller's regret with it, so
+the two can never disagree. It lives here, not in ``experiments/``, to keep the dependency
+direction ``experiments -> controllers -> simulator`` (DESIGN 2).
+
+The oracle is the one controller that reads hidden state: it sees the whole simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from controllers.base import Controller
+from controllers.envelope import Observation
+from simulator import layout as L
+
+
+@dataclass(frozen=True)
+class ActionValues:
+    """Window outcomes of every action at one minute (one fork per action).
+
+    Attributes
+    ----------
+    minute : int
+        The minute the actions would be taken at (the next step's record index).
+    cost_usd : ndarray, shape (n_actions,)
+        Dollars spent over the window after playing each action then ``no_op``.
+    catastrophic : ndarray of bool, shape (n_actions,)
+        Whether that fork hit a catastrophic failure inside the window.
+    minutes : int
+        Window length actually simulated (shorter near the horizon).
+    """
+
+    minute: int
+    cost_usd: np.ndarray
+    catastrophic: np.ndarray
+    minutes: int
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions evaluated."""
+        return len(self.cost_usd)
+
+    def value(self, action: int) -> float:
+        """Window cost of ``action`` in dollars, +inf if it ends in a catastrophe."""
+        return math.inf if self.catastrophic[action] else float(self.cost_usd[action])
+
+    @property
+    def best(self) -> int:
+        """The oracle's action: no catastrophe first, then fewest dollars, then lowest index."""
+        return min(range(self.n_actions),
+                   key=lambda a: (bool(self.catastrophic[a]), float(self.cost_usd[a])))
+
+    def regret(self, action: int) -> tuple[float, bool]:
+        """Regret of ``action`` against the best action of this minute.
+
+        Returns
+        -------
+        regret_usd : float
+            Window dollars of ``action`` minus those of the best action (>= 0, finite). When
+            ``action`` ends in a catastrophe the best action avoids, the regret is +inf by
+            definition; the dollar gap is then clipped at 0 and the flag below is set.
+        avoidable_catastrophe : bool
+            ``action`` ends in a catastrophe that the best action avoids.
+        """
+        b = self.best
+        avoidable = bool(self.catastrophic[action]) and not bool(self.catastrophic[b])
+        gap = float(self.cost_usd[action]) - float(self.cost_usd[b])
+        if avoidable:
+            return max(0.0, gap), True
+        return gap, False
+
+
+def evaluate_actions(sim, n_actions: int | None = None, window: int | None = None
+                     ) -> ActionValues:
+    """Fork ``sim`` once per action, play it then ``no_op`` for the window; ``sim`` is unchanged.
+
+    Parameters
+    ----------
+    sim : simulator.core.Simulation
+        The live simulation *before* this minute's step (what the env holds when a
+        controller's ``act`` is called).
+    n_actions : int, optional
+        Actions ``0 .. n_actions - 1`` are evaluated; default the env's action set
+        (``sim.p[P_N_ACTIONS]``).
+    window : int, optional
+        Minutes per fork; default the scenario's outcome window
+        (``sim.p[P_OUTCOME_WINDOW]``), clipped at the horizon.
+
+    Returns
+    -------
+    ActionValues
+    """
+    n = int(sim.p[L.P_N_ACTIONS]) if n_actions is None else int(n_actions)
+    w = int(sim.p[L.P_OUTCOME_WINDOW]) if window is None else int(window)
+    if n < 1 or w < 1:
+        raise ValueError(f"need n_actions >= 1 and window >= 1, got {n} and {w}")
+    w = max(1, min(w, sim.horizon - sim.t + 1))
+    cost = np.zeros(n)
+    cat = np.zeros(n, dtype=bool)
+    k = w
+    for a in range(n):
+        f = sim.fork()
+        recs = f.rollout(a, w)
+        k = min(k, len(recs))
+        cost[a] = float(recs[:, L.R_COST_RATE].sum())
+        cat[a] = f.catastrophe != L.CAT_NONE
+    if not np.all(np.isfinite(cost)):
+        raise ValueError(f"non-finite window cost at minute {sim.t}: {cost.tolist()}")
+    return ActionValues(minute=sim.t, cost_usd=cost, catastrophic=cat, minutes=int(k))
+
+
+class OracleController(Controller):
+    """Hindsight-best action per decision epoch, from one forked simulation per action.
+
+    Parameters
+    ----------
+    seed, cooldown, alpha
+        As :class:`controllers.base.Controller` (same decision epochs as every controller).
+    window : int, optional
+        Minutes each fork is played; default the scenario's outcome window.
+    deployment : str
+        ``"direct"`` or ``"canary"``: how the env deploys retrain and rollback for the
+        oracle (the forks inherit it).
+    """
+
+    name = "oracle"
+    uses_simulation = True
+    uses_hidden_state = True
+
+    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
+                 window: int | None = None, deployment: str = "direct"):
+        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
+        if window is not None and int(window) < 1:
+            raise ValueError(f"window must be >= 1 minute, got {window}")
+        if deployment not in ("direct", "canary"):
+            raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
+        self.window = None if window is None else int(window)
+        self.deployment = deployment
+        self.sim = None
+        self.last_values: ActionValues | None = None
+
+    def attach(self, sim) -> None:
+        """Receive the episode's simulation (called by the runner after ``env.reset``)."""
+        self.sim = sim
+
+    def reset(self, seed: int) -> None:
+        """Forget the previous episode's simulation; the runner attaches the new one."""
+        super().reset(seed)
+        self.sim = None
+        self.last_values = None
+
+    def decide(self, x: Observation, info: dict) -> int:
+        """Fork per action and return the cheapest one over the window.
+
+        Raises
+        ------
+        RuntimeError
+            If no simulation is attached, or it is not at the minute ``info`` describes
+            (the fork must be the state before this minute's step).
+        """
+        if self.sim is None:
+            raise RuntimeError(
+                "the oracle needs the simulation: call controller.attach(env.sim) after "
+                "env.reset() (experiments.episode.run_episode does)"
+            )
+        minute = int(info.get("minute", self.sim.t - 1))
+        if self.sim.t != minute + 1:
+            raise RuntimeError(
+                f"the attached simulation is at minute {self.sim.t}, but act() was called "
+                f"for minute {minute}: attach the env's own simulation, before its step"
+            )
+        self.last_values = evaluate_actions(self.sim, window=self.window)
+        return self.last_values.best
