@@ -46,6 +46,9 @@ class ReproduceConfig:
     first_seed: int = 0
     n_jobs: int = 2
     select: str | None = None
+    #: Record regret at every decision (forked simulations; slow) and write the learning
+    #: table. Adds the oracle to the runs if it is not among ``controllers``.
+    regret: bool = False
     raw_dir: str = "results/raw/reproduce"
     tables_dir: str = "results/tables"
 

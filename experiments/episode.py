@@ -16,6 +16,8 @@ import numpy as np
 
 from controllers.base import Controller, Transition
 from controllers.envelope import Observation, alarm
+from controllers.learners import paper_reward
+from experiments.regret import decision_record, episode_regret, is_decision
 from simulator import layout as L
 from simulator.env import SelfHealEnv
 from simulator.outcomes import episode_summary
@@ -51,7 +53,8 @@ def _check_finite_action(a, n_actions: int, name: str) -> int:
 
 
 def run_episode(controller: Controller, scenario: Scenario, seed: int,
-                action_set: str = "auto") -> dict:
+                action_set: str = "auto", regret: bool = False,
+                decisions: list[dict] | None = None) -> dict:
     """Play one episode and return its result row.
 
     Parameters
@@ -63,14 +66,21 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
         Episode seed (``env.reset(seed=...)``).
     action_set : str
         ``auto`` (the scenario's), ``paper`` or ``extended``.
+    regret : bool
+        Record regret at every decision epoch (:mod:`experiments.regret`): one forked
+        simulation per action per decision, so much slower. Does not change the episode.
+    decisions : list, optional
+        With ``regret``, the per-decision records are appended here.
 
     Returns
     -------
     dict
         Episode metrics (see :func:`simulator.outcomes.episode_summary`) plus
         ``safety_violation``, ``n_actions_taken``, ``n_harmful``, ``n_contained``,
-        ``mttd_min``, ``mttr_min``, ``recovered``, ``paper_cost``, ``reward_paper`` and
-        ``actions_<name>`` counts.
+        ``mttd_min``, ``mttr_min``, ``recovered``, ``paper_cost``, ``reward_paper`` (sum of
+        the paper's -C(a) + 10 * success over the episode's assessed actions) and
+        ``actions_<name>`` counts; with ``regret`` also ``regret_usd``, ``n_decisions`` and
+        ``n_avoidable_catastrophes`` (:func:`experiments.regret.episode_regret`).
     """
     env = SelfHealEnv(scenario, observation_mode="full", action_set=action_set,
                       deployment=getattr(controller, "deployment", "direct"),
@@ -83,10 +93,14 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
     first_alarm = -1
     onset = min(f.onset for f in scenario.faults)
     paper_cost = 0.0
+    records: list[dict] = []
     done = False
     while not done:
-        a = _check_finite_action(controller.act(obs, _public(info, controller)),
-                                 env.n_actions, controller.name)
+        public = _public(info, controller)
+        decision = regret and is_decision(controller, obs, public)
+        a = _check_finite_action(controller.act(obs, public), env.n_actions, controller.name)
+        if decision:  # forks of the state before this minute's step (act does not step)
+            records.append(decision_record(env.sim, a, env.n_actions))
         env.charge_engineer_time(controller.take_engineer_minutes())
         nobs, reward, term, trunc, ninfo = env.step(a)
         minute = ninfo["minute"]
@@ -110,11 +124,17 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
     row["n_contained"] = float(sum(v["contained"] for v in verdicts))
     row["n_violating_actions"] = float(sum(v["safety_violation"] for v in verdicts))
     row["paper_cost"] = paper_cost
+    row["reward_paper"] = float(sum(paper_reward(v["paper_cost"], v["success"])
+                                    for v in verdicts))
     row["mttd_min"] = float(first_alarm - onset) if first_alarm >= 0 else math.nan
     row["mttr_min"], row["recovered"] = _mttr(sim.hist, n_steps, first_alarm,
                                               int(sim.p[L.P_RECOVERY_MIN]))
     for i, name in enumerate(L.ACTION_NAMES):
         row[f"actions_{name}"] = float(counts[i])
+    if regret:
+        row.update(episode_regret(records))
+        if decisions is not None:
+            decisions.extend(records)
     return row
 
 
@@ -136,8 +156,12 @@ def _mttr(hist: np.ndarray, n_steps: int, first_alarm: int, rec_min: int) -> tup
 
 
 def run_controller(controller: Controller, scenarios: Sequence[Scenario], run_seed: int,
-                   action_set: str = "auto") -> list[dict]:
+                   action_set: str = "auto", regret: bool = False,
+                   decisions: list[dict] | None = None) -> list[dict]:
     """One run: the controller through the seeded order of ``scenarios``, learning kept.
+
+    With ``regret``, rows carry the regret fields and, if ``decisions`` is a list, the
+    per-decision records (with ``scenario``, ``episode`` and ``seed``) are appended to it.
 
     Returns
     -------
@@ -147,7 +171,12 @@ def run_controller(controller: Controller, scenarios: Sequence[Scenario], run_se
     """
     rows = []
     for k, sc in enumerate(scenario_order(run_seed, scenarios)):
-        row = run_episode(controller, sc, episode_seed(run_seed, sc.id), action_set)
+        recs: list[dict] = []
+        row = run_episode(controller, sc, episode_seed(run_seed, sc.id), action_set,
+                          regret=regret, decisions=recs)
+        if decisions is not None:
+            decisions.extend({**r, "scenario": sc.id, "episode": k, "seed": int(run_seed)}
+                             for r in recs)
         row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,
                    seed=int(run_seed), optimal_action=sc.annotations.optimal_action)
         rows.append(row)

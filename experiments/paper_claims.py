@@ -5,6 +5,8 @@ figure script typed them in by hand. Nothing in the framework reads them except 
 writers, which print them in a column of their own.
 """
 
+import math
+
 #: metric -> controller -> claimed value (None: the paper gives none).
 MAIN_RESULTS = {
     "catastrophic_pct": {"hybrid": 0.0, "rl": 4.2, "rules": 0.0, "human": 0.0},
@@ -16,3 +18,13 @@ MAIN_RESULTS = {
 }
 #: The paper's interval for RL-only catastrophic failures.
 RL_CATASTROPHIC_CI = (3.1, 5.6)
+
+#: Learning results (PAPER_NOTES.md, "Claimed results"): metric -> controller -> claim.
+#: ``math.inf`` stands for the paper's "never". The paper's regret is on an unknown scale
+#: (ours is dollars over the outcome window): printed beside ours, never rescaled.
+LEARNING_RESULTS = {
+    "episodes_to_95": {"hybrid": 18.2, "rl": 42.7, "rules": math.inf, "human": math.inf},
+    "final_regret": {"hybrid": 0.78, "rl": 0.65, "rules": 2.47},
+    "final_regret_std": {"hybrid": 0.15, "rl": 0.31},
+    "regret_variance": {"hybrid": 0.18, "rl": 0.31, "rules": 0.0},
+}

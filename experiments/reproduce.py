@@ -5,11 +5,18 @@ Runs every controller of ``controllers`` for ``n_seeds`` run seeds over the scen
 ``raw_dir`` (resumable: a finished cell with the same config hash is read back, not
 recomputed), and writes ``main_results.md`` / ``.csv`` under ``tables_dir``.
 
+With ``regret=true`` every decision's regret against the oracle is recorded (forked
+simulations, docs/regret.md; several times slower), the oracle is run too if it is not
+among ``controllers``, cells are stored as ``seed<k>_regret.parquet`` with the per-decision
+records beside them in ``seed<k>_decisions.parquet``, and ``learning_results.md`` / ``.csv``
+are written as well.
+
 Examples
 --------
 python -m experiments.reproduce                 # quick default: 5 seeds
 python -m experiments.reproduce n_seeds=100 n_jobs=2
 python -m experiments.reproduce controllers='[rules,hybrid]' select='cov_*'
+python -m experiments.reproduce regret=true n_seeds=2   # + regret and the learning table
 """
 
 from __future__ import annotations
@@ -26,24 +33,48 @@ from tqdm import tqdm
 from experiments.config import ReproduceConfig, controller_config, register
 from experiments.episode import run_controller
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
-from experiments.tables import action_mix, main_results, main_results_markdown
+from experiments.tables import (
+    action_mix,
+    learning_results,
+    learning_results_markdown,
+    main_results,
+    main_results_markdown,
+)
 from simulator.scenarios import load_scenarios
 
 register()
 
 
 def _cell(name: str, ctrl_cfg: dict, seed: int, set_name: str, select: str | None,
-          path: Path, chash: str, commit: str) -> pd.DataFrame:
+          path: Path, chash: str, commit: str, regret: bool = False) -> pd.DataFrame:
     cached = read_cell(path, chash)
     if cached is not None:
         return cached
     scenarios = load_scenarios(set_name, select)
     controller = instantiate(ctrl_cfg, seed=seed)
-    rows = run_controller(controller, scenarios, seed)
+    decisions: list[dict] = []
+    rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decisions)
     for r in rows:
         r.update(controller=name, config_hash=chash, git_commit=commit)
+    if regret:  # written first: the cell file marks the finished pair
+        for d in decisions:
+            d.update(controller=name, config_hash=chash)
+        write_rows(decisions, decisions_path(path))
     write_rows(rows, path)
     return pd.DataFrame(rows)
+
+
+def decisions_path(cell: Path) -> Path:
+    """Path of the per-decision regret records stored beside a regret cell."""
+    return cell.with_name(cell.name.replace("_regret.parquet", "_decisions.parquet"))
+
+
+def run_names(cfg: DictConfig) -> list[str]:
+    """Return the controllers to run: ``controllers``, plus the oracle with regret on."""
+    names = list(cfg.controllers)
+    if cfg.regret and "oracle" not in names:
+        names.append("oracle")
+    return names
 
 
 def reproduce(cfg: DictConfig) -> pd.DataFrame:
@@ -58,14 +89,18 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     raw = Path(to_absolute_path(cfg.raw_dir))
     commit = git_commit()
     jobs = []
-    for name in cfg.controllers:
+    regret = bool(cfg.regret)
+    for name in run_names(cfg):
         ctrl_cfg = controller_config(name)
-        chash = config_hash({"controller": ctrl_cfg, "set": cfg.scenario_set.name,
-                             "select": cfg.select})
+        key = {"controller": ctrl_cfg, "set": cfg.scenario_set.name, "select": cfg.select}
+        if regret:
+            key["regret"] = True
+        chash = config_hash(key)
+        suffix = "_regret" if regret else ""
         for seed in range(cfg.first_seed, cfg.first_seed + cfg.n_seeds):
-            path = raw / cfg.scenario_set.name / name / f"seed{seed}.parquet"
+            path = raw / cfg.scenario_set.name / name / f"seed{seed}{suffix}.parquet"
             jobs.append((name, ctrl_cfg, seed, cfg.scenario_set.name, cfg.select, path, chash,
-                         commit))
+                         commit, regret))
     # Compile (or load) the kernels once here so that workers start from a warm cache.
     _cell(*jobs[0])
     frames = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
@@ -98,9 +133,11 @@ def main(cfg: DictConfig) -> None:
         df = reproduce(cfg)
     except ValueError as err:  # ScenarioError is a ValueError
         raise SystemExit(f"error: {err}") from None
-    tab = main_results(df)
+    # the oracle added for regret is a reference, not a row of the main table
+    main_df = df[df.controller.isin(list(cfg.controllers))]
+    tab = main_results(main_df)
     md = main_results_markdown(tab)
-    mix = action_mix(df)
+    mix = action_mix(main_df)
     out = Path(to_absolute_path(cfg.tables_dir))
     out.mkdir(parents=True, exist_ok=True)
     stem = table_stem(cfg)
@@ -113,7 +150,18 @@ def main(cfg: DictConfig) -> None:
     print(md)
     print("Action mix (% of fallback / rollback / retrain actions):")
     print(mix.to_string(index=False))
-    print(f"\nwrote {out / stem}.md and .csv ({len(df)} episode rows)")
+    print(f"\nwrote {out / stem}.md and .csv ({len(main_df)} episode rows)")
+    if cfg.regret:
+        learn = learning_results(df)
+        lmd = learning_results_markdown(learn)
+        lstem = stem.replace("main_results", "learning_results")
+        learn.to_csv(out / f"{lstem}.csv", index=False)
+        (out / f"{lstem}.md").write_text(
+            f"# Learning results ({cfg.n_seeds} seeds x {df.scenario.nunique()} scenarios, "
+            f"set `{cfg.scenario_set.name}`)\n\n" + lmd
+        )
+        print(lmd)
+        print(f"wrote {out / lstem}.md and .csv")
 
 
 if __name__ == "__main__":

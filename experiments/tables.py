@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from experiments.paper_claims import MAIN_RESULTS
+from experiments.paper_claims import LEARNING_RESULTS, MAIN_RESULTS
+from experiments.regret import convergence_episode, cumulative_regret
 from experiments.stats import clopper_pearson
 
 CAPTION = (
@@ -109,3 +110,142 @@ def action_mix(df: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby("controller", sort=False)[cols].sum()
     tot = g.sum(axis=1).replace(0, np.nan)
     return (g.div(tot, axis=0) * 100).round(1).reset_index()
+
+
+LEARNING_CAPTION = (
+    "Learning results. Regret is measured at every decision epoch (not in cooldown, an "
+    "alarm fires): the live simulation is forked once per action, each fork plays its "
+    "action then no_op for the outcome window with the same random numbers, and regret = "
+    "the chosen action's window dollars - the cheapest action's (the oracle's). Final "
+    "regret = sum over a run's episodes, mean +- std over runs (seeds); regret variance = "
+    "variance of the final regret over runs (dollars squared). Windows of consecutive "
+    "decisions overlap, so a controller that re-decides every minute (noop, human while "
+    "waiting) counts a minute's loss in several decisions. Avoidable catastrophes: "
+    "decisions whose chosen action's fork ends in a catastrophe the best action avoids "
+    "(infinite regret; only their clipped dollar gap is in the sum). Episodes to 95% = "
+    "first episode at which the rolling mean (5 episodes) of the paper reward "
+    "(-C(a) + 10 * success, summed over an episode's actions) reaches 95% of the oracle's "
+    "rolling mean on the same (seed, scenario) sequence (at least 5 by construction); mean "
+    "over the runs that converged, (converged / compared runs) beside, 'never' if none. "
+    "The oracle minimises dollars, not the paper reward, and acting more earns more paper "
+    "reward, so the dollar column applies the same rule to the episode's reward in dollars "
+    "(-cost_usd: converged when the rolling cost is within 5% of the oracle's). "
+    "The paper's regret is on an unknown scale: its claims are printed beside ours, not "
+    "rescaled, and were not used as targets."
+)
+
+
+def learning_results(df: pd.DataFrame, reference: str = "oracle", window: int = 5,
+                     level: float = 0.95) -> pd.DataFrame:
+    """One row per controller: final cumulative regret, its variance, convergence.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Episode rows recorded with regret on (``regret_usd``, ``n_decisions``,
+        ``n_avoidable_catastrophes``, ``reward_paper``, ``controller``, ``seed``,
+        ``episode``, ``scenario``), including the ``reference`` controller's runs on the
+        same seeds for convergence.
+    reference : str
+        Controller whose rolling reward defines "optimal" (the oracle).
+    window, level : int, float
+        Rolling window (episodes) and share of the reference reward
+        (:func:`experiments.regret.convergence_episode`).
+
+    Returns
+    -------
+    DataFrame
+        Columns: controller, runs, episodes_per_run, final_regret_usd,
+        final_regret_std_usd, regret_variance_usd2, regret_per_decision_usd,
+        decisions_per_run, avoidable_catastrophes, episodes_to_95 (on the paper reward;
+        ``inf``: never; NaN: not compared), converged_runs, compared_runs,
+        episodes_to_95_usd and converged_runs_usd (same rule on -cost_usd), and
+        ``paper_<metric>`` claims.
+
+    Raises
+    ------
+    ValueError
+        If the rows were recorded without regret.
+    """
+    need = {"regret_usd", "n_decisions", "n_avoidable_catastrophes", "reward_paper",
+            "cost_usd"}
+    if not need <= set(df.columns):
+        raise ValueError(
+            f"learning_results needs regret rows ({sorted(need - set(df.columns))} missing): "
+            "run with regret recording on, e.g. python -m experiments.reproduce regret=true"
+        )
+    cum = cumulative_regret(df)
+    ref = cum[cum.controller == reference]
+    out = []
+    for name, g in cum.groupby("controller", sort=False):
+        runs = g.groupby("seed", sort=True)
+        finals = runs["cum_regret_usd"].last()
+        decisions = runs["n_decisions"].sum()
+        conv, conv_usd = [], []
+        for seed, run in runs:
+            o = ref[ref.seed == seed]
+            if name == reference or list(o.scenario) != list(run.scenario):
+                continue  # no reference run on the same (seed, scenario) sequence
+            conv.append(convergence_episode(run.reward_paper.to_numpy(),
+                                            o.reward_paper.to_numpy(), window, level))
+            conv_usd.append(convergence_episode(-run.cost_usd.to_numpy(),
+                                                -o.cost_usd.to_numpy(), window, level))
+        to95, done = _mean_convergence(conv)
+        to95_usd, done_usd = _mean_convergence(conv_usd)
+        row = {
+            "controller": name,
+            "runs": int(len(finals)),
+            "episodes_per_run": int(runs.size().max()),
+            "final_regret_usd": float(finals.mean()),
+            "final_regret_std_usd": float(finals.std(ddof=1)) if len(finals) > 1 else np.nan,
+            "regret_variance_usd2": float(finals.var(ddof=1)) if len(finals) > 1 else np.nan,
+            "regret_per_decision_usd": (float(finals.sum() / decisions.sum())
+                                        if decisions.sum() > 0 else np.nan),
+            "decisions_per_run": float(decisions.mean()),
+            "avoidable_catastrophes": int(g.n_avoidable_catastrophes.sum()),
+            "episodes_to_95": to95,
+            "converged_runs": done,
+            "compared_runs": len(conv),
+            "episodes_to_95_usd": to95_usd,
+            "converged_runs_usd": done_usd,
+        }
+        for metric, claims in LEARNING_RESULTS.items():
+            row[f"paper_{metric}"] = claims.get(name, np.nan)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _mean_convergence(episodes: list[float]) -> tuple[float, int]:
+    """Mean over converged runs (inf if none converged, NaN if none compared) and count."""
+    a = np.asarray(episodes, dtype=float)
+    done = a[np.isfinite(a)]
+    if len(done):
+        return float(done.mean()), int(len(done))
+    return (math.inf if len(a) else np.nan), 0
+
+
+def _fmt_episodes(v: float) -> str:
+    return "never" if v == math.inf else _fmt(v)
+
+
+def learning_results_markdown(tab: pd.DataFrame) -> str:
+    """Render :func:`learning_results` as a Markdown table with the caption."""
+    head = ("| controller | runs | final regret $ (mean +- std) | paper | regret variance $^2 "
+            "| paper | regret $ / decision | decisions / run | avoidable catastrophes | "
+            "episodes to 95% of oracle, paper reward (converged / compared) | paper | "
+            "episodes to 95% of oracle, dollars (converged) |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in tab.itertuples():
+        paper_reg = _fmt(r.paper_final_regret, 2)
+        if not math.isnan(r.paper_final_regret_std):
+            paper_reg += f" +- {_fmt(r.paper_final_regret_std, 2)}"
+        lines.append(
+            f"| {r.controller} | {r.runs} | {_fmt(r.final_regret_usd)} +- "
+            f"{_fmt(r.final_regret_std_usd)} | {paper_reg} | {_fmt(r.regret_variance_usd2)} | "
+            f"{_fmt(r.paper_regret_variance, 2)} | {_fmt(r.regret_per_decision_usd, 2)} | "
+            f"{_fmt(r.decisions_per_run)} | {r.avoidable_catastrophes} | "
+            f"{_fmt_episodes(r.episodes_to_95)} ({r.converged_runs} / {r.compared_runs}) | "
+            f"{_fmt_episodes(r.paper_episodes_to_95)} | {_fmt_episodes(r.episodes_to_95_usd)} "
+            f"({r.converged_runs_usd}) |"
+        )
+    return "\n".join(lines) + "\n\n" + LEARNING_CAPTION + "\n"
