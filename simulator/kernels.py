@@ -296,8 +296,10 @@ def _capture_training_window(p, s, hist, t):
     """Average the labelled data a retrain started at ``t`` can use (DESIGN 3.5).
 
     Labelled data are minutes [t - delay - W, t - delay); minutes before the episode are
-    the pre-fault baseline.
+    the pre-fault baseline. Under an active ``quarantine_inputs`` the rows that validation
+    flags are filtered out of the whole window, not only those recorded under quarantine.
     """
+    quarantine = s[L.S_QUARANTINE_UNTIL] > t
     delay = p[L.P_LABEL_DELAY]
     w = int(p[L.P_TRAIN_WINDOW])
     hi = int(t - delay)
@@ -315,6 +317,8 @@ def _capture_training_window(p, s, hist, t):
                 s[L.S_JOB_SCALE + j] += r[L.R_SCALE + j]
             s[L.S_JOB_CONCEPT] += r[L.R_CONCEPT]
             s[L.S_JOB_CORRUPT] += r[L.R_CORRUPT_SHARE]
+            if quarantine:  # the training pipeline filters rows validation flags
+                s[L.S_JOB_CORRUPT] -= r[L.R_CORRUPT_DETECTABLE]
         else:
             for j in range(L.N_FEATURES):
                 s[L.S_JOB_LOC + j] += _BASE_LOC[j]
@@ -699,6 +703,8 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
         cap *= 0.25
     util = rps * cost_req / max(cap, 1e-9)
     lat_main = latmult_by_slot[main] * (0.6 if fb else 1.0)
+    if not fb:  # garbage-collection pressure: latency grows as leaked memory fills the heap
+        lat_main *= 1.0 + 4.0 * s[L.S_LEAK] * s[L.S_LEAK]
     p99 = p[L.P_BASE_LATENCY_MS] * lat_main / (1.0 - min(util, 0.95)) + net_ms
     err_over = max(0.0, 1.0 - 1.0 / util) if util > 1.0 else 0.0
     err_timeout = max(0.0, (p99 - p[L.P_TIMEOUT_MS]) / p99)
@@ -728,6 +734,7 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
     rec[L.R_ACC_PRIMARY] = acc_main
     rec[L.R_CANARY_SHARE] = share_c
     rec[L.R_CORRUPT_SHARE] = min(1.0, corrupt + adv + outl)
+    rec[L.R_CORRUPT_DETECTABLE] = 0.0 if quarantine else min(1.0, corrupt_detectable + outl)
     rec[L.R_CONCEPT] = concept
     rec[L.R_BAD_MODEL_SHARE] = bad_share
     for j in range(L.N_FEATURES):

@@ -268,4 +268,6 @@ R_CONFLICT = 29
 R_LABELS_CORRECT = 30  # labels drawn for this minute's predictions
 R_LOC = 31  # N_FEATURES: underlying input location this minute
 R_SCALE = R_LOC + N_FEATURES
-N_RECORD = R_SCALE + N_FEATURES
+# Share of rows included in R_CORRUPT_SHARE that validation can flag (0 while quarantined).
+R_CORRUPT_DETECTABLE = R_SCALE + N_FEATURES
+N_RECORD = R_CORRUPT_DETECTABLE + 1

@@ -12,8 +12,9 @@ forks of one simulation (common random numbers, so the difference is the action'
 step)); ``restart`` clears the leak level and halves capacity for ``restart_minutes``;
 ``quarantine_inputs`` takes detectable corrupted rows out of the accuracy penalty and out
 of the data a retrain captures; ``escalate`` applies the annotated action after
-``escalation_delay`` minutes and charges ``escalation_engineer_minutes``. Two strict xfail
-tests record kernel defects found here (see their docstrings).
+``escalation_delay`` minutes and charges ``escalation_engineer_minutes``. Two tests pin
+kernel defects found here and since fixed (quarantine filters a retrain's whole window; a
+growing leak raises p99 before the crash).
 """
 
 from __future__ import annotations
@@ -195,9 +196,13 @@ def test_quarantine_leaves_undetectable_skew_in_place():
     assert ra[L.R_CORRUPT_SHARE] == pytest.approx(0.3)
 
 
-@pytest.mark.parametrize(("retrain_at", "job_corrupt"), [(201, 0.0), (200, 0.3 / 120)])
+@pytest.mark.parametrize(("retrain_at", "job_corrupt"), [(201, 0.0), (200, 0.0)])
 def test_quarantine_cleans_the_minutes_it_covers_from_a_retrain_window(retrain_at, job_corrupt):
-    """Quarantine from 61: a retrain at 201 learns [61, 181) clean; at 200, one dirty minute."""
+    """Quarantine from 61 (TTL 240): a retrain at 200 or 201 learns its whole window clean.
+
+    At 200 the window [60, 180) holds one minute recorded before the quarantine began; an
+    active quarantine filters flagged rows from the whole window, so it is clean too.
+    """
     sim = _play(
         _sim("compound_corruption_deploy"),
         {61: L.QUARANTINE_INPUTS, retrain_at: L.RETRAIN},
@@ -208,11 +213,6 @@ def test_quarantine_cleans_the_minutes_it_covers_from_a_retrain_window(retrain_a
     assert ref.s[L.S_JOB_CORRUPT] == pytest.approx(0.3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kernel defect: a retrain started under an active "
-    "quarantine still trains on the corrupted rows recorded before it began",
-)
 def test_retrain_under_active_quarantine_excludes_rows_failing_validation():
     """The env documents quarantine as 'drop rows failing validation from serving and training'.
 
@@ -257,11 +257,6 @@ def test_escalate_while_pending_is_a_conflict_and_zero_delay_acts_now():
 
 
 # ----------------------------------------------------------------------------- memory leak
-@pytest.mark.xfail(
-    strict=True,
-    reason="kernel gap: a memory leak changes no measured signal "
-    "before the OOM crash, so restart can never pre-empt it",
-)
 def test_a_growing_leak_shows_in_a_measurement_before_the_crash():
     """DESIGN 3.2 lists the leak level as hidden state; something measured should reflect it.
 
