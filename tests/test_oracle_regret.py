@@ -11,6 +11,7 @@ function and the learning table; and ``reproduce regret=true`` end to end.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -220,6 +221,7 @@ def test_oracle_refuses_without_or_with_a_stale_simulation():
 
 
 # =========================================================================== sublinear
+@functools.cache
 def _toy_truth(n_seeds: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Success probability, mean window dollars and C(a) of no_op and fallback in the toy.
 
@@ -410,3 +412,35 @@ def test_reproduce_with_regret_records_decisions_and_runs_the_oracle(tmp_path):
     assert learn.loc["rules", "final_regret_usd"] == pytest.approx(rules.regret_usd)
     main = pd.read_csv(next(tables.glob("main_results_*.csv")))
     assert list(main.controller) == ["rules"]
+
+
+SUBLINEAR = ["bandit", "hybrid", "hybrid_no_shield", "hybrid_no_canary", "hybrid_no_sla_filter",
+             "hybrid_no_error_budget", "linucb", "lin_ts", "conservative_ucb"]
+
+
+@pytest.mark.parametrize("name", SUBLINEAR)
+def test_every_learning_controller_has_sublinear_regret_on_the_toy(name):
+    """Each learner's regret is sublinear: slope < 0.8 over 2 decades, or bounded (flat)."""
+    from experiments.config import controller_config
+
+    p_success, mean_cost, c_paper = _toy_truth()
+    gap = mean_cost - mean_cost[L.FALLBACK]
+    n, lo = 15000, 100
+    ctrl = instantiate(controller_config(name), seed=0)
+    cum = np.cumsum(gap[_drive(ctrl, p_success, c_paper, n)])
+    if cum[lo - 1] == cum[-1]:  # no regret after the first 100 decisions: bounded
+        assert cum[-1] < 0.01 * gap[L.NO_OP] * n
+    else:
+        assert _loglog_slope(cum, lo, n) < 0.8
+
+
+@pytest.mark.parametrize("name", ["rl", "hybrid_literal"])
+def test_linear_regret_by_construction(name):
+    """RL-only (constant epsilon 0.1) and hybrid_literal (= pi_det, no exploration) are linear."""
+    from experiments.config import controller_config
+
+    p_success, mean_cost, c_paper = _toy_truth()
+    gap = mean_cost - mean_cost[L.FALLBACK]
+    ctrl = instantiate(controller_config(name), seed=0)
+    cum = np.cumsum(gap[_drive(ctrl, p_success, c_paper, 15000)])
+    assert _loglog_slope(cum, 100, 15000) > 0.9
