@@ -11,6 +11,10 @@ pi_det(x), first matching rule wins (the paper's order; regions overlap for d in
 ``d`` counts only when the KS test rejects: d > D_alpha(n, m) with the Bonferroni level
 alpha / 4 over the four monitored features (our resolution, docs/paper_mapping.md).
 risk_high(x) = d > 0.15 or a > 0.10 or rho > 0.03 (Sec. 3.5).
+
+The arithmetic lives in the Numba kernels of :mod:`controllers.kernels` (one
+implementation, shared with the batched fast path); the functions here wrap them for
+:class:`Observation` objects.
 """
 
 from __future__ import annotations
@@ -20,16 +24,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from controllers import kernels as _k
 from simulator.kernels import ks_critical_value
-from simulator.layout import FALLBACK, N_FEATURES, RETRAIN, ROLLBACK
+from simulator.layout import N_FEATURES
 
-NONE = -1
+NONE = _k.NONE
 
 
 @functools.lru_cache(maxsize=256)
 def _critical(alpha: float, n: int, m: int) -> float:
     """Bonferroni-corrected KS critical value, cached (it is asked for every minute)."""
     return ks_critical_value(alpha / N_FEATURES, n, m)
+
+
+def critical_value(alpha: float, ks_n: int, ks_m: int) -> float:
+    """Return the KS critical value the controllers compare ``d`` with (info ks_n, ks_m)."""
+    return _critical(float(alpha), int(ks_n), int(ks_m))
 
 
 @dataclass(frozen=True)
@@ -69,37 +79,37 @@ class Observation:
         crit = _critical(float(alpha), n, m)
         return cls(*(float(v) for v in obs[:10]), d_critical=crit)
 
+    @functools.cached_property
+    def vector(self) -> np.ndarray:
+        """The 10 observation entries as the float64 vector the kernels take (cached)."""
+        return np.array([self.d, self.a, self.rho, self.p99_ms, self.error_rate,
+                         self.utilisation, self.traffic_rps, self.cost_usd_per_min,
+                         self.canary_share, self.validation_fail], dtype=np.float64)
+
     @property
     def d_eff(self) -> float:
         """The KS statistic if the KS test rejects at the corrected level, else 0."""
-        return self.d if self.d > self.d_critical else 0.0
+        return float(_k.d_eff(self.vector, self.d_critical))
 
 
 def pi_det(x: Observation) -> int:
     """Return the paper's envelope action: FALLBACK, ROLLBACK, RETRAIN or NONE (-1)."""
-    d, a, rho = x.d_eff, x.a, x.rho
-    if d > 0.20 or a > 0.15 or rho > 0.05:
-        return FALLBACK
-    if 0.10 < a <= 0.15 and d <= 0.20:
-        return ROLLBACK
-    if 0.15 < d <= 0.25 and a <= 0.10:
-        return RETRAIN
-    return NONE
+    return int(_k.pi_det(x.vector, x.d_critical))
 
 
 def risk_high(x: Observation) -> bool:
     """Paper Sec. 3.5: d > 0.15 or a > 0.10 or rho > 0.03."""
-    return x.d_eff > 0.15 or x.a > 0.10 or x.rho > 0.03
+    return bool(_k.risk_high(x.vector, x.d_critical))
 
 
 def infra_alarm(x: Observation) -> bool:
     """Operational alarm: validation failures, errors or latency outside normal bounds."""
-    return x.validation_fail > 0.02 or x.error_rate > 0.01 or x.p99_ms > 300.0
+    return bool(_k.infra_alarm(x.vector))
 
 
 def alarm(x: Observation) -> bool:
     """Any alarm: the envelope is non-empty, risk is high, or an operational alarm fires."""
-    return pi_det(x) != NONE or risk_high(x) or infra_alarm(x)
+    return bool(_k.alarm(x.vector, x.d_critical))
 
 
 def context_id(x: Observation) -> int:

@@ -19,13 +19,19 @@ without listing them. Ours, first match wins:
 12. nothing matched -> no_op.
 ``z`` (3.0) is the environment's monitoring setting ``anomaly_z``; ``alpha`` sets the KS
 critical value.
+
+The rules and the controller's per-episode state machine are the Numba kernels
+:func:`controllers.kernels.expert_rules` and :func:`controllers.kernels.rules_act`, shared
+with the batched fast path (:mod:`experiments.fast`).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from controllers import kernels as _k
 from controllers.base import Controller
-from controllers.envelope import NONE, Observation, pi_det
-from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK
+from controllers.envelope import Observation
 
 RULE_NAMES = (
     "pi_det_fallback",
@@ -46,26 +52,9 @@ RULE_NAMES = (
 def expert_rules(x: Observation, fallback_minutes: int, timeout_ms: float = 1000.0,
                  slo_latency_ms: float = 300.0) -> tuple[int, str]:
     """Return (action, rule name) of the first matching rule."""
-    if fallback_minutes >= 60 and x.d_eff > 0.15:
-        return RETRAIN, RULE_NAMES[8]
-    env = pi_det(x)
-    if env != NONE:
-        return env, RULE_NAMES[env - 1]
-    if x.validation_fail > 0.02:
-        return FALLBACK, RULE_NAMES[3]
-    if x.utilisation > 0.9 and x.error_rate > 0.01:
-        return FALLBACK, RULE_NAMES[4]
-    if x.p99_ms > slo_latency_ms and x.utilisation < 0.7 and x.p99_ms < 0.8 * timeout_ms:
-        return ROLLBACK, RULE_NAMES[5]
-    if x.error_rate > 0.01 and x.utilisation < 0.7 and x.p99_ms < 0.8 * timeout_ms:
-        return FALLBACK, RULE_NAMES[6]
-    if x.p99_ms >= 0.8 * timeout_ms:
-        return NO_OP, RULE_NAMES[7]
-    if 0.03 < x.rho <= 0.05 and x.validation_fail <= 0.02:
-        return NO_OP, RULE_NAMES[9]
-    if 0.05 < x.a <= 0.10 and x.d_eff <= 0.15:
-        return NO_OP, RULE_NAMES[10]
-    return NO_OP, RULE_NAMES[11]
+    a, rule = _k.expert_rules(x.vector, x.d_critical, int(fallback_minutes),
+                              float(timeout_ms), float(slo_latency_ms))
+    return int(a), RULE_NAMES[rule]
 
 
 class RulesController(Controller):
@@ -91,14 +80,16 @@ class RulesController(Controller):
         self._fb_since = -1
 
     def act(self, observation, info) -> int:
-        """Track fallback time, then act at decision epochs."""
-        minute = int(info.get("minute", 0))
-        if info.get("fallback_active"):
-            if self._fb_since < 0:
-                self._fb_since = minute
-        else:
-            self._fb_since = -1
-        return super().act(observation, info)
+        """Track fallback time, then act at decision epochs (:func:`kernels.rules_act`)."""
+        x = self.observe(observation, info)  # validates; the KS critical value of the env
+        state = np.empty(_k.RULES_STATE_SIZE, dtype=np.int64)
+        state[_k.RS_QUIET_UNTIL] = self._quiet_until
+        state[_k.RS_FB_SINCE] = self._fb_since
+        a = _k.rules_act(state, x.vector, int(info.get("minute", 0)),
+                         bool(info.get("fallback_active")), x.d_critical, self.cooldown)
+        self._quiet_until = int(state[_k.RS_QUIET_UNTIL])
+        self._fb_since = int(state[_k.RS_FB_SINCE])
+        return int(a)
 
     def decide(self, x, info) -> int:
         """First matching expert rule."""

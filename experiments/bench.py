@@ -4,8 +4,12 @@ Prints, in one run on one machine:
 
 - Gymnasium-path env steps/s with ``hybrid`` (the full protocol: controller, env, action
   assessment forks);
-- raw kernel steps/s (``Simulation.step`` with no_op: the ceiling a batched fast path
-  could approach per core);
+- raw kernel steps/s (``Simulation.step`` with no_op, called from Python);
+- the batched Numba fast path (:mod:`experiments.fast`) against the Gymnasium path on the
+  *same* episodes (every paper43 scenario, seed = its position; scenario compilation,
+  action assessment and result rows included on both sides), for ``rules`` and ``noop``:
+  env steps/s of each and ``ratio_fast_vs_gym`` (rules; ``ratio_fast_vs_gym_noop``), the
+  minimum time of ``--repeats`` runs;
 - Gymnasium's ``CartPole-v1`` steps/s with random actions, as a yardstick;
 - cold start: seconds for a fresh process with an empty Numba cache to finish one episode;
 - wall time and peak memory (max RSS) of ``reproduce`` at the quick default (and at
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -69,6 +74,54 @@ def kernel_steps_per_s(seconds: float = 3.0) -> float:
         steps += sim.horizon
         i += 1
     return steps / (time.perf_counter() - t0)
+
+
+def fast_vs_gym(controller_name: str, repeats: int = 3) -> dict:
+    """Env steps/s of the Gymnasium path and of the fast path on the same episodes.
+
+    The episodes: every paper43 scenario once, with its position in the set as the episode
+    seed; the controller from its Hydra config. Both sides start from Scenario objects and
+    end with result rows. Each side is timed ``repeats`` times; the minimum counts.
+
+    Returns
+    -------
+    dict
+        ``gym`` and ``fast`` (steps/s), ``steps`` (per pass).
+    """
+    from hydra.utils import instantiate
+
+    from experiments.config import controller_config
+    from experiments.episode import run_episode
+    from experiments.fast import compile_for_fast, run_episodes_fast
+    from simulator.scenarios import load_scenarios
+
+    scenarios = load_scenarios("paper43")
+    seeds = list(range(len(scenarios)))
+    ctrl = instantiate(controller_config(controller_name), seed=0)
+    params = {"alpha": ctrl.alpha, "cooldown": ctrl.cooldown}
+
+    def gym() -> int:
+        return sum(int(run_episode(ctrl, sc, s)["minutes"]) for s, sc in enumerate(scenarios))
+
+    def fast() -> int:
+        compiled = [compile_for_fast(sc) for sc in scenarios]
+        rows = run_episodes_fast(controller_name, params, compiled, seeds)
+        return sum(int(r["minutes"]) for r in rows)
+
+    run_episode(ctrl, scenarios[0], 0)  # warm up (compile)
+    run_episodes_fast(controller_name, params, [compile_for_fast(scenarios[0])], [0])
+    out: dict = {}
+    for name, fn in (("gym", gym), ("fast", fast)):
+        best = math.inf
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            steps = fn()
+            best = min(best, time.perf_counter() - t0)
+        if out.get("steps", steps) != steps:  # the two paths must play the same episodes
+            raise RuntimeError(f"fast path played {steps} steps, Gymnasium path {out['steps']}")
+        out[name] = steps / best
+        out["steps"] = steps
+    return out
 
 
 def cartpole_steps_per_s(seconds: float = 3.0) -> float:
@@ -126,7 +179,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seeds", type=int, default=None,
                     help="also time reproduce at this many seeds (e.g. 100)")
     ap.add_argument("--seconds", type=float, default=5.0, help="seconds per throughput test")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timings per path of the fast-vs-Gymnasium comparison (min counts)")
     args = ap.parse_args(argv)
+    rules = fast_vs_gym("rules", args.repeats)
+    noop = fast_vs_gym("noop", args.repeats)
     res: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                    f"{platform.python_version()}",
@@ -134,9 +191,13 @@ def main(argv: list[str] | None = None) -> dict:
         "gym_path_hybrid_steps_per_s": gym_path_steps_per_s("hybrid", args.seconds),
         "gym_path_rules_steps_per_s": gym_path_steps_per_s("rules", args.seconds),
         "kernel_steps_per_s": kernel_steps_per_s(args.seconds),
-        "fast_path_rules_steps_per_s": None,
+        "fast_path_rules_steps_per_s": rules["fast"],
+        "fast_path_noop_steps_per_s": noop["fast"],
         "fast_path_hybrid_steps_per_s": None,
-        "ratio_fast_vs_gym": None,
+        "gym_path_rules_same_episodes_steps_per_s": rules["gym"],
+        "gym_path_noop_same_episodes_steps_per_s": noop["gym"],
+        "ratio_fast_vs_gym": rules["fast"] / rules["gym"],
+        "ratio_fast_vs_gym_noop": noop["fast"] / noop["gym"],
         "cold_start_s": cold_start_seconds(),
         "reproduce_quick": reproduce_cost(None),
     }

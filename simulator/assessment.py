@@ -18,13 +18,14 @@ contained
 success
     no safety violation, and all SLOs met for the last ``recovery_minutes`` of the window
     (the learning signal of the paper's reward, Sec. 3.3).
+
+The arithmetic is the Numba kernel :func:`simulator.assess_kernel.assess`, shared with the
+batched fast path; window dollars are summed sequentially.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from simulator import layout as L
+from simulator.assess_kernel import assess
 from simulator.core import Simulation
 
 
@@ -46,34 +47,15 @@ def assess_action(sim: Simulation, action: int, window: int | None = None) -> di
         ``harmful``, ``safety_violation``, ``contained``, ``success`` (bools),
         ``delta_cost_usd`` (action minus no_op, dollars), ``minutes`` (window length).
     """
-    p = sim.p
-    w = int(p[L.P_OUTCOME_WINDOW]) if window is None else int(window)
-    w = max(1, min(w, sim.horizon - sim.t + 1))
-    a_sim = sim.fork()
-    b_sim = sim.fork()
-    aborts0 = a_sim.s[L.S_N_CANARY_ABORTS]
-    ra = a_sim.rollout(action, w)
-    rb = b_sim.rollout(L.NO_OP, w)
-    k = min(len(ra), len(rb))
-    ra, rb = ra[:k], rb[:k]
-    cat_a = a_sim.catastrophe != L.CAT_NONE
-    cat_b = b_sim.catastrophe != L.CAT_NONE
-    cost_a = float(ra[:, L.R_COST_RATE].sum())
-    cost_b = float(rb[:, L.R_COST_RATE].sum())
-    caused_cat = cat_a and not cat_b
-    harmful = caused_cat or cost_a > cost_b + 1e-9
-    breach_a = float((1.0 - ra[:, L.R_SLO_ALL_OK]).sum())
-    breach_b = float((1.0 - rb[:, L.R_SLO_ALL_OK]).sum())
-    degraded = bool(np.any(ra[:, L.R_SLA_SCORE] < 0.8 * rb[:, L.R_SLA_SCORE]))
-    violation = caused_cat or breach_a > breach_b or degraded
-    contained = harmful and a_sim.s[L.S_N_CANARY_ABORTS] > aborts0 and not caused_cat
-    rec_min = int(p[L.P_RECOVERY_MIN])
-    recovered = k >= rec_min and bool(np.all(ra[-rec_min:, L.R_SLO_ALL_OK] > 0.5))
+    w = -1 if window is None else max(1, int(window))
+    harmful, violation, contained, success, delta, k = assess(
+        sim.p, sim.fa, sim.fr, sim.ac, sim.s, sim.models, sim.refs, sim.hist, sim.live,
+        sim.rs, int(action), w)
     return {
         "harmful": bool(harmful),
         "safety_violation": bool(violation),
         "contained": bool(contained),
-        "success": bool(recovered and not violation),
-        "delta_cost_usd": cost_a - cost_b,
+        "success": bool(success),
+        "delta_cost_usd": float(delta),
         "minutes": int(k),
     }

@@ -1,0 +1,180 @@
+"""Numba kernels of the envelope, the alarms and the expert rules (DESIGN 6).
+
+The one implementation of the decision arithmetic of :mod:`controllers.envelope` and
+:mod:`controllers.rules`: the Python functions and controllers call these kernels, and so
+does the batched fast path (:mod:`experiments.fast`), so both paths decide identically.
+
+Every kernel takes the full observation vector as the environment returns it (10 float64
+entries, after the environment's clipping to its Box bounds) and, where the KS test
+matters, the Bonferroni-corrected critical value ``d_crit`` as a scalar.
+
+Observation vector
+------------------
+== ============================ ==
+0  ``d``: KS statistic           5  utilisation
+1  ``a``: accuracy drop          6  traffic (requests/s)
+2  ``rho``: anomaly rate         7  cost rate (dollars/min)
+3  p99 latency (ms)              8  canary traffic share
+4  error rate                    9  data-validation failure share
+== ============================ ==
+
+Rules state (``rules_act``)
+---------------------------
+A 1-D int64 array of length ``RULES_STATE_SIZE``: ``RS_QUIET_UNTIL`` (minute before which
+the controller is in cooldown; -1 after reset) and ``RS_FB_SINCE`` (minute at which the
+fallback was first seen active in the current stretch; -1 if not active).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+
+from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK
+
+#: pi_det's "no action" (the envelope is empty).
+NONE = -1
+
+OBS_D = 0
+OBS_A = 1
+OBS_RHO = 2
+OBS_P99 = 3
+OBS_ERR = 4
+OBS_UTIL = 5
+OBS_TRAFFIC = 6
+OBS_COST = 7
+OBS_CANARY = 8
+OBS_VALIDATION = 9
+N_OBS = 10
+
+RS_QUIET_UNTIL = 0
+RS_FB_SINCE = 1
+RULES_STATE_SIZE = 2
+
+# Rule indices (positions in ``controllers.rules.RULE_NAMES``).
+RULE_PI_DET_FALLBACK = 0
+RULE_PI_DET_ROLLBACK = 1
+RULE_PI_DET_RETRAIN = 2
+RULE_VALIDATION = 3
+RULE_OVERLOAD = 4
+RULE_LATENCY = 5
+RULE_DEPENDENCY = 6
+RULE_NETWORK = 7
+RULE_FALLBACK_NOT_ENOUGH = 8
+RULE_ANOMALY_HOLD = 9
+RULE_ACCURACY_WATCH = 10
+RULE_DEFAULT_HOLD = 11
+
+#: Client timeout and latency SLO the rules assume (``controllers.rules.expert_rules``).
+DEFAULT_TIMEOUT_MS = 1000.0
+DEFAULT_SLO_LATENCY_MS = 300.0
+
+
+@nb.njit(cache=True)
+def d_eff(obs, d_crit):
+    """Return the KS statistic if the KS test rejects (``d > d_crit``), else 0."""
+    d = obs[OBS_D]
+    return d if d > d_crit else 0.0
+
+
+@nb.njit(cache=True)
+def pi_det(obs, d_crit):
+    """Return the paper's envelope action: FALLBACK, ROLLBACK, RETRAIN or NONE (-1)."""
+    d = d_eff(obs, d_crit)
+    a = obs[OBS_A]
+    rho = obs[OBS_RHO]
+    if d > 0.20 or a > 0.15 or rho > 0.05:
+        return FALLBACK
+    if 0.10 < a <= 0.15 and d <= 0.20:
+        return ROLLBACK
+    if 0.15 < d <= 0.25 and a <= 0.10:
+        return RETRAIN
+    return NONE
+
+
+@nb.njit(cache=True)
+def risk_high(obs, d_crit):
+    """Paper Sec. 3.5: d_eff > 0.15 or a > 0.10 or rho > 0.03."""
+    return d_eff(obs, d_crit) > 0.15 or obs[OBS_A] > 0.10 or obs[OBS_RHO] > 0.03
+
+
+@nb.njit(cache=True)
+def infra_alarm(obs):
+    """Operational alarm: validation failures, errors or latency outside normal bounds."""
+    return obs[OBS_VALIDATION] > 0.02 or obs[OBS_ERR] > 0.01 or obs[OBS_P99] > 300.0
+
+
+@nb.njit(cache=True)
+def alarm(obs, d_crit):
+    """Any alarm: the envelope is non-empty, risk is high, or an operational alarm fires."""
+    return pi_det(obs, d_crit) != NONE or risk_high(obs, d_crit) or infra_alarm(obs)
+
+
+@nb.njit(cache=True)
+def expert_rules(obs, d_crit, fallback_minutes, timeout_ms, slo_latency_ms):
+    """Return (action, rule index) of the first matching expert rule (controllers.rules)."""
+    d = d_eff(obs, d_crit)
+    a = obs[OBS_A]
+    rho = obs[OBS_RHO]
+    p99 = obs[OBS_P99]
+    err = obs[OBS_ERR]
+    util = obs[OBS_UTIL]
+    val = obs[OBS_VALIDATION]
+    if fallback_minutes >= 60 and d > 0.15:
+        return RETRAIN, RULE_FALLBACK_NOT_ENOUGH
+    env = pi_det(obs, d_crit)
+    if env != NONE:
+        return env, env - 1
+    if val > 0.02:
+        return FALLBACK, RULE_VALIDATION
+    if util > 0.9 and err > 0.01:
+        return FALLBACK, RULE_OVERLOAD
+    if p99 > slo_latency_ms and util < 0.7 and p99 < 0.8 * timeout_ms:
+        return ROLLBACK, RULE_LATENCY
+    if err > 0.01 and util < 0.7 and p99 < 0.8 * timeout_ms:
+        return FALLBACK, RULE_DEPENDENCY
+    if p99 >= 0.8 * timeout_ms:
+        return NO_OP, RULE_NETWORK
+    if 0.03 < rho <= 0.05 and val <= 0.02:
+        return NO_OP, RULE_ANOMALY_HOLD
+    if 0.05 < a <= 0.10 and d <= 0.15:
+        return NO_OP, RULE_ACCURACY_WATCH
+    return NO_OP, RULE_DEFAULT_HOLD
+
+
+@nb.njit(cache=True)
+def rules_act(state, obs, minute, fallback_active, d_crit, cooldown):
+    """One decision of the rules controller; updates ``state`` (module docstring) in place.
+
+    Tracks how long the fallback has been active, then, outside the cooldown and when an
+    alarm fires, plays the first matching expert rule; a non-``no_op`` action starts a
+    cooldown of ``cooldown`` minutes after this one.
+
+    Parameters
+    ----------
+    state : ndarray of int64, shape (RULES_STATE_SIZE,)
+    obs : ndarray of float64, shape (10,)
+    minute : int
+        ``info["minute"]``: the minute of the last observation.
+    fallback_active : bool
+        ``info["fallback_active"]``.
+    d_crit : float
+        Bonferroni-corrected KS critical value.
+    cooldown : int
+
+    Returns
+    -------
+    int
+        The action index.
+    """
+    if fallback_active:
+        if state[RS_FB_SINCE] < 0:
+            state[RS_FB_SINCE] = minute
+    else:
+        state[RS_FB_SINCE] = -1
+    if minute < state[RS_QUIET_UNTIL] or not alarm(obs, d_crit):
+        return NO_OP
+    fb_min = minute - state[RS_FB_SINCE] if state[RS_FB_SINCE] >= 0 else 0
+    act, _ = expert_rules(obs, d_crit, fb_min, DEFAULT_TIMEOUT_MS, DEFAULT_SLO_LATENCY_MS)
+    if act != NO_OP:
+        state[RS_QUIET_UNTIL] = minute + 1 + cooldown
+    return act

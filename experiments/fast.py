@@ -1,0 +1,465 @@
+"""Batched Numba fast path for the ``noop`` and ``rules`` controllers (DESIGN 6).
+
+One compiled loop plays a batch of episodes (compiled scenario, episode seed) without
+returning to Python between minutes: the simulator's step kernel
+(:func:`simulator.kernels.step`), the rules controller's decision kernel
+(:func:`controllers.kernels.rules_act`), the counterfactual assessment of every non-no_op
+action (:func:`simulator.assess_kernel.assess`) and the first-alarm tracking of
+:func:`experiments.episode.run_episode`. The kernels are the ones the Gymnasium path
+calls, so the result rows are identical to ``run_episode``'s, column for column and bit
+for bit (``tests/test_fast_path.py``).
+
+The protocol replayed per episode (as ``run_episode`` with ``SelfHealEnv``):
+
+1. the env's episode seed is drawn from Gymnasium's seeding of the episode seed
+   (:func:`env_episode_seed`); ``init_state`` and the reset minute (no_op, its dollars
+   not counted);
+2. each minute ``t`` (1, 2, ...): the controller acts on the last observation (the
+   record's 10 full-observation entries clipped to the env's Box) with ``minute = t - 1``
+   and the fallback flag of the state; a non-no_op action is assessed on forks; the step;
+   a first alarm is recorded at the first minute >= the first fault onset whose new
+   observation raises :func:`controllers.kernels.alarm`; action counts and C(a) summed;
+3. stop on a catastrophe or after the horizon.
+
+Rows are built in Python from the returned arrays with the same
+:func:`simulator.outcomes.episode_summary` and MTTR code as ``run_episode``
+(:func:`episode_row` repeats ``run_episode``'s few lines of row assembly; the equivalence
+test guards them). :func:`run_controller_fast` is ``run_controller`` on this path, for
+the controllers :func:`fast_path_params` accepts. Hybrid and learning controllers are not
+supported (their exploration draws from NumPy Generators).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+from gymnasium.utils import seeding
+from numba.typed import List
+
+from controllers import kernels as CK
+from controllers.base import Controller
+from controllers.envelope import critical_value
+from controllers.learners import paper_reward
+from experiments.episode import _mttr, episode_seed, scenario_order
+from simulator import layout as L
+from simulator.assess_kernel import assess
+from simulator.env import _FULL_HIGH, _REC_OF_OBS
+from simulator.kernels import init_state, step
+from simulator.outcomes import episode_summary
+from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, paper_cost
+
+#: Controllers the fast path plays, by configuration name, and their kernel codes.
+FAST_CONTROLLERS = {"noop": 0, "rules": 1}
+_NOOP = 0
+_RULES = 1
+
+# Columns of the per-episode verdict arrays (one row per assessed action).
+V_MINUTE = 0
+V_ACTION = 1
+V_HARMFUL = 2
+V_VIOLATION = 3
+V_CONTAINED = 4
+V_SUCCESS = 5
+V_DELTA_USD = 6
+V_MINUTES = 7
+N_VERDICT_FIELDS = 8
+
+# Episode status codes.
+OK = 0
+BAD_OBSERVATION = 1  # a non-finite observation: the Gymnasium path raises ValueError
+
+_OBS_IDX = np.array(_REC_OF_OBS, dtype=np.int64)
+_OBS_HIGH = np.ascontiguousarray(_FULL_HIGH, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------------------
+# Compiled loop
+# ----------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def observe(rec, obs_idx, obs_high, out):
+    """Write the env's full observation of record ``rec`` into ``out`` (SelfHealEnv._obs).
+
+    Entries are clipped to [0, ``obs_high``] as ``np.clip`` does (NaN passes through).
+    Returns False if the observation is one ``Observation.from_env`` rejects (non-finite
+    d, a, rho or any NaN).
+    """
+    valid = True
+    for i in range(obs_idx.shape[0]):
+        v = rec[obs_idx[i]]
+        if v < 0.0:
+            v = 0.0
+        elif v > obs_high[i]:
+            v = obs_high[i]
+        out[i] = v
+        if np.isnan(v) or (i < 3 and not np.isfinite(v)):
+            valid = False
+    return valid
+
+
+@nb.njit(cache=True)
+def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, obs_idx,
+                 obs_high, hist, s, verdicts, counts):
+    """Play one episode of ``controller`` (0 noop, 1 rules); fill the output arrays.
+
+    Parameters
+    ----------
+    controller : int
+        ``FAST_CONTROLLERS`` code.
+    p, fa, ac : ndarray
+        The compiled scenario (parameters as the env sets them).
+    c_paper : ndarray, shape (n_actions,)
+        The paper's C(a) of every action.
+    seed : int
+        The env's internal episode seed (:func:`env_episode_seed`).
+    d_crit : float
+        The controller's KS critical value for this scenario.
+    cooldown : int
+        The rules controller's cooldown.
+    onset : int
+        First fault onset (minute).
+    obs_idx, obs_high : ndarray
+        Record columns of the full observation and its upper bounds.
+    hist : ndarray, shape (horizon + 1, N_RECORD)
+        Output: per-minute records.
+    s : ndarray, shape (N_STATE,)
+        Output: final state.
+    verdicts : ndarray, shape (horizon + 1, N_VERDICT_FIELDS)
+        Output: one row per assessed action (``V_*`` columns).
+    counts : ndarray of int64, shape (N_EXTENDED_ACTIONS,)
+        Output: actions taken, by index (no_op not counted).
+
+    Returns
+    -------
+    status : int
+        ``OK`` or ``BAD_OBSERVATION``.
+    n_verdicts : int
+    first_alarm : int
+        Minute of the first alarm at or after the onset, -1 if none.
+    paper_cost : float
+        Sum of C(a) over the episode's steps (no_op included), in step order.
+    """
+    m = int(p[L.P_REF_SIZE])
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    fr = np.zeros((fa.shape[0], L.N_FAULT_RT))
+    models = np.zeros((L.N_MODEL_SLOTS, L.N_MODEL_FIELDS))
+    refs = np.zeros((L.N_MODEL_SLOTS, L.N_FEATURES, m))
+    live = np.zeros((int(p[L.P_KS_WINDOW]), L.N_FEATURES, n))
+    rs = np.zeros(1, dtype=np.uint64)
+    hist[:] = 0.0
+    counts[:] = 0
+    init_state(p, fr, s, models, refs, live, seed, rs)
+    step(p, fa, fr, ac, s, models, refs, hist, live, rs, L.NO_OP, 0.0)
+    s[L.S_USD_TOTAL] = 0.0
+    s[L.S_ENGINEER_MIN] = 0.0
+    horizon = p[L.P_HORIZON]
+    obs = np.empty(obs_idx.shape[0])
+    cstate = np.full(CK.RULES_STATE_SIZE, -1, dtype=np.int64)
+    n_verdicts = 0
+    first_alarm = -1
+    total_c = 0.0
+    if not observe(hist[0], obs_idx, obs_high, obs):
+        return BAD_OBSERVATION, n_verdicts, first_alarm, total_c
+    while True:
+        t = int(s[L.S_T])
+        a = L.NO_OP
+        if controller == _RULES:
+            a = CK.rules_act(cstate, obs, t - 1, s[L.S_FALLBACK_ACTIVE] > 0.5, d_crit,
+                             cooldown)
+        if a != L.NO_OP:
+            harmful, violation, contained, success, delta, k = assess(
+                p, fa, fr, ac, s, models, refs, hist, live, rs, a, -1)
+            v = verdicts[n_verdicts]
+            v[V_MINUTE] = t
+            v[V_ACTION] = a
+            v[V_HARMFUL] = 1.0 if harmful else 0.0
+            v[V_VIOLATION] = 1.0 if violation else 0.0
+            v[V_CONTAINED] = 1.0 if contained else 0.0
+            v[V_SUCCESS] = 1.0 if success else 0.0
+            v[V_DELTA_USD] = delta
+            v[V_MINUTES] = k
+            n_verdicts += 1
+        step(p, fa, fr, ac, s, models, refs, hist, live, rs, a, 0.0)
+        if not observe(hist[t], obs_idx, obs_high, obs):
+            return BAD_OBSERVATION, n_verdicts, first_alarm, total_c
+        if first_alarm < 0 and t >= onset and CK.alarm(obs, d_crit):
+            first_alarm = t
+        if a != L.NO_OP:
+            counts[a] += 1
+        total_c += c_paper[a]
+        if s[L.S_CATASTROPHIC] != L.CAT_NONE or s[L.S_T] > horizon:
+            break
+    return OK, n_verdicts, first_alarm, total_c
+
+
+@nb.njit(cache=True)
+def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, onsets,
+               obs_idx, obs_high, hists, states, verdicts, counts, status, n_verdicts,
+               first_alarm, paper_costs):
+    """Play episode ``i`` of the batch with ``ps[i]``, ``fas[i]``, ... (see play_episode).
+
+    ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states`` and ``verdicts`` are typed
+    lists of per-episode arrays; ``seeds``, ``d_crits`` and ``onsets`` per-episode arrays;
+    ``counts`` (n, N_EXTENDED_ACTIONS), ``status``, ``n_verdicts``, ``first_alarm`` and
+    ``paper_costs`` (n,) are filled.
+    """
+    for i in range(len(ps)):
+        st, nv, fa_min, pc = play_episode(
+            controller, ps[i], fas[i], acs[i], c_papers[i], seeds[i], d_crits[i], cooldown,
+            onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i])
+        status[i] = st
+        n_verdicts[i] = nv
+        first_alarm[i] = fa_min
+        paper_costs[i] = pc
+
+
+# ----------------------------------------------------------------------------------------
+# Python side
+# ----------------------------------------------------------------------------------------
+def env_episode_seed(seed: int) -> int:
+    """Return the internal episode seed ``SelfHealEnv.reset(seed=seed)`` draws."""
+    rng, _ = seeding.np_random(int(seed))
+    return int(rng.integers(0, 2**53))
+
+
+def compile_for_fast(scenario: Scenario, action_set: str = "auto") -> CompiledScenario:
+    """Compile ``scenario`` as ``run_episode`` configures the env for noop and rules.
+
+    Direct deployments, the delta-SLA canary judge, and ``P_N_ACTIONS`` set by
+    ``action_set`` (``auto``: the scenario's).
+    """
+    if action_set not in ("auto", "paper", "extended"):
+        raise ValueError(f"action_set must be auto, paper or extended, got {action_set!r}")
+    compiled = compile_scenario(scenario, deploy_canary=False, canary_judge="delta_sla")
+    if action_set == "extended":
+        compiled.params[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS
+    elif action_set == "paper":
+        compiled.params[L.P_N_ACTIONS] = L.N_PAPER_ACTIONS
+    return compiled
+
+
+@dataclass
+class FastBatch:
+    """Raw per-episode outputs of :func:`play_fast` (episode ``i`` at index ``i``).
+
+    Attributes
+    ----------
+    hists : list of ndarray, shape (horizon + 1, N_RECORD)
+    states : list of ndarray, shape (N_STATE,)
+    verdicts : list of ndarray, shape (n_verdicts_i, N_VERDICT_FIELDS)
+    counts : ndarray of int64, shape (n, N_EXTENDED_ACTIONS)
+    first_alarm, onsets : ndarray of int64, shape (n,)
+    paper_costs : ndarray, shape (n,)
+    c_papers : list of ndarray
+        C(a) of every action, per episode.
+    rec_mins : list of int
+        Recovery minutes per episode (MTTR).
+    """
+
+    hists: list
+    states: list
+    verdicts: list
+    counts: np.ndarray
+    first_alarm: np.ndarray
+    onsets: np.ndarray
+    paper_costs: np.ndarray
+    c_papers: list
+    rec_mins: list
+
+    @property
+    def steps(self) -> int:
+        """Env steps played in the batch (reset minutes excluded)."""
+        return int(sum(int(s[L.S_T]) - 1 for s in self.states))
+
+
+def _check(controller_name: str, params: dict | None) -> tuple[int, float, int]:
+    """Return (code, alpha, cooldown) after validating the controller and its parameters."""
+    if controller_name not in FAST_CONTROLLERS:
+        raise ValueError(
+            f"the fast path plays {sorted(FAST_CONTROLLERS)}, not {controller_name!r}: "
+            "use experiments.episode.run_episode"
+        )
+    params = dict(params or {})
+    alpha = float(params.pop("alpha", 0.05))
+    cooldown = int(params.pop("cooldown", 30))
+    params.pop("seed", None)
+    if params:
+        raise ValueError(f"unknown {controller_name} parameters for the fast path: "
+                         f"{sorted(params)}")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if cooldown < 0:
+        raise ValueError(f"cooldown must be >= 0, got {cooldown}")
+    return FAST_CONTROLLERS[controller_name], alpha, cooldown
+
+
+def play_fast(controller_name: str, params: dict | None,
+              compiled_scenarios: Sequence[CompiledScenario],
+              seeds: Sequence[int]) -> FastBatch:
+    """Play episode ``i`` = (``compiled_scenarios[i]``, ``seeds[i]``) on the fast path.
+
+    Parameters
+    ----------
+    controller_name : str
+        ``"noop"`` or ``"rules"``.
+    params : dict, optional
+        The controller's ``alpha`` and ``cooldown`` (defaults 0.05 and 30; ``seed`` is
+        accepted and ignored: neither controller draws random numbers).
+    compiled_scenarios : sequence of CompiledScenario
+        As from :func:`compile_for_fast`; not modified.
+    seeds : sequence of int
+        Episode seeds, as passed to ``run_episode`` (``env.reset(seed=...)``).
+
+    Returns
+    -------
+    FastBatch
+
+    Raises
+    ------
+    ValueError
+        On an unsupported controller or parameter, mismatched lengths, or a non-finite
+        observation (as the Gymnasium path).
+    """
+    code, alpha, cooldown = _check(controller_name, params)
+    if len(compiled_scenarios) != len(seeds):
+        raise ValueError(f"{len(compiled_scenarios)} scenarios but {len(seeds)} seeds")
+    n_ep = len(seeds)
+    ps, fas, acs, cps, hists, states, verds = (List() for _ in range(7))
+    d_crits = np.empty(n_ep)
+    onsets = np.empty(n_ep, dtype=np.int64)
+    rec_mins = []
+    for i, c in enumerate(compiled_scenarios):
+        p = np.ascontiguousarray(c.params, dtype=np.float64)
+        horizon = int(p[L.P_HORIZON])
+        ps.append(p)
+        fas.append(np.ascontiguousarray(c.faults, dtype=np.float64))
+        acs.append(np.ascontiguousarray(c.action_costs, dtype=np.float64))
+        cps.append(np.ascontiguousarray(paper_cost(c.action_costs, c.params), dtype=np.float64))
+        hists.append(np.zeros((horizon + 1, L.N_RECORD)))
+        states.append(np.zeros(L.N_STATE))
+        verds.append(np.zeros((horizon + 1, N_VERDICT_FIELDS)))
+        d_crits[i] = critical_value(alpha, int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW]),
+                                    int(p[L.P_REF_SIZE]))
+        onsets[i] = int(c.faults[:, L.F_ONSET].min())
+        rec_mins.append(int(p[L.P_RECOVERY_MIN]))
+    ep_seeds = np.array([env_episode_seed(s) for s in seeds], dtype=np.int64)
+    counts = np.zeros((n_ep, L.N_EXTENDED_ACTIONS), dtype=np.int64)
+    status = np.zeros(n_ep, dtype=np.int64)
+    n_verdicts = np.zeros(n_ep, dtype=np.int64)
+    first_alarm = np.zeros(n_ep, dtype=np.int64)
+    paper_costs = np.zeros(n_ep)
+    if n_ep:
+        play_batch(code, ps, fas, acs, cps, ep_seeds, d_crits, cooldown, onsets, _OBS_IDX,
+                   _OBS_HIGH, hists, states, verds, counts, status, n_verdicts, first_alarm,
+                   paper_costs)
+    bad = np.flatnonzero(status != OK)
+    if bad.size:
+        raise ValueError(f"non-finite observation in episode {int(bad[0])} "
+                         f"(seed {seeds[int(bad[0])]})")
+    return FastBatch(
+        hists=list(hists), states=list(states),
+        verdicts=[verds[i][: n_verdicts[i]] for i in range(n_ep)], counts=counts,
+        first_alarm=first_alarm, onsets=onsets, paper_costs=paper_costs, c_papers=list(cps),
+        rec_mins=rec_mins,
+    )
+
+
+def verdict_dicts(verdicts: np.ndarray, c_paper: np.ndarray) -> list[dict]:
+    """Rebuild the env's assessment dicts (``SelfHealEnv.assessments``) from verdicts."""
+    out = []
+    for v in verdicts:
+        a = int(v[V_ACTION])
+        out.append({
+            "harmful": bool(v[V_HARMFUL] > 0.5),
+            "safety_violation": bool(v[V_VIOLATION] > 0.5),
+            "contained": bool(v[V_CONTAINED] > 0.5),
+            "success": bool(v[V_SUCCESS] > 0.5),
+            "delta_cost_usd": float(v[V_DELTA_USD]),
+            "minutes": int(v[V_MINUTES]),
+            "decision_minute": int(v[V_MINUTE]),
+            "action": L.ACTION_NAMES[a],
+            "paper_cost": float(c_paper[a]),
+        })
+    return out
+
+
+def episode_row(batch: FastBatch, i: int) -> dict:
+    """Build the result row of episode ``i`` exactly as ``run_episode`` builds it."""
+    hist, s = batch.hists[i], batch.states[i]
+    verdicts = verdict_dicts(batch.verdicts[i], batch.c_papers[i])
+    counts = batch.counts[i]
+    first_alarm = int(batch.first_alarm[i])
+    onset = int(batch.onsets[i])
+    n_steps = int(s[L.S_T]) - 1
+    row = episode_summary(hist, s, n_steps)
+    row["safety_violation"] = float(any(v["safety_violation"] for v in verdicts))
+    row["n_actions_taken"] = float(counts.sum())
+    row["n_harmful"] = float(sum(v["harmful"] for v in verdicts))
+    row["n_contained"] = float(sum(v["contained"] for v in verdicts))
+    row["n_violating_actions"] = float(sum(v["safety_violation"] for v in verdicts))
+    row["paper_cost"] = float(batch.paper_costs[i])
+    row["reward_paper"] = float(sum(paper_reward(v["paper_cost"], v["success"])
+                                    for v in verdicts))
+    row["mttd_min"] = float(first_alarm - onset) if first_alarm >= 0 else math.nan
+    row["mttr_min"], row["recovered"] = _mttr(hist, n_steps, first_alarm, batch.rec_mins[i])
+    for k, name in enumerate(L.ACTION_NAMES):
+        row[f"actions_{name}"] = float(counts[k])
+    return row
+
+
+def run_episodes_fast(controller_name: str, params: dict | None,
+                      compiled_scenarios: Sequence[CompiledScenario],
+                      seeds: Sequence[int]) -> list[dict]:
+    """Play the batch on the fast path; return ``run_episode``'s row for each episode.
+
+    See :func:`play_fast` for the arguments. Row ``i`` equals
+    ``run_episode(controller, scenario_i, seeds[i])`` (``controller`` a fresh
+    ``RulesController(**params)`` or ``NoOpController(**params)``) for every column.
+    """
+    batch = play_fast(controller_name, params, compiled_scenarios, seeds)
+    return [episode_row(batch, i) for i in range(len(seeds))]
+
+
+def fast_path_params(controller: Controller) -> dict | None:
+    """Return the fast path's ``params`` for ``controller``, or None if it cannot play it.
+
+    Only plain :class:`controllers.rules.RulesController` and
+    :class:`controllers.noop.NoOpController` instances (not subclasses) with direct
+    deployments and the default canary judge qualify.
+    """
+    from controllers.noop import NoOpController
+    from controllers.rules import RulesController
+
+    if type(controller) not in (RulesController, NoOpController):
+        return None
+    if getattr(controller, "deployment", "direct") != "direct":
+        return None
+    if getattr(controller, "canary_judge", "delta_sla") != "delta_sla":
+        return None
+    return {"alpha": controller.alpha, "cooldown": controller.cooldown}
+
+
+def run_controller_fast(controller: Controller, scenarios: Sequence[Scenario], run_seed: int,
+                        action_set: str = "auto") -> list[dict]:
+    """:func:`experiments.episode.run_controller` on the fast path (same rows, same order).
+
+    Raises
+    ------
+    ValueError
+        If :func:`fast_path_params` rejects ``controller``.
+    """
+    params = fast_path_params(controller)
+    if params is None:
+        raise ValueError(f"the fast path cannot play {type(controller).__name__} "
+                         f"{controller.name!r}: use experiments.episode.run_controller")
+    order = scenario_order(run_seed, scenarios)
+    rows = run_episodes_fast(controller.name, params,
+                             [compile_for_fast(sc, action_set) for sc in order],
+                             [episode_seed(run_seed, sc.id) for sc in order])
+    for k, (row, sc) in enumerate(zip(rows, order, strict=True)):
+        row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,
+                   seed=int(run_seed), optimal_action=sc.annotations.optimal_action)
+    return rows

@@ -1,0 +1,106 @@
+"""Numba kernel of the counterfactual action assessment (DESIGN 3.6, 6).
+
+The numeric core of :func:`simulator.assessment.assess_action`, which wraps it, and of the
+batched fast path (:mod:`experiments.fast`), which calls it from compiled code: one
+implementation of the verdicts (their definitions are in :mod:`simulator.assessment`).
+The simulation arrays are those of :mod:`simulator.kernels` (``p``, ``fa``, ``fr``, ``ac``,
+``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``); they are copied, never mutated.
+Window sums are sequential (left to right), so compiled and interpreted results agree bit
+for bit.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+
+from simulator import layout as L
+from simulator.kernels import step
+
+
+@nb.njit(cache=True)
+def rollout(p, fa, fr, ac, s, models, refs, hist, live, rs, first_action, minutes):
+    """Play ``first_action`` then ``no_op`` for up to ``minutes`` minutes (in place).
+
+    Stops early at the horizon, like :meth:`simulator.core.Simulation.rollout`.
+
+    Returns
+    -------
+    int
+        Minutes played; their records are ``hist[t0 : t0 + k]`` for the start minute t0.
+    """
+    horizon = p[L.P_HORIZON]
+    k = 0
+    for i in range(minutes):
+        if s[L.S_T] > horizon:
+            break
+        step(p, fa, fr, ac, s, models, refs, hist, live, rs, first_action if i == 0 else L.NO_OP,
+             0.0)
+        k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, action, window):
+    """Assess ``action`` at the current minute against ``no_op`` on two forks.
+
+    Parameters
+    ----------
+    action : int
+        The action to assess.
+    window : int
+        Minutes to look ahead (< 0: the scenario's ``outcome_window``); clipped to
+        [1, minutes left in the episode].
+
+    Returns
+    -------
+    harmful, safety_violation, contained, success : bool
+        The verdicts of :func:`simulator.assessment.assess_action`.
+    delta_cost_usd : float
+        The action's window dollars minus ``no_op``'s (sequential sums).
+    minutes : int
+        Window length actually simulated.
+    """
+    t0 = int(s[L.S_T])
+    horizon = int(p[L.P_HORIZON])
+    w = int(p[L.P_OUTCOME_WINDOW]) if window < 0 else window
+    w = max(1, min(w, horizon - t0 + 1))
+    # fork A plays the action, fork B no_op; both copy every mutable array
+    fr_a, s_a, m_a, refs_a = fr.copy(), s.copy(), models.copy(), refs.copy()
+    hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
+    fr_b, s_b, m_b, refs_b = fr.copy(), s.copy(), models.copy(), refs.copy()
+    hist_b, live_b, rs_b = hist.copy(), live.copy(), rs.copy()
+    aborts0 = s_a[L.S_N_CANARY_ABORTS]
+    ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, action, w)
+    kb = rollout(p, fa, fr_b, ac, s_b, m_b, refs_b, hist_b, live_b, rs_b, L.NO_OP, w)
+    k = min(ka, kb)
+    cat_a = s_a[L.S_CATASTROPHIC] != L.CAT_NONE
+    cat_b = s_b[L.S_CATASTROPHIC] != L.CAT_NONE
+    cost_a = 0.0
+    cost_b = 0.0
+    breach_a = 0.0
+    breach_b = 0.0
+    degraded = False
+    for u in range(t0, t0 + k):
+        ra = hist_a[u]
+        rb = hist_b[u]
+        cost_a += ra[L.R_COST_RATE]
+        cost_b += rb[L.R_COST_RATE]
+        breach_a += 1.0 - ra[L.R_SLO_ALL_OK]
+        breach_b += 1.0 - rb[L.R_SLO_ALL_OK]
+        if ra[L.R_SLA_SCORE] < 0.8 * rb[L.R_SLA_SCORE]:
+            degraded = True
+    caused_cat = cat_a and not cat_b
+    harmful = caused_cat or cost_a > cost_b + 1e-9
+    violation = caused_cat or breach_a > breach_b or degraded
+    contained = harmful and s_a[L.S_N_CANARY_ABORTS] > aborts0 and not caused_cat
+    rec_min = int(p[L.P_RECOVERY_MIN])
+    recovered = k >= rec_min
+    if recovered:
+        # the last rec_min rows, sliced as NumPy's ``rows[-rec_min:]`` (0: all rows)
+        first = k - rec_min if rec_min > 0 else min(k, -rec_min)
+        for u in range(t0 + first, t0 + k):
+            if not hist_a[u, L.R_SLO_ALL_OK] > 0.5:
+                recovered = False
+                break
+    success = recovered and not violation
+    return harmful, violation, contained, success, cost_a - cost_b, k
