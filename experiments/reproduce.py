@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from experiments.config import ReproduceConfig, controller_config, register
 from experiments.episode import run_controller
+from experiments.fast import fast_path_params, run_controller_fast
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
 from experiments.tables import (
     action_mix,
@@ -53,7 +54,10 @@ def _cell(name: str, ctrl_cfg: dict, seed: int, set_name: str, select: str | Non
     scenarios = load_scenarios(set_name, select)
     controller = instantiate(ctrl_cfg, seed=seed)
     decisions: list[dict] = []
-    rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decisions)
+    if not regret and fast_path_params(controller) is not None:  # same rows, batched
+        rows = run_controller_fast(controller, scenarios, seed)
+    else:
+        rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decisions)
     for r in rows:
         r.update(controller=name, config_hash=chash, git_commit=commit)
     if regret:  # written first: the cell file marks the finished pair

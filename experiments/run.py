@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.config import register
 from experiments.episode import run_controller
+from experiments.fast import fast_path_params, run_controller_fast
 from experiments.storage import config_hash, git_commit, write_rows
 from simulator.scenarios import load_scenarios
 
@@ -44,7 +45,10 @@ def run(cfg: DictConfig) -> list[dict]:
     scenarios = load_scenarios(cfg.scenario_set.name, cfg.select)
     ctrl_cfg = OmegaConf.to_container(cfg.controller, resolve=True)
     controller = instantiate(cfg.controller, seed=int(cfg.seed))
-    rows = run_controller(controller, scenarios, int(cfg.seed), cfg.action_set)
+    if fast_path_params(controller) is not None:  # identical rows, batched in Numba
+        rows = run_controller_fast(controller, scenarios, int(cfg.seed), cfg.action_set)
+    else:
+        rows = run_controller(controller, scenarios, int(cfg.seed), cfg.action_set)
     chash = config_hash({"controller": ctrl_cfg, "set": cfg.scenario_set.name,
                          "select": cfg.select, "action_set": cfg.action_set})
     commit = git_commit()
