@@ -115,9 +115,42 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
         obs, info = nobs, ninfo
         done = term or trunc
     sim = env.sim
-    n_steps = sim.t - 1
-    row = episode_summary(sim.hist, sim.s, n_steps)
-    verdicts = env.assessments
+    row = summarise_episode(sim.hist, sim.s, sim.t - 1, env.assessments, counts, paper_cost,
+                            first_alarm, onset, int(sim.p[L.P_RECOVERY_MIN]))
+    if regret:
+        row.update(episode_regret(records))
+        if decisions is not None:
+            decisions.extend(records)
+    return row
+
+
+def summarise_episode(hist: np.ndarray, state: np.ndarray, n_steps: int,
+                      verdicts: list[dict], counts: np.ndarray, paper_cost: float,
+                      first_alarm: int, onset: int, rec_min: int) -> dict:
+    """Build an episode's result row (without regret) from what the episode left.
+
+    Shared by :func:`run_episode` and the batched fast path (:mod:`experiments.fast`).
+
+    Parameters
+    ----------
+    hist, state : ndarray
+        The simulation's per-minute records and final state.
+    n_steps : int
+        Steps taken.
+    verdicts : list of dict
+        The env's action assessments (``SelfHealEnv.assessments``).
+    counts : ndarray, shape (len(ACTION_NAMES),)
+        Actions taken by index (no_op not counted).
+    paper_cost : float
+        Sum of the steps' C(a).
+    first_alarm : int
+        Minute of the first alarm at or after ``onset``, -1 if none.
+    onset : int
+        First fault onset.
+    rec_min : int
+        The scenario's recovery minutes.
+    """
+    row = episode_summary(hist, state, n_steps)
     row["safety_violation"] = float(any(v["safety_violation"] for v in verdicts))
     row["n_actions_taken"] = float(counts.sum())
     row["n_harmful"] = float(sum(v["harmful"] for v in verdicts))
@@ -127,14 +160,9 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
     row["reward_paper"] = float(sum(paper_reward(v["paper_cost"], v["success"])
                                     for v in verdicts))
     row["mttd_min"] = float(first_alarm - onset) if first_alarm >= 0 else math.nan
-    row["mttr_min"], row["recovered"] = _mttr(sim.hist, n_steps, first_alarm,
-                                              int(sim.p[L.P_RECOVERY_MIN]))
+    row["mttr_min"], row["recovered"] = _mttr(hist, n_steps, first_alarm, rec_min)
     for i, name in enumerate(L.ACTION_NAMES):
         row[f"actions_{name}"] = float(counts[i])
-    if regret:
-        row.update(episode_regret(records))
-        if decisions is not None:
-            decisions.extend(records)
     return row
 
 

@@ -21,17 +21,15 @@ The protocol replayed per episode (as ``run_episode`` with ``SelfHealEnv``):
    observation raises :func:`controllers.kernels.alarm`; action counts and C(a) summed;
 3. stop on a catastrophe or after the horizon.
 
-Rows are built in Python from the returned arrays with the same
-:func:`simulator.outcomes.episode_summary` and MTTR code as ``run_episode``
-(:func:`episode_row` repeats ``run_episode``'s few lines of row assembly; the equivalence
-test guards them). :func:`run_controller_fast` is ``run_controller`` on this path, for
-the controllers :func:`fast_path_params` accepts. Hybrid and learning controllers are not
-supported (their exploration draws from NumPy Generators).
+Rows are built in Python from the returned arrays by ``run_episode``'s own row builder,
+:func:`experiments.episode.summarise_episode`. :func:`run_controller_fast` is
+``run_controller`` on this path, for the controllers :func:`fast_path_params` accepts.
+Hybrid and learning controllers are not supported (their exploration draws from NumPy
+Generators).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,13 +41,11 @@ from numba.typed import List
 from controllers import kernels as CK
 from controllers.base import Controller
 from controllers.envelope import critical_value
-from controllers.learners import paper_reward
-from experiments.episode import _mttr, episode_seed, scenario_order
+from experiments.episode import episode_seed, scenario_order, summarise_episode
 from simulator import layout as L
 from simulator.assess_kernel import assess
 from simulator.env import _FULL_HIGH, _REC_OF_OBS
 from simulator.kernels import init_state, step
-from simulator.outcomes import episode_summary
 from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
@@ -388,26 +384,12 @@ def verdict_dicts(verdicts: np.ndarray, c_paper: np.ndarray) -> list[dict]:
 
 def episode_row(batch: FastBatch, i: int) -> dict:
     """Build the result row of episode ``i`` exactly as ``run_episode`` builds it."""
-    hist, s = batch.hists[i], batch.states[i]
-    verdicts = verdict_dicts(batch.verdicts[i], batch.c_papers[i])
-    counts = batch.counts[i]
-    first_alarm = int(batch.first_alarm[i])
-    onset = int(batch.onsets[i])
-    n_steps = int(s[L.S_T]) - 1
-    row = episode_summary(hist, s, n_steps)
-    row["safety_violation"] = float(any(v["safety_violation"] for v in verdicts))
-    row["n_actions_taken"] = float(counts.sum())
-    row["n_harmful"] = float(sum(v["harmful"] for v in verdicts))
-    row["n_contained"] = float(sum(v["contained"] for v in verdicts))
-    row["n_violating_actions"] = float(sum(v["safety_violation"] for v in verdicts))
-    row["paper_cost"] = float(batch.paper_costs[i])
-    row["reward_paper"] = float(sum(paper_reward(v["paper_cost"], v["success"])
-                                    for v in verdicts))
-    row["mttd_min"] = float(first_alarm - onset) if first_alarm >= 0 else math.nan
-    row["mttr_min"], row["recovered"] = _mttr(hist, n_steps, first_alarm, batch.rec_mins[i])
-    for k, name in enumerate(L.ACTION_NAMES):
-        row[f"actions_{name}"] = float(counts[k])
-    return row
+    s = batch.states[i]
+    return summarise_episode(batch.hists[i], s, int(s[L.S_T]) - 1,
+                             verdict_dicts(batch.verdicts[i], batch.c_papers[i]),
+                             batch.counts[i], float(batch.paper_costs[i]),
+                             int(batch.first_alarm[i]), int(batch.onsets[i]),
+                             batch.rec_mins[i])
 
 
 def run_episodes_fast(controller_name: str, params: dict | None,
