@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from controllers.bandit import BanditController
 from controllers.envelope import NONE, pi_det, risk_high
-from controllers.learners import N_CTX, BetaThompson, LearningController, reward_to_unit
 from simulator.layout import NO_OP
 
 
-class HybridLiteralController(LearningController):
-    """Sec. 3.5 verbatim (reduces to pi_det)."""
+class HybridLiteralController(BanditController):
+    """Sec. 3.5 verbatim (reduces to pi_det): the bandit's learner, restricted to A_safe."""
 
     name = "hybrid_literal"
     deployment = "direct"
@@ -26,7 +26,6 @@ class HybridLiteralController(LearningController):
                  lam: float = 10.0, n_actions: int = 4):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
                          n_actions=n_actions)
-        self.learner = BetaThompson(N_CTX, self.n_actions, self.rng)
         self.bandit_choices = 0  # decisions where the bandit had more than one action
 
     def choose(self, ctx, allowed, x, info) -> int:
@@ -41,8 +40,3 @@ class HybridLiteralController(LearningController):
         if safe.sum() > 1:
             self.bandit_choices += 1
         return self.learner.choose(ctx, safe)
-
-    def learn(self, ctx, action, reward, fb) -> None:
-        """Update the posterior as the bandit does."""
-        r01 = reward_to_unit(reward, self.lam)
-        self.learner.update(ctx, action, r01)

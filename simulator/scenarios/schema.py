@@ -11,29 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulator.layout import ACTION_NAMES, N_FEATURES
+from simulator.layout import ACTION_NAMES, FAULT_KINDS, N_FEATURES
 
 Family = Literal[
     "data_drift", "model_degradation", "infrastructure", "anomaly_patterns", "extended"
 ]
-Subtype = Literal[
-    "covariate_shift",
-    "concept_drift",
-    "feature_corruption",
-    "accuracy_decay",
-    "latency_increase",
-    "memory_leak",
-    "resource_exhaustion",
-    "network_latency",
-    "dependency_failure",
-    "adversarial_inputs",
-    "outlier_cluster",
-    "temporal_anomaly",
-    "traffic_surge",
-    "cost_shock",
-    "bad_deploy",
-    "compound",
-]
+Subtype = Literal[FAULT_KINDS + ("compound",)]  # fault kinds of simulator.layout
 ActionName = Literal[ACTION_NAMES]  # the action names of simulator.layout
 Shape = Literal["sudden", "gradual", "incremental", "recurring"]
 
