@@ -49,6 +49,9 @@ class ReproduceConfig:
     #: Record regret at every decision (forked simulations; slow) and write the learning
     #: table. Adds the oracle to the runs if it is not among ``controllers``.
     regret: bool = False
+    #: Per-controller parameter overrides, e.g. ``+overrides.rules.alpha=0.01``: the
+    #: sensitivity studies. Overridden controllers are stored and labelled apart.
+    overrides: dict[str, Any] = field(default_factory=dict)
     raw_dir: str = "results/raw/reproduce"
     tables_dir: str = "results/tables"
 

@@ -27,7 +27,7 @@ import hydra
 import pandas as pd
 from hydra.utils import instantiate, to_absolute_path
 from joblib import Parallel, delayed
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.config import ReproduceConfig, controller_config, register
@@ -94,15 +94,30 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     commit = git_commit()
     jobs = []
     regret = bool(cfg.regret)
-    for name in run_names(cfg):
-        ctrl_cfg = controller_config(name)
+    overrides = _overrides(cfg)
+    stray = sorted(set(overrides) - set(run_names(cfg)))
+    if stray:
+        raise ValueError(f"overrides name controllers that are not run: {stray}; "
+                         f"controllers are {list(run_names(cfg))}")
+    for base in run_names(cfg):
+        ctrl_cfg = controller_config(base)
+        extra = overrides.get(base) or {}
+        unknown = sorted(set(extra) - set(ctrl_cfg) - {"_target_"})
+        if unknown or "_target_" in extra:
+            raise ValueError(
+                f"overrides.{base}: unknown parameter(s) {unknown or ['_target_']}; allowed: "
+                f"{sorted(k for k in ctrl_cfg if k != '_target_')}"
+            )
+        ctrl_cfg.update(extra)
+        name = _label(base, extra)
         key = {"controller": ctrl_cfg, "set": cfg.scenario_set.name, "select": cfg.select}
         if regret:
             key["regret"] = True
         chash = config_hash(key)
         suffix = "_regret" if regret else ""
         for seed in range(cfg.first_seed, cfg.first_seed + cfg.n_seeds):
-            path = raw / cfg.scenario_set.name / name / f"seed{seed}{suffix}.parquet"
+            folder = base if not extra else f"{base}_{config_hash(extra)[:8]}"
+            path = raw / cfg.scenario_set.name / folder / f"seed{seed}{suffix}.parquet"
             jobs.append((name, ctrl_cfg, seed, cfg.scenario_set.name, cfg.select, path, chash,
                          commit, regret))
     # Compile (or load) the kernels once here so that workers start from a warm cache.
@@ -114,6 +129,23 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _overrides(cfg: DictConfig) -> dict:
+    """Return the ``overrides`` mapping as plain dicts ({} when absent)."""
+    ov = cfg.get("overrides")
+    return OmegaConf.to_container(ov, resolve=True) if ov else {}
+
+
+def _label(name: str, extra: dict) -> str:
+    """Row label of a controller config with overrides, e.g. ``rules[cooldown=5]``."""
+    return name + "".join(f"[{k}={v}]" for k, v in sorted(extra.items()))
+
+
+def _labels(cfg: DictConfig) -> list[str]:
+    """Row labels of the configured controllers."""
+    ov = _overrides(cfg)
+    return [_label(n, ov.get(n) or {}) for n in cfg.controllers]
+
+
 def table_stem(cfg: DictConfig) -> str:
     """Return the tables' file stem.
 
@@ -122,11 +154,12 @@ def table_stem(cfg: DictConfig) -> str:
     """
     default = ReproduceConfig()
     full = (cfg.select is None and list(cfg.controllers) == default.controllers
-            and cfg.scenario_set.name == "paper43")
+            and cfg.scenario_set.name == "paper43" and not cfg.get("overrides"))
     if full:
         return "main_results"
     key = config_hash({"set": cfg.scenario_set.name, "select": cfg.select,
-                       "controllers": list(cfg.controllers)})
+                       "controllers": list(cfg.controllers),
+                       "overrides": _overrides(cfg)})
     return f"main_results_{key[:8]}"
 
 
@@ -138,7 +171,7 @@ def main(cfg: DictConfig) -> None:
     except ValueError as err:  # ScenarioError is a ValueError
         raise SystemExit(f"error: {err}") from None
     # the oracle added for regret is a reference, not a row of the main table
-    main_df = df[df.controller.isin(list(cfg.controllers))]
+    main_df = df[df.controller.isin(_labels(cfg))]
     tab = main_results(main_df)
     md = main_results_markdown(tab)
     mix = action_mix(main_df)
