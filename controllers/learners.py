@@ -56,25 +56,92 @@ class BetaThompson:
 class EpsilonGreedy:
     """Epsilon-greedy over running mean rewards per (context, action).
 
+    With probability epsilon_n a uniformly random allowed action is played, otherwise the
+    allowed action with the highest running-mean reward (ties broken at random). Two
+    exploration schedules:
+
+    ``constant`` (default; the paper's RL-only baseline): epsilon_n = ``epsilon`` at every
+    decision. It explores forever, so its expected regret grows linearly in the number of
+    decisions.
+
+    ``inverse_time``: the epsilon_n-greedy schedule of Auer, Cesa-Bianchi & Fischer,
+    "Finite-time analysis of the multiarmed bandit problem", Machine Learning 47 (2002),
+    235-256, Fig. 3 and Theorem 3, capped at ``epsilon``::
+
+        epsilon_n = min(epsilon, c * K / (d**2 * n))
+
+    - n (dimensionless, >= 1): 1 + the number of rewards observed so far in this context,
+      i.e. the context's own decision count (each context is an independent bandit);
+      decisions whose delayed feedback has not arrived yet do not count.
+    - K (dimensionless): the number of actions allowed at this decision.
+    - c > 0 (``epsilon_c``, dimensionless): exploration constant. Auer et al.'s Theorem 3
+      bounds the probability of a suboptimal choice at play n >= c K / d by
+      c / (d**2 n) + o(1/n) for c large enough (their example: c > 5; default 6), hence
+      O(log n) regret.
+    - d in (0, 1) (``epsilon_d``): a lower bound on the gap between the best and the second
+      best action's mean reward, on the reward mapped to [0, 1]; here rewards are
+      the paper's r in [-1, lambda], so a gap of Delta reward points is Delta / (lambda + 1)
+      (``reward_to_unit``). The guarantee needs d <= the true gap; a larger d decays
+      exploration faster than the theorem covers.
+    - ``epsilon`` caps the schedule (``epsilon = 1`` is Auer et al.'s min(1, .) exactly;
+      ``epsilon = 0.1`` starts at the paper's constant rate and decays once
+      c K / (d**2 n) < 0.1). For epsilon > 0 the sum of epsilon_n diverges, so every action
+      is tried infinitely often while exploration vanishes: greedy in the limit with
+      infinite exploration (GLIE; Singh, Jaakkola, Littman & Szepesvari, "Convergence
+      results for single-step on-policy reinforcement-learning algorithms", Machine
+      Learning 38 (2000), 287-308).
+
+    The schedule reads only the learned counts ``n`` (changed by ``update`` alone), so it
+    persists across episodes like the rest of the learned state (``reset`` keeps it). Both
+    schedules draw one uniform and then one choice per decision from ``rng``: a seed fixes
+    the actions, and ``constant`` draws exactly what it drew before the option existed.
+
     Parameters
     ----------
     epsilon : float
-        Exploration probability (paper's RL-only: 0.1).
+        Exploration probability in [0, 1] (paper's RL-only: 0.1); the cap of
+        ``inverse_time``.
+    epsilon_schedule : {"constant", "inverse_time"}
+        Exploration schedule (default ``constant``).
+    epsilon_c : float
+        Auer et al.'s c of ``inverse_time`` (> 0; ignored by ``constant``).
+    epsilon_d : float
+        Auer et al.'s d of ``inverse_time`` (in (0, 1); ignored by ``constant``).
     """
 
+    SCHEDULES = ("constant", "inverse_time")
+
     def __init__(self, n_contexts: int, n_actions: int, epsilon: float,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, epsilon_schedule: str = "constant",
+                 epsilon_c: float = 6.0, epsilon_d: float = 0.5):
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
+        if epsilon_schedule not in self.SCHEDULES:
+            raise ValueError(f"epsilon_schedule must be one of {self.SCHEDULES}, "
+                             f"got {epsilon_schedule!r}")
+        if not (np.isfinite(epsilon_c) and epsilon_c > 0):
+            raise ValueError(f"epsilon_c must be finite and > 0, got {epsilon_c}")
+        if not 0.0 < epsilon_d < 1.0:
+            raise ValueError(f"epsilon_d must be in (0, 1), got {epsilon_d}")
         self.q = np.zeros((n_contexts, n_actions))
         self.n = np.zeros((n_contexts, n_actions))
         self.epsilon = epsilon
+        self.epsilon_schedule = epsilon_schedule
+        self.epsilon_c = float(epsilon_c)
+        self.epsilon_d = float(epsilon_d)
         self.rng = rng
 
+    def epsilon_at(self, ctx: int, n_allowed: int) -> float:
+        """Exploration probability of the next decision in ``ctx`` with ``n_allowed`` actions."""
+        if self.epsilon_schedule == "constant":
+            return self.epsilon
+        n = 1.0 + float(self.n[ctx].sum())
+        return min(self.epsilon, self.epsilon_c * n_allowed / (self.epsilon_d ** 2 * n))
+
     def choose(self, ctx: int, allowed: np.ndarray) -> int:
-        """Random allowed action with probability epsilon, else the best (random ties)."""
+        """Random allowed action with probability epsilon_n, else the best (random ties)."""
         idx = np.flatnonzero(allowed)
-        if self.rng.random() < self.epsilon:
+        if self.rng.random() < self.epsilon_at(ctx, idx.size):
             return int(self.rng.choice(idx))
         q = self.q[ctx, idx]
         best = idx[q == q.max()]
