@@ -1,1 +1,3 @@
 """experiments package."""
+
+import simulator  # noqa: F401  (keys the Numba cache before any kernel is compiled)

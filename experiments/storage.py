@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.config import REPO_ROOT
+from simulator.numba_cache import files_hash, source_files
 
 
 def config_hash(obj: object) -> str:
@@ -31,15 +32,7 @@ def code_fingerprint() -> str:
 
     Part of every cell's key, so that changed code or scenarios never reuse stale results.
     """
-    h = hashlib.sha256()
-    files = []
-    for folder in ("simulator", "controllers", "experiments"):
-        files += sorted((REPO_ROOT / folder).rglob("*.py"))
-    files += sorted((REPO_ROOT / "scenarios").rglob("*.yaml"))
-    for f in files:
-        h.update(str(f.relative_to(REPO_ROOT)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    return files_hash(source_files() + sorted((REPO_ROOT / "scenarios").rglob("*.yaml")))
 
 
 def git_commit() -> str:

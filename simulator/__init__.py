@@ -8,6 +8,7 @@ when its environment is made.
 
 from gymnasium.envs.registration import register, registry
 
+from simulator import numba_cache  # noqa: F401  (first: keys the Numba cache on the sources)
 from simulator.scenarios.loader import SCENARIO_ROOT
 
 ENTRY_POINT = "simulator.env:SelfHealEnv"

@@ -1,0 +1,51 @@
+"""Numba's on-disk cache, keyed by the sources of every compiled function.
+
+Numba invalidates a cached function when *its own* source file changes, not when a
+function it calls changes in another file: after an edit of ``simulator/kernels.py`` the
+cached batched rollout of ``experiments/fast.py`` would still run the old step. This
+module, imported by ``simulator/__init__.py`` before any kernel is decorated, points
+Numba's cache at ``<base>/<hash of the .py sources of simulator, controllers and
+experiments>``, so that any source change starts a fresh cache. ``<base>`` is
+``NUMBA_CACHE_DIR`` when set, else ``.numba_cache`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+_ROOT = Path(__file__).resolve().parents[1]
+_PACKAGES = ("simulator", "controllers", "experiments")
+
+
+def files_hash(files: list[Path]) -> str:
+    """Short SHA-256 (16 hex digits) of the repository-relative paths and bytes of ``files``."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(_ROOT)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def source_files() -> list[Path]:
+    """Return the ``.py`` files of the compiled packages, in a fixed order."""
+    return [f for folder in _PACKAGES for f in sorted((_ROOT / folder).rglob("*.py"))]
+
+
+def source_hash() -> str:
+    """:func:`files_hash` of :func:`source_files`."""
+    return files_hash(source_files())
+
+
+def configure() -> str:
+    """Set ``numba.config.CACHE_DIR`` to the keyed directory and return it."""
+    base = os.environ.get("NUMBA_CACHE_DIR") or str(_ROOT / ".numba_cache")
+    path = os.path.join(base, source_hash())
+    numba.config.CACHE_DIR = path
+    return path
+
+
+CACHE_DIR = configure()
