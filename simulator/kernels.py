@@ -64,6 +64,14 @@ def ks_statistic(a, b):
     float
         ``sup_t |F_a(t) - F_b(t)|`` with right-continuous empirical CDFs, exactly as
         ``scipy.stats.ks_2samp`` computes it (ties included). NaN if either sample is empty.
+
+    Notes
+    -----
+    Between two consecutive distinct values of ``a``, F_a is constant and F_b is
+    non-decreasing, so the supremum is reached at a value x of ``a`` (F_a(x) - F_b(x)) or
+    just below one (F_a(x-) - F_b(x-)); past the last value of ``a``, F_a = 1 >= F_b. Only
+    these candidates are evaluated, in one forward scan of ``b``. They are jump points of
+    the full merge walk, computed with the same arithmetic, so the result is the same float.
     """
     n = a.shape[0]
     m = b.shape[0]
@@ -72,11 +80,16 @@ def ks_statistic(a, b):
     i = 0
     j = 0
     d = 0.0
-    while i < n and j < m:
-        x = a[i] if a[i] <= b[j] else b[j]
+    while i < n:
+        x = a[i]
+        while j < m and b[j] < x:  # j = m F_b(x-)
+            j += 1
+        diff = abs(i / n - j / m)
+        if diff > d:
+            d = diff
         while i < n and a[i] <= x:
             i += 1
-        while j < m and b[j] <= x:
+        while j < m and b[j] <= x:  # j = m F_b(x)
             j += 1
         diff = abs(i / n - j / m)
         if diff > d:
@@ -85,25 +98,69 @@ def ks_statistic(a, b):
 
 
 @nb.njit(cache=True)
+def sort_block(x):
+    """Sort the finite 1-D array ``x`` in place; return it.
+
+    Insertion sort up to 256 entries (the default 100-sample minute block sorts in about
+    half of ``np.sort``'s time, its comparisons being cheap and predictable), NumPy's sort
+    above. The sorted values are the same either way.
+    """
+    n = x.shape[0]
+    if n > 256:
+        x.sort()
+        return x
+    for i in range(1, n):
+        v = x[i]
+        k = i - 1
+        while k >= 0 and x[k] > v:
+            x[k + 1] = x[k]
+            k -= 1
+        x[k + 1] = v
+    return x
+
+
+@nb.njit(cache=True)
+def _merge2(x, nx, y, ny, out):
+    """Merge the sorted ``x[:nx]`` and ``y[:ny]`` into ``out[:nx + ny]``."""
+    i = 0
+    j = 0
+    o = 0
+    while i < nx and j < ny:  # branch-free body (selects): the order of draws is random
+        xv = x[i]
+        yv = y[j]
+        take_y = yv < xv
+        out[o] = yv if take_y else xv
+        j += 1 if take_y else 0
+        i += 0 if take_y else 1
+        o += 1
+    while i < nx:
+        out[o] = x[i]
+        i += 1
+        o += 1
+    while j < ny:
+        out[o] = y[j]
+        j += 1
+        o += 1
+
+
+@nb.njit(cache=True)
 def merge_sorted_blocks(live, j, n, out):
     """Merge the sorted blocks ``live[k, j, :n]`` (k = 0..w-1) into ``out`` (length w n).
 
-    The result equals ``np.sort`` of their concatenation; linear-time merging replaces a
-    full sort of the KS window each minute.
+    The result equals ``np.sort`` of their concatenation: w - 1 linear two-way merges
+    replace a full sort of the KS window each minute.
     """
     w = live.shape[0]
-    pos = np.zeros(w, dtype=np.int64)
-    for o in range(w * n):
-        best = -1
-        bv = 0.0
-        for k in range(w):
-            if pos[k] < n:
-                v = live[k, j, pos[k]]
-                if best < 0 or v < bv:
-                    best = k
-                    bv = v
-        out[o] = bv
-        pos[best] += 1
+    tmp = np.empty(w * n)
+    # ping-pong between out and tmp so that the last merge writes into out
+    if (w - 1) % 2 == 0:
+        cur, oth = out, tmp
+    else:
+        cur, oth = tmp, out
+    cur[:n] = live[0, j, :n]
+    for k in range(1, w):
+        _merge2(cur, k * n, live[k, j], n, oth)
+        cur, oth = oth, cur
 
 
 def ks_critical_value(alpha: float, n: int, m: int) -> float:
@@ -247,7 +304,7 @@ def init_state(p, fr, s, models, refs, live, seed, rs):
         for j in range(L.N_FEATURES):
             for i in range(live.shape[2]):
                 live[w, j, i] = _BASE_LOC[j] + normal(rs)
-            live[w, j, :] = np.sort(live[w, j, :])
+            sort_block(live[w, j, :])
 
 
 # ----------------------------------------------------------------------------------------
@@ -825,7 +882,7 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
     buf = np.empty(w * n)
     d_max = 0.0
     for j in range(L.N_FEATURES):
-        live[slot, j, :n] = np.sort(live[slot, j, :n])
+        sort_block(live[slot, j, :n])
         merge_sorted_blocks(live, j, n, buf)
         d = ks_statistic(buf, refs[main, j, :m])
         if d > d_max:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import stats
 
 from simulator import kernels as K
@@ -242,6 +243,8 @@ COVERED = {
     "simulator.kernels": {
         "ks_statistic",
         "merge_sorted_blocks",
+        "_merge2",
+        "sort_block",
         "fault_level",
         "model_accuracy",
         "model_is_bad",
@@ -412,6 +415,35 @@ def test_ks_statistic_equals_scipy_with_ties(a, b):
     d = K.ks_statistic(a, b)
     assert d == stats.ks_2samp(a, b, method="asymp").statistic
     assert d == K.ks_statistic.py_func(a, b)
+
+
+def _ks_full_walk(a, b):
+    """Return sup |F_a - F_b| evaluated after every distinct value of the merged samples."""
+    n, m, i, j, d = a.size, b.size, 0, 0, 0.0
+    while i < n and j < m:
+        x = min(a[i], b[j])
+        while i < n and a[i] <= x:
+            i += 1
+        while j < m and b[j] <= x:
+            j += 1
+        d = max(d, abs(i / n - j / m))
+    return d
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ks_statistic_equals_full_merge_walk_at_step_sizes(seed):
+    """The candidate-point KS equals the full merge walk bit for bit at the step's sizes.
+
+    300 window points (with corrupted ties) against 1000 reference points.
+    """
+    g = np.random.default_rng(seed)
+    a = g.normal(0.3 * (seed % 4), 1.0 + 0.2 * (seed % 3), 300)
+    a[: 10 * (seed % 5)] = -999.0
+    a[a.size - 5 * (seed % 3):] = 0.0
+    a.sort()
+    b = np.sort(g.normal(size=1000))
+    assert K.ks_statistic(a, b) == _ks_full_walk(a, b)
+    assert K.ks_statistic(b, a) == _ks_full_walk(b, a)
 
 
 def test_ks_statistic_golden_and_empty():
@@ -685,7 +717,34 @@ def test_deploy_promote_finish_match_py_func(canary):
     )
 
 
-@pytest.mark.parametrize("w", [1, 3, 5])
+@pytest.mark.parametrize("n", [0, 1, 2, 100, 256, 257, 600])
+def test_sort_block_equals_np_sort_and_py_func(n):
+    """sort_block (insertion sort up to 256 entries, NumPy's above) sorts like np.sort."""
+    g = np.random.default_rng(n)
+    x = np.round(g.normal(size=n), 1)  # rounding makes ties
+    x[: n // 10] = -999.0  # a corrupted share, as the step kernel draws
+    out = _parity(K.sort_block, lambda: (x.copy(),))
+    np.testing.assert_array_equal(out, np.sort(x))
+
+
+@given(
+    x=arrays(np.float64, st.integers(0, 40), elements=st.floats(-5, 5, width=16)),
+    y=arrays(np.float64, st.integers(0, 40), elements=st.floats(-5, 5, width=16)),
+)
+@settings(max_examples=200, deadline=None)
+def test_merge2_equals_sort_of_concatenation(x, y):
+    """_merge2 of two sorted arrays is np.sort of their concatenation (ties included)."""
+    x.sort()
+    y.sort()
+    out = np.empty(x.size + y.size)
+    K._merge2(x, x.size, y, y.size, out)
+    np.testing.assert_array_equal(out, np.sort(np.concatenate([x, y])))
+    out2 = np.empty_like(out)
+    K._merge2.py_func(x, x.size, y, y.size, out2)
+    np.testing.assert_array_equal(out2, out)
+
+
+@pytest.mark.parametrize("w", [1, 2, 3, 5])
 def test_merge_sorted_blocks_equals_sort_and_py_func(w):
     """Merging sorted blocks equals np.sort of their concatenation, and its py_func."""
     g = np.random.default_rng(w)
