@@ -45,7 +45,7 @@ from experiments.episode import episode_seed, scenario_order, summarise_episode
 from simulator import layout as L
 from simulator.assess_kernel import assess
 from simulator.env import _FULL_HIGH, _REC_OF_OBS
-from simulator.kernels import init_state, step
+from simulator.kernels import SAMPLE_CACHE_MIB, init_state, sample_cache_rows, step
 from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
@@ -145,10 +145,13 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     refs = np.zeros((L.N_MODEL_SLOTS, L.N_FEATURES, m))
     live = np.zeros((int(p[L.P_KS_WINDOW]), L.N_FEATURES, n))
     rs = np.zeros(1, dtype=np.uint64)
+    rows = sample_cache_rows(p, SAMPLE_CACHE_MIB)  # as Simulation's default
+    smp = np.empty((rows, 2, L.N_FEATURES, n))
+    smeta = np.zeros((rows, 3), dtype=np.uint64)
     hist[:] = 0.0
     counts[:] = 0
     init_state(p, fr, s, models, refs, live, seed, rs)
-    step(p, fa, fr, ac, s, models, refs, hist, live, rs, L.NO_OP, 0.0)
+    step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, L.NO_OP, 0.0)
     s[L.S_USD_TOTAL] = 0.0
     s[L.S_ENGINEER_MIN] = 0.0
     horizon = p[L.P_HORIZON]
@@ -167,7 +170,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                              cooldown)
         if a != L.NO_OP:
             harmful, violation, contained, success, delta, k = assess(
-                p, fa, fr, ac, s, models, refs, hist, live, rs, a, -1)
+                p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, -1)
             v = verdicts[n_verdicts]
             v[V_MINUTE] = t
             v[V_ACTION] = a
@@ -178,7 +181,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             v[V_DELTA_USD] = delta
             v[V_MINUTES] = k
             n_verdicts += 1
-        step(p, fa, fr, ac, s, models, refs, hist, live, rs, a, 0.0)
+        step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, 0.0)
         if not observe(hist[t], obs_idx, obs_high, obs):
             return BAD_OBSERVATION, n_verdicts, first_alarm, total_c
         if first_alarm < 0 and t >= onset and CK.alarm(obs, d_crit):

@@ -4,7 +4,8 @@ The numeric core of :func:`simulator.assessment.assess_action`, which wraps it, 
 batched fast path (:mod:`experiments.fast`), which calls it from compiled code: one
 implementation of the verdicts (their definitions are in :mod:`simulator.assessment`).
 The simulation arrays are those of :mod:`simulator.kernels` (``p``, ``fa``, ``fr``, ``ac``,
-``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``); they are copied, never mutated.
+``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``); they are copied, never mutated,
+except the sample cache (``smp``, ``smeta``), which the forks share and fill.
 Window sums are sequential (left to right), so compiled and interpreted results agree bit
 for bit.
 """
@@ -18,7 +19,7 @@ from simulator.kernels import step
 
 
 @nb.njit(cache=True)
-def rollout(p, fa, fr, ac, s, models, refs, hist, live, rs, first_action, minutes):
+def rollout(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, first_action, minutes):
     """Play ``first_action`` then ``no_op`` for up to ``minutes`` minutes (in place).
 
     Stops early at the horizon, like :meth:`simulator.core.Simulation.rollout`.
@@ -33,14 +34,14 @@ def rollout(p, fa, fr, ac, s, models, refs, hist, live, rs, first_action, minute
     for i in range(minutes):
         if s[L.S_T] > horizon:
             break
-        step(p, fa, fr, ac, s, models, refs, hist, live, rs, first_action if i == 0 else L.NO_OP,
-             0.0)
+        step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta,
+             first_action if i == 0 else L.NO_OP, 0.0)
         k += 1
     return k
 
 
 @nb.njit(cache=True)
-def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, action, window):
+def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, window):
     """Assess ``action`` at the current minute against ``no_op`` on two forks.
 
     Parameters
@@ -70,8 +71,9 @@ def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, action, window):
     fr_b, s_b, m_b, refs_b = fr.copy(), s.copy(), models.copy(), refs.copy()
     hist_b, live_b, rs_b = hist.copy(), live.copy(), rs.copy()
     aborts0 = s_a[L.S_N_CANARY_ABORTS]
-    ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, action, w)
-    kb = rollout(p, fa, fr_b, ac, s_b, m_b, refs_b, hist_b, live_b, rs_b, L.NO_OP, w)
+    ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, smp, smeta, action, w)
+    kb = rollout(p, fa, fr_b, ac, s_b, m_b, refs_b, hist_b, live_b, rs_b, smp, smeta, L.NO_OP,
+                 w)
     k = min(ka, kb)
     cat_a = s_a[L.S_CATASTROPHIC] != L.CAT_NONE
     cat_b = s_b[L.S_CATASTROPHIC] != L.CAT_NONE

@@ -2,8 +2,10 @@
 
 :class:`Simulation` is what the Gymnasium environment wraps and what the oracle and the
 counterfactual action assessment fork. Forking copies every array, so a fork and its
-origin share nothing; both draw the same random numbers at the same minute (see
-:mod:`simulator.rng`).
+origin share no state; both draw the same random numbers at the same minute (see
+:mod:`simulator.rng`). They do share the episode's sample cache: the feature samples of a
+minute depend only on the episode seed and the minute, so a minute drawn by one is read
+back by the others (bit for bit what they would draw).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import layout as L
-from simulator.kernels import init_state, step
+from simulator.kernels import SAMPLE_CACHE_MIB, init_state, sample_cache_rows, step
 from simulator.scenarios.compile import CompiledScenario, paper_cost
 
 
@@ -22,9 +24,13 @@ class Simulation:
     ----------
     compiled : CompiledScenario
         Kernel arrays of the scenario (shared read-only between forks).
+    sample_cache_mib : float
+        Budget of the episode's sample cache, MiB (:func:`simulator.kernels.sample_cache_rows`;
+        above it the episode runs uncached: same results, slower forks).
     """
 
-    def __init__(self, compiled: CompiledScenario):
+    def __init__(self, compiled: CompiledScenario,
+                 sample_cache_mib: float = SAMPLE_CACHE_MIB):
         self.compiled = compiled
         p = compiled.params
         self.p = p
@@ -41,6 +47,14 @@ class Simulation:
         self.hist = np.zeros((self.horizon + 1, L.N_RECORD))
         self.live = np.zeros((int(p[L.P_KS_WINDOW]), L.N_FEATURES, n))
         self.rs = np.zeros(1, dtype=np.uint64)
+        self._cache_rows = int(sample_cache_rows(p, float(sample_cache_mib)))
+        self._n = n
+        self._new_sample_cache()
+
+    def _new_sample_cache(self) -> None:
+        """Allocate an empty sample cache (kernels module docstring) for a new episode."""
+        self.smp = np.empty((self._cache_rows, 2, L.N_FEATURES, self._n))
+        self.smeta = np.zeros((self._cache_rows, 3), dtype=np.uint64)
 
     @property
     def t(self) -> int:
@@ -58,9 +72,10 @@ class Simulation:
         if not 0 <= seed < 2**53:
             raise ValueError(f"seed must be in [0, 2**53), got {seed}")
         self.hist[:] = 0.0
+        self._new_sample_cache()  # new arrays: forks of the last episode keep theirs
         init_state(self.p, self.fr, self.s, self.models, self.refs, self.live, seed, self.rs)
         step(self.p, self.fa, self.fr, self.ac, self.s, self.models, self.refs, self.hist,
-             self.live, self.rs, L.NO_OP, 0.0)
+             self.live, self.rs, self.smp, self.smeta, L.NO_OP, 0.0)
         # Minute 0 is the reset's measurement, not part of the episode's cost.
         self.s[L.S_USD_TOTAL] = 0.0
         self.s[L.S_ENGINEER_MIN] = 0.0
@@ -80,7 +95,8 @@ class Simulation:
         if t > self.horizon:
             raise RuntimeError("the episode is over: call reset()")
         applied = step(self.p, self.fa, self.fr, self.ac, self.s, self.models, self.refs,
-                       self.hist, self.live, self.rs, int(action), float(engineer_minutes))
+                       self.hist, self.live, self.rs, self.smp, self.smeta, int(action),
+                       float(engineer_minutes))
         return self.hist[t], applied
 
     @property
@@ -89,12 +105,17 @@ class Simulation:
         return int(self.s[L.S_CATASTROPHIC])
 
     def fork(self) -> Simulation:
-        """Return an independent copy of this simulation at the same minute."""
+        """Return an independent copy of this simulation at the same minute.
+
+        Every state array is copied; the sample cache is shared (module docstring).
+        """
         other = Simulation.__new__(Simulation)
         other.compiled = self.compiled
         other.p, other.fa, other.ac = self.p, self.fa, self.ac
         other.c_paper = self.c_paper
         other.horizon = self.horizon
+        other._cache_rows, other._n = self._cache_rows, self._n
+        other.smp, other.smeta = self.smp, self.smeta
         for name in ("fr", "s", "models", "refs", "hist", "live", "rs"):
             setattr(other, name, getattr(self, name).copy())
         return other

@@ -13,8 +13,13 @@ s : (N_STATE,)                       dynamic state (``S_*``), mutated
 models : (N_MODEL_SLOTS, N_MODEL_FIELDS)  model table (``MF_*``), mutated
 refs : (N_MODEL_SLOTS, N_FEATURES, m)     sorted reference samples, mutated on retrain
 hist : (horizon + 1, N_RECORD)       per-minute records (``R_*``); row t is written at t
-live : (ks_window, N_FEATURES, n)    ring buffer of live feature samples
+live : (ks_window, N_FEATURES, n)    ring buffer of live feature samples, each minute sorted
 rs : (1,) uint64                     scratch random-stream state
+smp : (rows, 2, N_FEATURES, n)       sample cache: per minute, the sorted and the raw rows
+smeta : (rows, 3) uint64             sample cache: per minute, (filled, invalid rows, stream
+                                     state after the draws); rows = 0 disables the cache.
+                                     Shared, not copied, by the forks of one episode: the
+                                     samples of a minute depend on (seed, minute) only.
 """
 
 from __future__ import annotations
@@ -601,11 +606,124 @@ def _slot_effects(p, fa, fr, s, models, levels, loc, scale, concept, corrupt, ad
     return leak_rate
 
 
+@nb.njit(cache=True)
+def draw_samples(fa, levels, scale, raw, rs, n):
+    """Draw one minute's ``n`` feature rows into ``raw[j, i]``; return the invalid-row count.
+
+    Each row's features are standard normals around the baseline, scaled by the active
+    covariate shifts, then changed by the minute's active faults in fault order (shifts,
+    gradual mixtures, outlier clusters, corruptions, DESIGN 3.4). The draws depend only on
+    the scenario, the minute's fault ``levels`` and the stream ``rs``, never on actions.
+
+    Parameters
+    ----------
+    fa : ndarray, shape (n_faults, N_FAULT_FIELDS)
+    levels : ndarray, shape (n_faults,)
+        Fault levels at this minute (:func:`fault_level`).
+    scale : ndarray, shape (N_FEATURES,)
+        Per-feature scale factor of this minute.
+    raw : ndarray, shape (N_FEATURES, >= n)
+        Output: the rows, feature-major.
+    rs : ndarray of uint64, shape (1,)
+        The minute's random stream, advanced by 4 draws per feature value.
+    n : int
+        Rows to draw.
+
+    Returns
+    -------
+    int
+        Rows failing validation (missing values, out-of-range outliers, schema or unit
+        changes).
+    """
+    n_f = fa.shape[0]
+    # Decode, per feature and in fault order, the active faults that touch it.
+    n_act = np.zeros(L.N_FEATURES, dtype=np.int64)
+    act_op = np.zeros((L.N_FEATURES, n_f), dtype=np.int64)
+    act_p = np.zeros((L.N_FEATURES, n_f))
+    act_v = np.zeros((L.N_FEATURES, n_f))
+    for q in range(n_f):
+        if levels[q] <= 0.0:
+            continue
+        kq = int(fa[q, L.F_KIND])
+        if kq == L.K_COVARIATE:
+            if int(fa[q, L.F_SHAPE]) == L.SH_GRADUAL:
+                op, pq, vq = _OP_MIX, levels[q], fa[q, L.F_MAGNITUDE]
+            else:
+                op, pq, vq = _OP_ADD, 0.0, fa[q, L.F_MAGNITUDE] * levels[q]
+        elif kq == L.K_TEMPORAL:
+            op, pq, vq = _OP_ADD, 0.0, fa[q, L.F_MAGNITUDE] * levels[q]
+        elif kq == L.K_OUTLIER:
+            op, pq, vq = _OP_OUTLIER, fa[q, L.F_MAGNITUDE] * levels[q], fa[q, L.F_SCALE]
+        elif kq == L.K_CORRUPTION:
+            op = _OP_CORRUPT + int(fa[q, L.F_SUBKIND])
+            pq, vq = fa[q, L.F_MAGNITUDE] * levels[q], fa[q, L.F_SCALE]
+        else:
+            continue
+        f0 = int(fa[q, L.F_FEATURE])
+        for j in range(f0, f0 + int(fa[q, L.F_NFEAT])):
+            c = n_act[j]
+            act_op[j, c], act_p[j, c], act_v[j, c] = op, pq, vq
+            n_act[j] = c + 1
+    n_invalid = 0
+    for i in range(n):
+        row_invalid = False
+        for j in range(L.N_FEATURES):
+            u_mix = uniform(rs)
+            u_cor = uniform(rs)
+            x = normal(rs)
+            val = _BASE_LOC[j] + x * scale[j]
+            for c in range(n_act[j]):
+                op = act_op[j, c]
+                if op == _OP_ADD:
+                    val += act_v[j, c]
+                elif op == _OP_MIX:  # gradual shift: a growing share comes from the new mean
+                    if u_mix < act_p[j, c]:
+                        val += act_v[j, c]
+                elif u_cor < act_p[j, c]:
+                    if op == _OP_OUTLIER:
+                        val = _BASE_LOC[j] + act_v[j, c]
+                    elif op == _OP_CORRUPT + L.C_MISSING:
+                        val = 0.0  # imputed default
+                        row_invalid = True
+                    elif op == _OP_CORRUPT + L.C_OUTLIERS:
+                        val = _BASE_LOC[j] + 12.0 * (1.0 if x >= 0 else -1.0)
+                        row_invalid = True
+                    elif op == _OP_CORRUPT + L.C_SCHEMA:
+                        val = -999.0
+                        row_invalid = True
+                    elif op == _OP_CORRUPT + L.C_UNIT:
+                        val = val * act_v[j, c]
+                        row_invalid = True
+                    else:  # skew: serving computes the feature differently, silently
+                        val = _BASE_LOC[j] + 0.5 * x
+            raw[j, i] = val
+        if row_invalid:
+            n_invalid += 1
+    return n_invalid
+
+
+#: Default budget of one episode's sample cache, MiB.
+SAMPLE_CACHE_MIB = 64.0
+
+
+@nb.njit(cache=True)
+def sample_cache_rows(p, mib):
+    """Rows of the sample cache for scenario ``p`` within ``mib`` MiB (0: no cache).
+
+    One row per minute (horizon + 1) holds 2 x N_FEATURES x samples_per_minute float64
+    values: 9 MiB for a day at 100 samples a minute. Above the budget the episode runs
+    without the cache (same results; forks draw their samples again).
+    """
+    rows = int(p[L.P_HORIZON]) + 1
+    nbytes = rows * 2.0 * L.N_FEATURES * p[L.P_SAMPLES_PER_MIN] * 8.0
+    return rows if nbytes <= mib * 1048576.0 else 0
+
+
 # ----------------------------------------------------------------------------------------
 # The step
 # ----------------------------------------------------------------------------------------
 @nb.njit(cache=True)
-def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
+def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng_min):
     """Advance one minute with ``action``; write the minute's record into ``hist[t]``.
 
     Order within a minute: fault onsets, the action, retrain and canary progress, fallback
@@ -616,6 +734,9 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
 
     Parameters
     ----------
+    smp, smeta : ndarray
+        The episode's sample cache (module docstring); a new episode needs a fresh one
+        (``smeta[:, 0] == 0``).
     action : int
         Action index (``layout.NO_OP`` ...); must be < ``p[P_N_ACTIONS]``.
     eng_min : float
@@ -798,91 +919,48 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, action, eng_min):
         rec[L.R_LOC + j] = loc[j]
         rec[L.R_SCALE + j] = scale[j]
 
-    # 5. Measurements from samples (stream (seed, t)).
+    # 5. Measurements from samples (stream (seed, t)). The samples do not depend on the
+    # actions, so a minute drawn once by this episode or any fork sharing the sample cache
+    # (``smp``, ``smeta``) is copied from it instead of drawn and sorted again.
     seed_stream(rs, seed, ti, STREAM_MINUTE)
     n = int(p[L.P_SAMPLES_PER_MIN])
     slot = ti % live.shape[0]
     z_thr = p[L.P_ANOMALY_Z]
-    # Decode, per feature and in fault order, the active faults that touch it.
-    n_act = np.zeros(L.N_FEATURES, dtype=np.int64)
-    act_op = np.zeros((L.N_FEATURES, n_f), dtype=np.int64)
-    act_p = np.zeros((L.N_FEATURES, n_f))
-    act_v = np.zeros((L.N_FEATURES, n_f))
-    for q in range(n_f):
-        if levels[q] <= 0.0:
-            continue
-        kq = int(fa[q, L.F_KIND])
-        if kq == L.K_COVARIATE:
-            if int(fa[q, L.F_SHAPE]) == L.SH_GRADUAL:
-                op, pq, vq = _OP_MIX, levels[q], fa[q, L.F_MAGNITUDE]
-            else:
-                op, pq, vq = _OP_ADD, 0.0, fa[q, L.F_MAGNITUDE] * levels[q]
-        elif kq == L.K_TEMPORAL:
-            op, pq, vq = _OP_ADD, 0.0, fa[q, L.F_MAGNITUDE] * levels[q]
-        elif kq == L.K_OUTLIER:
-            op, pq, vq = _OP_OUTLIER, fa[q, L.F_MAGNITUDE] * levels[q], fa[q, L.F_SCALE]
-        elif kq == L.K_CORRUPTION:
-            op = _OP_CORRUPT + int(fa[q, L.F_SUBKIND])
-            pq, vq = fa[q, L.F_MAGNITUDE] * levels[q], fa[q, L.F_SCALE]
-        else:
-            continue
-        f0 = int(fa[q, L.F_FEATURE])
-        for j in range(f0, f0 + int(fa[q, L.F_NFEAT])):
-            c = n_act[j]
-            act_op[j, c], act_p[j, c], act_v[j, c] = op, pq, vq
-            n_act[j] = c + 1
-    n_anom = 0
-    n_invalid = 0
-    for i in range(n):
-        row_anom = False
-        row_invalid = False
+    use_cache = ti < smeta.shape[0]
+    if use_cache and smeta[ti, 0] == 1:
+        raw = smp[ti, 1]
         for j in range(L.N_FEATURES):
-            u_mix = uniform(rs)
-            u_cor = uniform(rs)
-            x = normal(rs)
-            val = _BASE_LOC[j] + x * scale[j]
-            for c in range(n_act[j]):
-                op = act_op[j, c]
-                if op == _OP_ADD:
-                    val += act_v[j, c]
-                elif op == _OP_MIX:  # gradual shift: a growing share comes from the new mean
-                    if u_mix < act_p[j, c]:
-                        val += act_v[j, c]
-                elif u_cor < act_p[j, c]:
-                    if op == _OP_OUTLIER:
-                        val = _BASE_LOC[j] + act_v[j, c]
-                    elif op == _OP_CORRUPT + L.C_MISSING:
-                        val = 0.0  # imputed default
-                        row_invalid = True
-                    elif op == _OP_CORRUPT + L.C_OUTLIERS:
-                        val = _BASE_LOC[j] + 12.0 * (1.0 if x >= 0 else -1.0)
-                        row_invalid = True
-                    elif op == _OP_CORRUPT + L.C_SCHEMA:
-                        val = -999.0
-                        row_invalid = True
-                    elif op == _OP_CORRUPT + L.C_UNIT:
-                        val = val * act_v[j, c]
-                        row_invalid = True
-                    else:  # skew: serving computes the feature differently, silently
-                        val = _BASE_LOC[j] + 0.5 * x
-            live[slot, j, i] = val
-            zz = abs(val - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
+            live[slot, j, :n] = smp[ti, 0, j, :n]
+        n_invalid = int(smeta[ti, 1])
+        rs[0] = smeta[ti, 2]
+    else:
+        raw = smp[ti, 1] if use_cache else np.empty((L.N_FEATURES, n))
+        n_invalid = draw_samples(fa, levels, scale, raw, rs, n)
+        for j in range(L.N_FEATURES):
+            live[slot, j, :n] = raw[j, :n]
+            sort_block(live[slot, j, :n])
+        if use_cache:
+            for j in range(L.N_FEATURES):
+                smp[ti, 0, j, :n] = live[slot, j, :n]
+            smeta[ti, 1] = np.uint64(n_invalid)
+            smeta[ti, 2] = rs[0]
+            smeta[ti, 0] = np.uint64(1)
+    n_anom = 0
+    for i in range(n):
+        for j in range(L.N_FEATURES):
+            zz = abs(raw[j, i] - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
             if zz > z_thr:
-                row_anom = True
-        if row_anom:
-            n_anom += 1
-        if row_invalid:
-            n_invalid += 1
+                n_anom += 1
+                break
     rec[L.R_RHO] = n_anom / n
     rec[L.R_VALIDATION_FAIL] = n_invalid / n
 
-    # KS statistic per feature: each minute's block is kept sorted; merge the window.
+    # KS statistic per feature: merge the window's sorted minute blocks.
     w = live.shape[0]
     m = int(p[L.P_REF_SIZE])
     buf = np.empty(w * n)
     d_max = 0.0
     for j in range(L.N_FEATURES):
-        sort_block(live[slot, j, :n])
         merge_sorted_blocks(live, j, n, buf)
         d = ks_statistic(buf, refs[main, j, :m])
         if d > d_max:

@@ -318,7 +318,13 @@ def _sim_at(scenario_id, minutes, actions=(), deployment="direct", seed=11):
 
 def _kernel_args(sim):
     return (sim.p, sim.fa, sim.fr, sim.ac, sim.s, sim.models, sim.refs, sim.hist, sim.live,
-            sim.rs)
+            sim.rs, sim.smp, sim.smeta)
+
+
+def _own_cache(sim):
+    """Give a fork its own copy of the shared sample cache (for side-by-side parity)."""
+    sim.smp, sim.smeta = sim.smp.copy(), sim.smeta.copy()
+    return sim
 
 
 def _assert_arrays_equal(xs, ys):
@@ -330,7 +336,7 @@ def _assert_arrays_equal(xs, ys):
 def test_rollout_matches_py_func_and_simulation_rollout():
     """The rollout kernel equals its py_func and Simulation.rollout (records and every array)."""
     sim = _sim_at("corruption_missing_logging", 70)
-    a, b, c = sim.fork(), sim.fork(), sim.fork()
+    a, b, c = (_own_cache(sim.fork()) for _ in range(3))
     k1 = AK.rollout(*_kernel_args(a), L.RETRAIN, 40)
     k2 = AK.rollout.py_func(*_kernel_args(b), L.RETRAIN, 40)
     recs = c.rollout(L.RETRAIN, 40)
@@ -349,14 +355,20 @@ def test_rollout_matches_py_func_and_simulation_rollout():
     ("decay_serving_skew", 100, L.ROLLBACK),
 ])
 def test_assess_matches_py_func(scenario, minute, action):
-    """The assess kernel equals its py_func bit for bit and leaves its inputs untouched."""
+    """The assess kernel equals its py_func bit for bit and leaves the state untouched.
+
+    Only the shared sample cache changes: it gains the minutes the forks drew.
+    """
     sim = _sim_at(scenario, minute)
-    before = [x.copy() for x in _kernel_args(sim)]
+    other = _own_cache(sim.fork())
+    before = [x.copy() for x in _kernel_args(sim)[:-2]]
+    filled = int(sim.smeta[:, 0].sum())
     r1 = AK.assess(*_kernel_args(sim), action, -1)
-    r2 = AK.assess.py_func(*_kernel_args(sim), action, -1)
+    r2 = AK.assess.py_func(*_kernel_args(other), action, -1)
     for x, y in zip(r1, r2, strict=True):
         _same(x, y)
-    _assert_arrays_equal(before, _kernel_args(sim))
+    _assert_arrays_equal(before, _kernel_args(sim)[:-2])
+    assert int(sim.smeta[:, 0].sum()) == filled + r1[-1]
 
 
 def test_observe_matches_py_func_and_env_obs():
@@ -491,8 +503,11 @@ def test_assess_kernel_agrees_with_the_numpy_assessment(scenario, deployment):
 
 
 def test_assess_action_leaves_the_simulation_unchanged():
-    """assess_action forks: the live simulation's arrays are untouched."""
+    """assess_action forks: the live simulation's state arrays are untouched.
+
+    The shared sample cache (the last two kernel arguments) only gains the forks' minutes.
+    """
     sim = _sim_at("cov_sudden_campaign", 65)
-    before = [x.copy() for x in _kernel_args(sim)]
+    before = [x.copy() for x in _kernel_args(sim)[:-2]]
     assess_action(sim, L.RETRAIN)
-    _assert_arrays_equal(before, _kernel_args(sim))
+    _assert_arrays_equal(before, _kernel_args(sim)[:-2])

@@ -203,6 +203,7 @@ def _copies(sim: Simulation) -> tuple[Simulation, Simulation]:
     a, b = sim.fork(), sim.fork()
     for c in (a, b):
         c.p, c.fa, c.ac = c.p.copy(), c.fa.copy(), c.ac.copy()
+        c.smp, c.smeta = c.smp.copy(), c.smeta.copy()  # forks share it; copies must not
     return a, b
 
 
@@ -258,6 +259,8 @@ COVERED = {
         "_judge_canary",
         "_fault_onsets",
         "_slot_effects",
+        "draw_samples",
+        "sample_cache_rows",
         "step",
     },
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs"},
@@ -835,16 +838,18 @@ def test_step_matches_py_func_over_an_episode(canary):
         act = SCHEDULE.get(minute, L.NO_OP)
         args_a = [
             getattr(a, n)
-            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs")
+            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs", "smp",
+                      "smeta")
         ]
         args_b = [
             getattr(b, n)
-            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs")
+            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs", "smp",
+                      "smeta")
         ]
         ra = K.step(*args_a, act, 1.5 if minute % 7 == 0 else 0.0)
         rb = K.step.py_func(*args_b, act, 1.5 if minute % 7 == 0 else 0.0)
         assert ra == rb, minute
-        for name in ARRAYS + ("p",):
+        for name in ARRAYS + ("p", "smp", "smeta"):
             _assert_same(getattr(a, name), getattr(b, name), f"{name} at minute {minute}")
     # the schedule exercised the mechanisms the parity is meant to cover
     s = a.s
@@ -853,3 +858,77 @@ def test_step_matches_py_func_over_an_episode(canary):
     assert a.hist[:STEP_MINUTES, L.R_USD_ENGINEER].sum() > 0
     if canary:
         assert a.hist[:STEP_MINUTES, L.R_CANARY_SHARE].max() > 0
+
+
+# =========================================================================== sample cache
+def test_draw_samples_matches_py_func():
+    """draw_samples equals its py_func (rows, invalid count and the advanced stream)."""
+    sim = _sim_at(30)
+    levels = np.array([K.fault_level(sim.fa[i], 30.0) for i in range(sim.fa.shape[0])])
+    assert (levels > 0).any()
+    n = int(sim.p[L.P_SAMPLES_PER_MIN])
+    rs = np.zeros(1, dtype=np.uint64)
+    R.seed_stream(rs, 5, 30, R.STREAM_MINUTE)
+    scale = np.full(L.N_FEATURES, 1.3)
+    out = _parity(K.draw_samples,
+                  lambda: (sim.fa, levels, scale, np.zeros((L.N_FEATURES, n)), rs.copy(), n))
+    assert 0 <= out <= n
+
+
+def test_sample_cache_rows_budget():
+    """One row per minute within the budget, none above it."""
+    p = _compiled().params
+    rows = int(p[L.P_HORIZON]) + 1
+    nbytes = rows * 2 * L.N_FEATURES * int(p[L.P_SAMPLES_PER_MIN]) * 8
+    assert K.sample_cache_rows(p, nbytes / 2**20) == rows
+    assert K.sample_cache_rows(p, nbytes / 2**20 * 0.999) == 0
+    assert K.sample_cache_rows.py_func(p, 64.0) == rows
+
+
+@pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
+def test_sample_cache_changes_no_result(canary):
+    """A cached episode ends bit for bit as the same episode without a cache.
+
+    Its forks ran ahead and filled the shared cache; the episode then read those minutes.
+    """
+    from simulator.assessment import assess_action
+
+    cached = Simulation(_compiled(canary))
+    plain = Simulation(_compiled(canary), sample_cache_mib=0.0)
+    assert plain.smeta.shape[0] == 0 and cached.smeta.shape[0] == cached.horizon + 1
+    verdicts = []
+    for sim in (cached, plain):
+        sim.reset(4242)
+        vs = []
+        for minute in range(STEP_MINUTES):
+            act = SCHEDULE.get(minute, L.NO_OP)
+            if act != L.NO_OP:
+                vs.append(assess_action(sim, act, window=12))  # two forks, 12 minutes ahead
+            sim.step(act, 1.5 if minute % 7 == 0 else 0.0)
+        verdicts.append(vs)
+    assert verdicts[0] == verdicts[1]
+    for name in ARRAYS:
+        _assert_same(getattr(cached, name), getattr(plain, name), name)
+    # the forks drew minutes ahead of the episode, which later read them back
+    assert cached.smeta[:, 0].sum() == 56 + 12  # rows 0..67: the last forks start at minute 56
+
+
+def test_reset_gives_a_fresh_sample_cache_and_forks_keep_theirs():
+    """Reset allocates a new cache: a fork of the previous episode keeps its own samples."""
+    sim = Simulation(_compiled())
+    sim.reset(1)
+    for _ in range(10):
+        sim.step(L.NO_OP)
+    fork = sim.fork()
+    assert fork.smp is sim.smp
+    sim.reset(2)
+    assert fork.smp is not sim.smp and sim.smeta[:, 0].sum() == 1  # minute 0 only
+    ref = Simulation(_compiled(), sample_cache_mib=0.0)
+    ref.reset(1)
+    for _ in range(10):
+        ref.step(L.NO_OP)
+    for _ in range(5):
+        fork.step(L.NO_OP)
+        ref.step(L.NO_OP)
+    for name in ARRAYS:
+        _assert_same(getattr(fork, name), getattr(ref, name), name)
