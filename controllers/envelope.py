@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from controllers import kernels as _k
+from controllers import learner_kernels as _lk
 from simulator.kernels import ks_critical_value
 from simulator.layout import N_FEATURES
 
@@ -113,18 +114,11 @@ def alarm(x: Observation) -> bool:
 
 
 def context_id(x: Observation) -> int:
-    """Discrete context for the tabular learners: envelope region x alarm kind (16 values)."""
-    region = pi_det(x) + 1 if pi_det(x) != NONE else 0  # 0 none, 2 fb, 3 rb, 4 rt -> 0..3
-    region = {0: 0, 2: 1, 3: 2, 4: 3}[region]
-    if x.validation_fail > 0.02:
-        kind = 1
-    elif x.p99_ms > 300.0:
-        kind = 2
-    elif x.error_rate > 0.01:
-        kind = 3
-    else:
-        kind = 0
-    return region * 4 + kind
+    """Discrete context for the tabular learners: envelope region x alarm kind (16 values).
+
+    :func:`controllers.learner_kernels.context_id` on the observation vector.
+    """
+    return int(_lk.context_id(x.vector, x.d_critical))
 
 
-N_CONTEXTS = 16
+N_CONTEXTS = _lk.N_CONTEXTS

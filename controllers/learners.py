@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from controllers import learner_kernels as LK
 from controllers.base import Controller, Transition
 from controllers.envelope import N_CONTEXTS, Observation, context_id
 from simulator.layout import ACTION_NAMES, NO_OP
@@ -22,11 +23,15 @@ def paper_reward(paper_cost: float, success: bool, lam: float = 10.0) -> float:
 
 def reward_to_unit(reward: float, lam: float) -> float:
     """Map r in [-1, lambda] to [0, 1] by (r + 1) / (lambda + 1), clipped (Bernoulli trick)."""
-    return min(1.0, max(0.0, (reward + 1.0) / (lam + 1.0)))
+    return float(LK.reward_to_unit(float(reward), float(lam)))
 
 
 class BetaThompson:
     """Beta-Bernoulli Thompson sampling per (context, action), Beta(1, 1) priors.
+
+    The draws and updates are :mod:`controllers.learner_kernels`' (shared with the fast
+    path). ``a`` and ``b`` are views of the one state array ``tab`` (shape (2, n_contexts,
+    n_actions)) the kernels take; only ``tab`` is stored, so copies stay consistent.
 
     Parameters
     ----------
@@ -35,22 +40,27 @@ class BetaThompson:
     """
 
     def __init__(self, n_contexts: int, n_actions: int, rng: np.random.Generator):
-        self.a = np.ones((n_contexts, n_actions))
-        self.b = np.ones((n_contexts, n_actions))
+        self.tab = np.ones((2, n_contexts, n_actions))
         self.rng = rng
+
+    @property
+    def a(self) -> np.ndarray:
+        """Posterior alphas, shape (n_contexts, n_actions) (a view of ``tab``)."""
+        return self.tab[0]
+
+    @property
+    def b(self) -> np.ndarray:
+        """Posterior betas, shape (n_contexts, n_actions) (a view of ``tab``)."""
+        return self.tab[1]
 
     def choose(self, ctx: int, allowed: np.ndarray) -> int:
         """Sample theta ~ Beta for every action; return the best allowed one."""
-        theta = self.rng.beta(self.a[ctx], self.b[ctx])
-        theta = np.where(allowed, theta, -np.inf)
-        return int(np.argmax(theta))
+        return int(LK.ts_choose(self.rng, self.a[ctx], self.b[ctx],
+                                np.asarray(allowed, dtype=np.bool_)))
 
     def update(self, ctx: int, action: int, r01: float) -> None:
         """Bernoulli trial with probability ``r01`` in [0, 1] updates the posterior."""
-        if self.rng.random() < r01:
-            self.a[ctx, action] += 1.0
-        else:
-            self.b[ctx, action] += 1.0
+        LK.ts_update(self.rng, self.tab, int(ctx), int(action), float(r01))
 
 
 class EpsilonGreedy:
@@ -123,8 +133,7 @@ class EpsilonGreedy:
             raise ValueError(f"epsilon_c must be finite and > 0, got {epsilon_c}")
         if not 0.0 < epsilon_d < 1.0:
             raise ValueError(f"epsilon_d must be in (0, 1), got {epsilon_d}")
-        self.q = np.zeros((n_contexts, n_actions))
-        self.n = np.zeros((n_contexts, n_actions))
+        self.tab = np.zeros((2, n_contexts, n_actions))
         self.epsilon = epsilon
         self.epsilon_schedule = epsilon_schedule
         self.epsilon_c = float(epsilon_c)
@@ -133,24 +142,33 @@ class EpsilonGreedy:
 
     def epsilon_at(self, ctx: int, n_allowed: int) -> float:
         """Exploration probability of the next decision in ``ctx`` with ``n_allowed`` actions."""
-        if self.epsilon_schedule == "constant":
-            return self.epsilon
-        n = 1.0 + float(self.n[ctx].sum())
-        return min(self.epsilon, self.epsilon_c * n_allowed / (self.epsilon_d ** 2 * n))
+        return float(LK.eg_epsilon(self.n[ctx], int(n_allowed), self.epsilon,
+                                   self.schedule_code, self.epsilon_c, self.epsilon_d))
+
+    @property
+    def q(self) -> np.ndarray:
+        """Running-mean rewards, shape (n_contexts, n_actions) (a view of ``tab``)."""
+        return self.tab[0]
+
+    @property
+    def n(self) -> np.ndarray:
+        """Reward counts, shape (n_contexts, n_actions) (a view of ``tab``)."""
+        return self.tab[1]
+
+    @property
+    def schedule_code(self) -> int:
+        """Kernel code of the schedule (position in ``SCHEDULES``)."""
+        return self.SCHEDULES.index(self.epsilon_schedule)
 
     def choose(self, ctx: int, allowed: np.ndarray) -> int:
         """Random allowed action with probability epsilon_n, else the best (random ties)."""
-        idx = np.flatnonzero(allowed)
-        if self.rng.random() < self.epsilon_at(ctx, idx.size):
-            return int(self.rng.choice(idx))
-        q = self.q[ctx, idx]
-        best = idx[q == q.max()]
-        return int(self.rng.choice(best))
+        return int(LK.eg_choose(self.rng, self.tab, int(ctx), np.asarray(allowed, dtype=np.bool_),
+                                self.epsilon, self.schedule_code, self.epsilon_c,
+                                self.epsilon_d))
 
     def update(self, ctx: int, action: int, reward: float) -> None:
         """Incremental mean update."""
-        self.n[ctx, action] += 1.0
-        self.q[ctx, action] += (reward - self.q[ctx, action]) / self.n[ctx, action]
+        LK.eg_update(self.tab, int(ctx), int(action), float(reward))
 
 
 class LearningController(Controller):
