@@ -1,31 +1,35 @@
-"""Batched Numba fast path for the ``noop`` and ``rules`` controllers (DESIGN 6).
+"""Batched Numba fast path for the built-in controllers without a Python-only part (DESIGN 6).
 
 One compiled loop plays a batch of episodes (compiled scenario, episode seed) without
 returning to Python between minutes: the simulator's step kernel
-(:func:`simulator.kernels.step`), the rules controller's decision kernel
-(:func:`controllers.kernels.rules_act`), the counterfactual assessment of every non-no_op
-action (:func:`simulator.assess_kernel.assess`) and the first-alarm tracking of
-:func:`experiments.episode.run_episode`. The kernels are the ones the Gymnasium path
-calls, so the result rows are identical to ``run_episode``'s, column for column and bit
-for bit (``tests/test_fast_path.py``).
+(:func:`simulator.kernels.step`), the controller's decision (noop; rules through
+:func:`controllers.kernels.rules_act`; the human model; rl, bandit and hybrid_literal through
+:mod:`controllers.learner_kernels`), the counterfactual assessment of every non-no_op action
+(:func:`simulator.assess_kernel.assess`), the delayed feedback the learners learn from, and
+the first-alarm tracking of :func:`experiments.episode.run_episode`. The kernels are the
+ones the Gymnasium path calls, and the learners draw from the controller's own NumPy
+Generator, so the result rows, the learned tables and the generator's state are identical
+to the Gymnasium path's, bit for bit (``tests/test_fast_path.py``).
 
 The protocol replayed per episode (as ``run_episode`` with ``SelfHealEnv``):
 
 1. the env's episode seed is drawn from Gymnasium's seeding of the episode seed
    (:func:`env_episode_seed`); ``init_state`` and the reset minute (no_op, its dollars
-   not counted);
+   not counted); the controller's per-episode state is reset (cooldown, pending decisions,
+   the human's open page), its learning kept;
 2. each minute ``t`` (1, 2, ...): the controller acts on the last observation (the
-   record's 10 full-observation entries clipped to the env's Box) with ``minute = t - 1``
-   and the fallback flag of the state; a non-no_op action is assessed on forks; the step;
+   record's 10 full-observation entries clipped to the env's Box) with ``minute = t - 1``;
+   a non-no_op action is assessed on forks; the step (with the human's engineer minutes);
    a first alarm is recorded at the first minute >= the first fault onset whose new
    observation raises :func:`controllers.kernels.alarm`; action counts and C(a) summed;
+   verdicts whose outcome window has passed (all, at the end) are learned from, in order;
 3. stop on a catastrophe or after the horizon.
 
 Rows are built in Python from the returned arrays by ``run_episode``'s own row builder,
 :func:`experiments.episode.summarise_episode`. :func:`run_controller_fast` is
 ``run_controller`` on this path, for the controllers :func:`fast_path_params` accepts.
-Hybrid and learning controllers are not supported (their exploration draws from NumPy
-Generators).
+``hybrid`` and its ablations (shield, SLA filter, error budget and canaries in Python), the
+linear and conservative bandits, the oracle and user controllers run on the Gymnasium path.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from gymnasium.utils import seeding
 from numba.typed import List
 
 from controllers import kernels as CK
+from controllers import learner_kernels as LK
 from controllers.base import Controller
 from controllers.envelope import critical_value
 from experiments.episode import episode_seed, scenario_order, summarise_episode
@@ -49,9 +54,29 @@ from simulator.kernels import SAMPLE_CACHE_MIB, init_state, sample_cache_rows, s
 from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
-FAST_CONTROLLERS = {"noop": 0, "rules": 1}
+FAST_CONTROLLERS = {"noop": 0, "rules": 1, "human": 2, "rl": 3, "bandit": 4,
+                    "hybrid_literal": 5}
 _NOOP = 0
 _RULES = 1
+_HUMAN = 2
+_RL = 3  # codes >= _RL are the learning controllers
+_BANDIT = 4
+_HYBRID_LITERAL = 5
+
+# Controller parameters (``lpar``).
+LP_LAM = 0
+LP_EPSILON = 1
+LP_SCHEDULE = 2
+LP_EPS_C = 3
+LP_EPS_D = 4
+LP_RESPONSE_MIN = 5
+LP_ACCURACY = 6
+LP_HANDLING_MIN = 7
+N_LPAR = 8
+# Per-episode learner outputs (``lstats``).
+LS_N_REWARDS = 0
+LS_BANDIT_CHOICES = 1
+N_LSTATS = 2
 
 # Columns of the per-episode verdict arrays (one row per assessed action).
 V_MINUTE = 0
@@ -97,9 +122,61 @@ def observe(rec, obs_idx, obs_high, out):
 
 
 @nb.njit(cache=True)
+def _deliver_feedback(controller, verdicts, n_verdicts, delivered, ctx_of, now, done, window,
+                      c_paper, tab, lpar, rng, rewards, n_rewards):
+    """Learn from every verdict matured by minute ``now`` (all when ``done``), in order.
+
+    ``SelfHealEnv.step``'s feedback and ``LearningController.update``: a verdict of decision
+    minute t matures at t + outcome_window; its reward is -C(a) + lambda * success; a
+    decision of an earlier episode (no context) is dropped. Returns (delivered, n_rewards).
+    """
+    lam = lpar[LP_LAM]
+    while delivered < n_verdicts:
+        v = verdicts[delivered]
+        if not (v[V_MINUTE] + window <= now or done):
+            break
+        delivered += 1
+        dm = int(v[V_MINUTE])
+        ctx = ctx_of[dm]
+        ctx_of[dm] = -1
+        if ctx < 0:
+            continue
+        act = int(v[V_ACTION])
+        r = -c_paper[act] + lam * (1.0 if v[V_SUCCESS] > 0.5 else 0.0)
+        rewards[n_rewards] = r
+        n_rewards += 1
+        if controller == _RL:
+            LK.eg_update(tab, ctx, act, r)
+        else:
+            LK.ts_update(rng, tab, ctx, act, LK.reward_to_unit(r, lam))
+    return delivered, n_rewards
+
+
+@nb.njit(cache=True)
+def _learner_choose(controller, obs, d_crit, ctx, n_allowed, tab, lpar, rng, lstats):
+    """Return the choice of rl, bandit or hybrid_literal at a decision epoch (``choose``)."""
+    n_ctrl = tab.shape[2]
+    allowed = np.zeros(n_ctrl, dtype=np.bool_)
+    allowed[:n_allowed] = True
+    if controller == _RL:
+        return LK.eg_choose(rng, tab, ctx, allowed, lpar[LP_EPSILON],
+                            int(lpar[LP_SCHEDULE]), lpar[LP_EPS_C], lpar[LP_EPS_D])
+    if controller == _HYBRID_LITERAL:  # Sec. 3.5 verbatim (controllers.hybrid_literal)
+        env = CK.pi_det(obs, d_crit)
+        if env != CK.NONE and CK.risk_high(obs, d_crit):
+            return env
+        allowed[:] = False
+        allowed[L.NO_OP] = True
+        if env != CK.NONE:
+            allowed[env] = True
+            lstats[LS_BANDIT_CHOICES] += 1
+    return LK.ts_choose(rng, tab[0, ctx], tab[1, ctx], allowed)
+
+
+@nb.njit(cache=True)
 def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, obs_idx,
-                 obs_high, hist, s, verdicts, counts):
-    """Play one episode of ``controller`` (0 noop, 1 rules); fill the output arrays.
+                 obs_high, hist, s, verdicts, counts, tab, lpar, rng, rewards, lstats):
+    """Play one episode of ``controller`` (``FAST_CONTROLLERS``); fill the output arrays.
 
     Parameters
     ----------
@@ -114,7 +191,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     d_crit : float
         The controller's KS critical value for this scenario.
     cooldown : int
-        The rules controller's cooldown.
+        The controller's cooldown.
     onset : int
         First fault onset (minute).
     obs_idx, obs_high : ndarray
@@ -127,6 +204,17 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         Output: one row per assessed action (``V_*`` columns).
     counts : ndarray of int64, shape (N_EXTENDED_ACTIONS,)
         Output: actions taken, by index (no_op not counted).
+    tab : ndarray, shape (2, N_CONTEXTS, n_actions)
+        The learner's state (:mod:`controllers.learner_kernels`), updated in place; unused
+        by noop, rules and human.
+    lpar : ndarray, shape (N_LPAR,)
+        Controller parameters (``LP_*``).
+    rng : numpy.random.Generator
+        The controller's generator (advanced as the controller's own draws advance it).
+    rewards : ndarray, shape (horizon + 1,)
+        Output: the rewards learned, in order (``LearningController.rewards``).
+    lstats : ndarray of int64, shape (N_LSTATS,)
+        Output, accumulated: ``LS_N_REWARDS`` of this episode, ``LS_BANDIT_CHOICES``.
 
     Returns
     -------
@@ -155,8 +243,16 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     s[L.S_USD_TOTAL] = 0.0
     s[L.S_ENGINEER_MIN] = 0.0
     horizon = p[L.P_HORIZON]
+    n_env = int(p[L.P_N_ACTIONS])
+    window = int(p[L.P_OUTCOME_WINDOW])
     obs = np.empty(obs_idx.shape[0])
     cstate = np.full(CK.RULES_STATE_SIZE, -1, dtype=np.int64)
+    quiet_until = -1  # Controller._quiet_until after reset
+    respond_at = -1  # the human model's open page
+    paged_at = 0
+    ctx_of = np.full(int(horizon) + 2, -1, dtype=np.int64)  # decision minute -> context
+    delivered = 0
+    n_rewards = 0
     n_verdicts = 0
     first_alarm = -1
     total_c = 0.0
@@ -164,10 +260,37 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         return BAD_OBSERVATION, n_verdicts, first_alarm, total_c
     while True:
         t = int(s[L.S_T])
+        minute = t - 1
         a = L.NO_OP
+        eng = 0.0
         if controller == _RULES:
-            a = CK.rules_act(cstate, obs, t - 1, s[L.S_FALLBACK_ACTIVE] > 0.5, d_crit,
+            a = CK.rules_act(cstate, obs, minute, s[L.S_FALLBACK_ACTIVE] > 0.5, d_crit,
                              cooldown)
+        elif controller == _HUMAN:  # controllers.human.HumanController.act, fixed delay
+            if respond_at < 0:
+                if minute >= quiet_until and CK.alarm(obs, d_crit):
+                    respond_at = minute + int(lpar[LP_RESPONSE_MIN])
+                    paged_at = minute
+            elif minute >= respond_at:
+                respond_at = -1
+                quiet_until = minute + 1 + cooldown
+                eng = (minute - paged_at) + lpar[LP_HANDLING_MIN]
+                right = int(p[L.P_OPTIMAL_ACTION])
+                if rng.random() < lpar[LP_ACCURACY]:
+                    a = right
+                elif right < n_env:  # uniformly among the others, as rng.choice(others)
+                    k = rng.integers(0, n_env - 1)
+                    a = k if k < right else k + 1
+                else:
+                    a = rng.integers(0, n_env)
+        elif controller >= _RL:  # LearningController.decide at a decision epoch
+            if minute >= quiet_until and CK.alarm(obs, d_crit):
+                ctx = LK.context_id(obs, d_crit)
+                a = _learner_choose(controller, obs, d_crit, ctx, min(tab.shape[2], n_env),
+                                    tab, lpar, rng, lstats)
+                ctx_of[t] = ctx
+                if a != L.NO_OP:
+                    quiet_until = minute + 1 + cooldown
         if a != L.NO_OP:
             harmful, violation, contained, success, delta, k = assess(
                 p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, -1)
@@ -181,7 +304,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             v[V_DELTA_USD] = delta
             v[V_MINUTES] = k
             n_verdicts += 1
-        step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, 0.0)
+        step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, eng)
         if not observe(hist[t], obs_idx, obs_high, obs):
             return BAD_OBSERVATION, n_verdicts, first_alarm, total_c
         if first_alarm < 0 and t >= onset and CK.alarm(obs, d_crit):
@@ -189,30 +312,40 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         if a != L.NO_OP:
             counts[a] += 1
         total_c += c_paper[a]
-        if s[L.S_CATASTROPHIC] != L.CAT_NONE or s[L.S_T] > horizon:
+        done = s[L.S_CATASTROPHIC] != L.CAT_NONE or s[L.S_T] > horizon
+        if controller >= _RL:
+            delivered, n_rewards = _deliver_feedback(
+                controller, verdicts, n_verdicts, delivered, ctx_of, int(s[L.S_T]) - 1, done,
+                window, c_paper, tab, lpar, rng, rewards, n_rewards)
+        if done:
             break
+    lstats[LS_N_REWARDS] = n_rewards
     return OK, n_verdicts, first_alarm, total_c
 
 
 @nb.njit(cache=True)
 def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, onsets,
                obs_idx, obs_high, hists, states, verdicts, counts, status, n_verdicts,
-               first_alarm, paper_costs):
-    """Play episode ``i`` of the batch with ``ps[i]``, ``fas[i]``, ... (see play_episode).
+               first_alarm, paper_costs, tab, lpar, rng, rewards, lstats):
+    """Play the episodes of the batch in order with ``ps[i]``, ``fas[i]``, ... (play_episode).
 
-    ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states`` and ``verdicts`` are typed
-    lists of per-episode arrays; ``seeds``, ``d_crits`` and ``onsets`` per-episode arrays;
-    ``counts`` (n, N_EXTENDED_ACTIONS), ``status``, ``n_verdicts``, ``first_alarm`` and
-    ``paper_costs`` (n,) are filled.
+    ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states``, ``verdicts`` and
+    ``rewards`` are typed lists of per-episode arrays; ``seeds``, ``d_crits`` and ``onsets``
+    per-episode arrays; ``counts`` (n, N_EXTENDED_ACTIONS), ``status``, ``n_verdicts``,
+    ``first_alarm``, ``paper_costs`` (n,) and ``lstats`` (n, N_LSTATS) are filled. One
+    learner (``tab``, ``rng``) lives through the batch, as through ``run_controller``.
     """
     for i in range(len(ps)):
         st, nv, fa_min, pc = play_episode(
             controller, ps[i], fas[i], acs[i], c_papers[i], seeds[i], d_crits[i], cooldown,
-            onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i])
+            onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i], tab,
+            lpar, rng, rewards[i], lstats[i])
         status[i] = st
         n_verdicts[i] = nv
         first_alarm[i] = fa_min
         paper_costs[i] = pc
+        if st != OK:
+            break
 
 
 # ----------------------------------------------------------------------------------------
@@ -225,7 +358,7 @@ def env_episode_seed(seed: int) -> int:
 
 
 def compile_for_fast(scenario: Scenario, action_set: str = "auto") -> CompiledScenario:
-    """Compile ``scenario`` as ``run_episode`` configures the env for noop and rules.
+    """Compile ``scenario`` as ``run_episode`` configures the env for the fast controllers.
 
     Direct deployments, the delta-SLA canary judge, and ``P_N_ACTIONS`` set by
     ``action_set`` (``auto``: the scenario's).
@@ -274,8 +407,21 @@ class FastBatch:
         return int(sum(int(s[L.S_T]) - 1 for s in self.states))
 
 
-def _check(controller_name: str, params: dict | None) -> tuple[int, float, int]:
-    """Return (code, alpha, cooldown) after validating the controller and its parameters."""
+#: Parameters each fast-path controller takes, with their defaults (the configs' values).
+_PARAMS = {
+    "noop": {},
+    "rules": {},
+    "human": {"response_minutes": 45, "accuracy": 0.88, "handling_minutes": 30.0,
+              "random_delay": False},
+    "rl": {"lam": 10.0, "n_actions": 4, "epsilon": 0.1, "epsilon_schedule": "constant",
+           "epsilon_c": 6.0, "epsilon_d": 0.5},
+    "bandit": {"lam": 10.0, "n_actions": 4},
+    "hybrid_literal": {"lam": 10.0, "n_actions": 4},
+}
+
+
+def _check(controller_name: str, params: dict | None) -> tuple[int, float, int, dict]:
+    """Return (code, alpha, cooldown, other parameters) after validating them."""
     if controller_name not in FAST_CONTROLLERS:
         raise ValueError(
             f"the fast path plays {sorted(FAST_CONTROLLERS)}, not {controller_name!r}: "
@@ -283,34 +429,64 @@ def _check(controller_name: str, params: dict | None) -> tuple[int, float, int]:
         )
     params = dict(params or {})
     alpha = float(params.pop("alpha", 0.05))
-    cooldown = int(params.pop("cooldown", 30))
+    cooldown = int(params.pop("cooldown", 60 if controller_name == "human" else 30))
     params.pop("seed", None)
-    if params:
-        raise ValueError(f"unknown {controller_name} parameters for the fast path: "
-                         f"{sorted(params)}")
+    allowed = _PARAMS[controller_name]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {controller_name} parameters for the fast path: {unknown}; "
+                         f"allowed: {sorted(['alpha', 'cooldown', 'seed', *allowed])}")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     if cooldown < 0:
         raise ValueError(f"cooldown must be >= 0, got {cooldown}")
-    return FAST_CONTROLLERS[controller_name], alpha, cooldown
+    other = {**allowed, **params}
+    if other.get("random_delay"):
+        raise ValueError("the fast path plays the human model with a fixed delay only "
+                         "(random_delay=false): use experiments.episode.run_episode")
+    return FAST_CONTROLLERS[controller_name], alpha, cooldown, other
+
+
+def _lpar(other: dict) -> np.ndarray:
+    """Pack the controller parameters into the kernel's ``lpar`` vector."""
+    from controllers.learners import EpsilonGreedy
+
+    lpar = np.zeros(N_LPAR)
+    lpar[LP_LAM] = float(other.get("lam", 10.0))
+    lpar[LP_EPSILON] = float(other.get("epsilon", 0.1))
+    lpar[LP_SCHEDULE] = EpsilonGreedy.SCHEDULES.index(other.get("epsilon_schedule",
+                                                                 "constant"))
+    lpar[LP_EPS_C] = float(other.get("epsilon_c", 6.0))
+    lpar[LP_EPS_D] = float(other.get("epsilon_d", 0.5))
+    lpar[LP_RESPONSE_MIN] = int(other.get("response_minutes", 45))
+    lpar[LP_ACCURACY] = float(other.get("accuracy", 0.88))
+    lpar[LP_HANDLING_MIN] = float(other.get("handling_minutes", 30.0))
+    return lpar
 
 
 def play_fast(controller_name: str, params: dict | None,
               compiled_scenarios: Sequence[CompiledScenario],
-              seeds: Sequence[int]) -> FastBatch:
+              seeds: Sequence[int], controller: Controller | None = None) -> FastBatch:
     """Play episode ``i`` = (``compiled_scenarios[i]``, ``seeds[i]``) on the fast path.
+
+    The episodes are played in order by one controller, its learning carried over, as
+    ``run_controller`` plays a run.
 
     Parameters
     ----------
     controller_name : str
-        ``"noop"`` or ``"rules"``.
+        A key of ``FAST_CONTROLLERS``.
     params : dict, optional
-        The controller's ``alpha`` and ``cooldown`` (defaults 0.05 and 30; ``seed`` is
-        accepted and ignored: neither controller draws random numbers).
+        The controller's parameters (``alpha``, ``cooldown`` and those of ``_PARAMS``;
+        defaults as in its config; ``seed`` is accepted and ignored).
     compiled_scenarios : sequence of CompiledScenario
         As from :func:`compile_for_fast`; not modified.
     seeds : sequence of int
         Episode seeds, as passed to ``run_episode`` (``env.reset(seed=...)``).
+    controller : Controller, optional
+        Required for the controllers that draw random numbers or learn (human, rl, bandit,
+        hybrid_literal): its generator and learner state are used and advanced in place,
+        exactly as the Gymnasium path would leave them.
 
     Returns
     -------
@@ -319,14 +495,20 @@ def play_fast(controller_name: str, params: dict | None,
     Raises
     ------
     ValueError
-        On an unsupported controller or parameter, mismatched lengths, or a non-finite
-        observation (as the Gymnasium path).
+        On an unsupported controller or parameter, mismatched lengths, a missing
+        ``controller``, or a non-finite observation (as the Gymnasium path).
     """
-    code, alpha, cooldown = _check(controller_name, params)
+    code, alpha, cooldown, other = _check(controller_name, params)
     if len(compiled_scenarios) != len(seeds):
         raise ValueError(f"{len(compiled_scenarios)} scenarios but {len(seeds)} seeds")
+    if code >= _HUMAN and controller is None:
+        raise ValueError(f"the fast path needs the {controller_name} controller itself "
+                         "(its generator and learned state)")
+    learner = getattr(controller, "learner", None) if code >= _RL else None
+    tab = learner.tab if learner is not None else np.zeros((2, 1, 1))
+    rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
-    ps, fas, acs, cps, hists, states, verds = (List() for _ in range(7))
+    ps, fas, acs, cps, hists, states, verds, rews = (List() for _ in range(8))
     d_crits = np.empty(n_ep)
     onsets = np.empty(n_ep, dtype=np.int64)
     rec_mins = []
@@ -340,6 +522,7 @@ def play_fast(controller_name: str, params: dict | None,
         hists.append(np.zeros((horizon + 1, L.N_RECORD)))
         states.append(np.zeros(L.N_STATE))
         verds.append(np.zeros((horizon + 1, N_VERDICT_FIELDS)))
+        rews.append(np.zeros(horizon + 1))
         d_crits[i] = critical_value(alpha, int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW]),
                                     int(p[L.P_REF_SIZE]))
         onsets[i] = int(c.faults[:, L.F_ONSET].min())
@@ -350,14 +533,20 @@ def play_fast(controller_name: str, params: dict | None,
     n_verdicts = np.zeros(n_ep, dtype=np.int64)
     first_alarm = np.zeros(n_ep, dtype=np.int64)
     paper_costs = np.zeros(n_ep)
+    lstats = np.zeros((n_ep, N_LSTATS), dtype=np.int64)
     if n_ep:
         play_batch(code, ps, fas, acs, cps, ep_seeds, d_crits, cooldown, onsets, _OBS_IDX,
                    _OBS_HIGH, hists, states, verds, counts, status, n_verdicts, first_alarm,
-                   paper_costs)
+                   paper_costs, tab, _lpar(other), rng, rews, lstats)
     bad = np.flatnonzero(status != OK)
     if bad.size:
         raise ValueError(f"non-finite observation in episode {int(bad[0])} "
                          f"(seed {seeds[int(bad[0])]})")
+    if learner is not None:  # what LearningController.update records
+        for i in range(n_ep):
+            controller.rewards.extend(float(r) for r in rews[i][: lstats[i, LS_N_REWARDS]])
+        if hasattr(controller, "bandit_choices"):
+            controller.bandit_choices += int(lstats[:, LS_BANDIT_CHOICES].sum())
     return FastBatch(
         hists=list(hists), states=list(states),
         verdicts=[verds[i][: n_verdicts[i]] for i in range(n_ep)], counts=counts,
@@ -397,34 +586,57 @@ def episode_row(batch: FastBatch, i: int) -> dict:
 
 def run_episodes_fast(controller_name: str, params: dict | None,
                       compiled_scenarios: Sequence[CompiledScenario],
-                      seeds: Sequence[int]) -> list[dict]:
+                      seeds: Sequence[int], controller: Controller | None = None) -> list[dict]:
     """Play the batch on the fast path; return ``run_episode``'s row for each episode.
 
     See :func:`play_fast` for the arguments. Row ``i`` equals
-    ``run_episode(controller, scenario_i, seeds[i])`` (``controller`` a fresh
-    ``RulesController(**params)`` or ``NoOpController(**params)``) for every column.
+    ``run_episode(controller, scenario_i, seeds[i])`` for every column, the controller
+    having played episodes 0..i-1 before.
     """
-    batch = play_fast(controller_name, params, compiled_scenarios, seeds)
+    batch = play_fast(controller_name, params, compiled_scenarios, seeds, controller)
     return [episode_row(batch, i) for i in range(len(seeds))]
 
 
 def fast_path_params(controller: Controller) -> dict | None:
     """Return the fast path's ``params`` for ``controller``, or None if it cannot play it.
 
-    Only plain :class:`controllers.rules.RulesController` and
-    :class:`controllers.noop.NoOpController` instances (not subclasses) with direct
-    deployments and the default canary judge qualify.
+    Plain instances (not subclasses) of the noop, rules, human (fixed delay), rl, bandit
+    and hybrid_literal controllers with direct deployments and the default canary judge
+    qualify. ``hybrid`` and its ablations, the linear and conservative bandits, the oracle
+    and user controllers run on the Gymnasium path.
     """
+    from controllers.bandit import BanditController
+    from controllers.human import HumanController
+    from controllers.hybrid_literal import HybridLiteralController
     from controllers.noop import NoOpController
+    from controllers.rl import RLController
     from controllers.rules import RulesController
 
-    if type(controller) not in (RulesController, NoOpController):
+    kinds = {NoOpController: "noop", RulesController: "rules", HumanController: "human",
+             RLController: "rl", BanditController: "bandit",
+             HybridLiteralController: "hybrid_literal"}
+    name = kinds.get(type(controller))
+    if name is None or controller.name != name:
         return None
     if getattr(controller, "deployment", "direct") != "direct":
         return None
     if getattr(controller, "canary_judge", "delta_sla") != "delta_sla":
         return None
-    return {"alpha": controller.alpha, "cooldown": controller.cooldown}
+    params = {"alpha": controller.alpha, "cooldown": controller.cooldown}
+    if name == "human":
+        if controller.random_delay:
+            return None
+        params.update(response_minutes=int(controller.response_minutes),
+                      accuracy=float(controller.accuracy),
+                      handling_minutes=float(controller.handling_minutes),
+                      random_delay=False)
+    elif name in ("rl", "bandit", "hybrid_literal"):
+        params.update(lam=controller.lam, n_actions=controller.n_actions)
+        if name == "rl":
+            lr = controller.learner
+            params.update(epsilon=lr.epsilon, epsilon_schedule=lr.epsilon_schedule,
+                          epsilon_c=lr.epsilon_c, epsilon_d=lr.epsilon_d)
+    return params
 
 
 def run_controller_fast(controller: Controller, scenarios: Sequence[Scenario], run_seed: int,
@@ -443,7 +655,7 @@ def run_controller_fast(controller: Controller, scenarios: Sequence[Scenario], r
     order = scenario_order(run_seed, scenarios)
     rows = run_episodes_fast(controller.name, params,
                              [compile_for_fast(sc, action_set) for sc in order],
-                             [episode_seed(run_seed, sc.id) for sc in order])
+                             [episode_seed(run_seed, sc.id) for sc in order], controller)
     for k, (row, sc) in enumerate(zip(rows, order, strict=True)):
         row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,
                    seed=int(run_seed), optimal_action=sc.annotations.optimal_action)

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controllers import kernels as CK
+from controllers.bandit import BanditController
 from controllers.envelope import (
     Observation,
     alarm,
@@ -31,8 +32,11 @@ from controllers.envelope import (
     pi_det,
     risk_high,
 )
+from controllers.human import HumanController
 from controllers.hybrid import HybridController
+from controllers.linucb import LinUCBController
 from controllers.noop import NoOpController
+from controllers.rl import RLController
 from controllers.rules import RULE_NAMES, RulesController, expert_rules
 from experiments import episode as E
 from experiments import fast as F
@@ -159,19 +163,75 @@ def test_run_controller_fast_equals_run_controller():
     pd.testing.assert_frame_equal(fast, gym, check_exact=True)
 
 
-def test_fast_path_params_accepts_only_plain_noop_and_rules():
+def test_fast_path_params_accepts_only_the_plain_built_ins():
     """Subclasses, canary deployments and other controllers are left to the Gymnasium path."""
 
     class Canary(RulesController):
         deployment = "canary"
 
+    class MyBandit(BanditController):
+        pass
+
     assert F.fast_path_params(RulesController(alpha=0.01, cooldown=5)) == {
         "alpha": 0.01, "cooldown": 5}
     assert F.fast_path_params(NoOpController()) == {"alpha": 0.05, "cooldown": 30}
-    assert F.fast_path_params(Canary()) is None
-    assert F.fast_path_params(HybridController()) is None
+    assert F.fast_path_params(BanditController(lam=5.0)) == {
+        "alpha": 0.05, "cooldown": 30, "lam": 5.0, "n_actions": 4}
+    assert F.fast_path_params(RLController(epsilon=0.2))["epsilon"] == 0.2
+    assert F.fast_path_params(HumanController())["response_minutes"] == 45
+    for other in (Canary(), MyBandit(), HybridController(), HumanController(random_delay=True),
+                  LinUCBController()):
+        assert F.fast_path_params(other) is None
     with pytest.raises(ValueError, match="cannot play"):
         F.run_controller_fast(Canary(), _scenarios()[:1], 0)
+
+
+#: Learning and random controllers on the fast path: (config name, overrides, action set).
+LEARNERS = (
+    ("human", {}, "auto"),
+    ("rl", {}, "auto"),
+    ("rl_decaying", {}, "auto"),
+    ("rl", {"cooldown": 5, "epsilon": 0.5}, "auto"),
+    ("bandit", {}, "auto"),
+    ("bandit", {"cooldown": 5, "n_actions": 8}, "extended"),
+    ("hybrid_literal", {"cooldown": 5}, "auto"),
+)
+
+
+def _controller(name, overrides, seed):
+    from hydra.utils import instantiate
+
+    from experiments.config import controller_config
+
+    cfg = controller_config(name)
+    cfg.update(overrides)
+    return instantiate(cfg, seed=seed)
+
+
+@pytest.mark.parametrize(("name", "overrides", "action_set"), LEARNERS,
+                         ids=[f"{n}-{'-'.join(f'{k}{v}' for k, v in o.items())}-{s}"
+                              for n, o, s in LEARNERS])
+def test_learning_controllers_fast_path_equals_run_controller(name, overrides, action_set):
+    """A whole run of a random or learning controller equals the Gymnasium path's.
+
+    Identical rows, learned tables, rewards, bandit-choice counts and generator state, with
+    learning carried across episodes.
+    """
+    scenarios = [sc for sc in load_scenarios("paper43") + load_scenarios("extended")
+                 if sc.horizon <= 480]
+    for seed in (0, 1):
+        gym_ctrl = _controller(name, overrides, seed)
+        fast_ctrl = _controller(name, overrides, seed)
+        gym = pd.DataFrame(E.run_controller(gym_ctrl, scenarios, seed, action_set))
+        fast = pd.DataFrame(F.run_controller_fast(fast_ctrl, scenarios, seed, action_set))
+        pd.testing.assert_frame_equal(fast, gym, check_exact=True)
+        assert gym["n_actions_taken"].sum() > 20
+        assert fast_ctrl.rng.random() == gym_ctrl.rng.random()
+        if hasattr(gym_ctrl, "learner"):
+            np.testing.assert_array_equal(fast_ctrl.learner.tab, gym_ctrl.learner.tab)
+            assert fast_ctrl.rewards == gym_ctrl.rewards and len(gym_ctrl.rewards) > 10
+            assert getattr(fast_ctrl, "bandit_choices", 0) == getattr(
+                gym_ctrl, "bandit_choices", 0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7, 12345, 2**40 + 3])
@@ -195,6 +255,12 @@ def test_fast_path_error_contract():
         F.play_fast("rules", {"cooldown": -1}, c, [0])
     with pytest.raises(ValueError, match="1 scenarios but 2 seeds"):
         F.play_fast("rules", None, c, [0, 1])
+    with pytest.raises(ValueError, match="needs the rl controller"):
+        F.play_fast("rl", None, c, [0])
+    with pytest.raises(ValueError, match="random_delay"):
+        F.play_fast("human", {"random_delay": True}, c, [0], HumanController())
+    with pytest.raises(ValueError, match=r"unknown bandit parameters .*\['epsilon'\]"):
+        F.play_fast("bandit", {"epsilon": 0.1}, c, [0], BanditController())
     with pytest.raises(ValueError, match="action_set"):
         F.compile_for_fast(_scenarios()[5], action_set="all")
     assert F.run_episodes_fast("noop", None, [], []) == []
@@ -205,7 +271,8 @@ COVERED = {
     "controllers.kernels": {"d_eff", "pi_det", "risk_high", "infra_alarm", "alarm",
                             "expert_rules", "rules_act"},
     "simulator.assess_kernel": {"rollout", "assess"},
-    "experiments.fast": {"observe", "play_episode", "play_batch"},
+    "experiments.fast": {"observe", "play_episode", "play_batch", "_deliver_feedback",
+                         "_learner_choose"},
 }
 
 
@@ -398,7 +465,9 @@ def _episode_args(sc, seed, alpha=0.05):
             F.env_episode_seed(seed), d_crit, 5, int(c.faults[:, L.F_ONSET].min()),
             F._OBS_IDX, F._OBS_HIGH, np.zeros((horizon + 1, L.N_RECORD)), np.zeros(L.N_STATE),
             np.zeros((horizon + 1, F.N_VERDICT_FIELDS)),
-            np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.int64))
+            np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.int64), np.zeros((2, 1, 1)),
+            F._lpar(F._PARAMS["rules"]), np.random.default_rng(0), np.zeros(horizon + 1),
+            np.zeros(F.N_LSTATS, dtype=np.int64))
 
 
 def test_play_episode_matches_py_func():
@@ -511,3 +580,41 @@ def test_assess_action_leaves_the_simulation_unchanged():
     before = [x.copy() for x in _kernel_args(sim)[:-2]]
     assess_action(sim, L.RETRAIN)
     _assert_arrays_equal(before, _kernel_args(sim)[:-2])
+
+
+@pytest.mark.parametrize("code", [F._RL, F._BANDIT, F._HYBRID_LITERAL])
+def test_learner_helpers_match_py_func(code):
+    """_learner_choose and _deliver_feedback equal their py_funcs (draws, tables, outputs)."""
+    obs_set = [np.array([0.9, 0.3, 0.1, 200.0, 0.0, 0.5, 100.0, 1.0, 0.0, 0.03]),
+               np.array([0.0, 0.0, 0.0, 900.0, 0.2, 0.5, 100.0, 1.0, 0.0, 0.0]),
+               np.array([0.5, 0.0, 0.0, 100.0, 0.0, 0.5, 100.0, 1.0, 0.0, 0.0])]
+    lpar = F._lpar({**F._PARAMS["rl"], "epsilon": 0.3})
+    for seed in range(20):
+        tabs = [np.random.default_rng(seed).uniform(1.0, 5.0, (2, 16, 4)) for _ in range(2)]
+        rngs = [np.random.default_rng(seed) for _ in range(2)]
+        stats = [np.zeros(F.N_LSTATS, dtype=np.int64) for _ in range(2)]
+        for obs in obs_set:
+            got = [fn(code, obs, 0.1, seed % 16, 4, tab, lpar, rng, st)
+                   for fn, tab, rng, st in zip((F._learner_choose, F._learner_choose.py_func),
+                                               tabs, rngs, stats, strict=True)]
+            assert got[0] == got[1] and 0 <= got[0] < 4
+        verdicts = np.zeros((6, F.N_VERDICT_FIELDS))
+        verdicts[:, F.V_MINUTE] = [3, 5, 9, 20, 30, 41]
+        verdicts[:, F.V_ACTION] = [1, 2, 3, 1, 2, 3]
+        verdicts[:, F.V_SUCCESS] = [1, 0, 1, 1, 0, 0]
+        outs = []
+        for fn, tab, rng in zip((F._deliver_feedback, F._deliver_feedback.py_func), tabs, rngs,
+                                strict=True):
+            ctx_of = np.full(50, -1, dtype=np.int64)
+            ctx_of[[3, 9, 20, 30, 41]] = [1, 2, 3, 4, 5]  # minute 5: an earlier episode's
+            rewards = np.zeros(10)
+            r = fn(code, verdicts, 6, 0, ctx_of, 35, False, 10, np.array([0.0, 1, 2, 4]),
+                   tab, lpar, rng, rewards, 0)
+            outs.append((r, rewards, ctx_of))
+        assert outs[0][0] == outs[1][0] == (4, 3)  # 4 matured by minute 35, 1 of them dropped
+        np.testing.assert_array_equal(outs[0][1], outs[1][1])
+        np.testing.assert_array_equal(outs[0][1][:4], [10.0 - 1, 10.0 - 4, 10.0 - 1, 0.0])
+        np.testing.assert_array_equal(outs[0][2], outs[1][2])
+        np.testing.assert_array_equal(tabs[0], tabs[1])
+        assert rngs[0].random() == rngs[1].random()
+        assert stats[0].tolist() == stats[1].tolist()
