@@ -28,8 +28,9 @@ from collections import deque
 
 import numpy as np
 
-from controllers.learners import N_CTX, BetaThompson, LearningController, reward_to_unit
-from controllers.shield import Shield
+from controllers import hybrid_kernels as _hk
+from controllers.learners import N_CTX, BetaThompson, LearningController
+from controllers.shield import Shield, shield_facts
 from simulator.scenarios.compile import CANARY_JUDGES
 
 
@@ -78,8 +79,8 @@ class HybridController(LearningController):
         self.deployment = "canary" if use_canary else "direct"
         self.canary_judge = canary_judge
         self.learner = BetaThompson(N_CTX, self.n_actions, self.rng)
-        self.safe_a = np.full((N_CTX, self.n_actions), 19.0)
-        self.safe_b = np.ones((N_CTX, self.n_actions))
+        self.safe = np.ones((2, N_CTX, self.n_actions))
+        self.safe[0] = 19.0
         self.shield = Shield()
         self._slo_window: deque[bool] = deque(maxlen=budget_window)
         self.last_mask: np.ndarray | None = None
@@ -90,6 +91,16 @@ class HybridController(LearningController):
         self.shield.reset()
         self._slo_window.clear()
         self.last_mask = None
+
+    @property
+    def safe_a(self) -> np.ndarray:
+        """SLA filter: alphas of the "no safety violation" posteriors (a view of ``safe``)."""
+        return self.safe[0]
+
+    @property
+    def safe_b(self) -> np.ndarray:
+        """SLA filter: betas of the "no safety violation" posteriors (a view of ``safe``)."""
+        return self.safe[1]
 
     @property
     def burn_rate(self) -> float:
@@ -106,29 +117,19 @@ class HybridController(LearningController):
         return super().act(observation, info)
 
     def choose(self, ctx, allowed, x, info) -> int:
-        """Mask, error budget, SLA filter, then Thompson sampling."""
+        """Mask, error budget, SLA filter, then Thompson sampling (hybrid_kernels)."""
         tight = self.use_error_budget and self.burn_rate > self.burn_limit
-        mask = allowed.copy()
-        if self.use_shield:
-            mask &= self.shield.mask(x, info, self.n_actions, tight=tight)
-        self.last_mask = mask.copy()
-        rec = self.shield.recommend(x)
-        if tight and mask[rec]:
-            return rec
-        if self.use_sla_filter:
-            pred = self.safe_a[ctx] / (self.safe_a[ctx] + self.safe_b[ctx])
-            keep = mask & (pred >= self.sla_threshold)
-            if not keep.any():
-                keep = np.zeros_like(mask)
-                keep[rec if mask[rec] else int(np.flatnonzero(mask)[0])] = True
-            mask = keep
-        return self.learner.choose(ctx, mask)
+        minute, busy, prev_ok, prev_compat, delay, window = shield_facts(info)
+        mask = np.empty(self.n_actions, dtype=bool)
+        a = _hk.hybrid_choose(
+            self.rng, self.learner.tab, self.safe, int(ctx), np.asarray(allowed, dtype=bool),
+            x.vector, x.d_critical, minute, int(self.shield.last_quality_alarm), busy,
+            prev_ok, prev_compat, delay, window, bool(tight), bool(self.use_shield),
+            bool(self.use_sla_filter), float(self.sla_threshold), mask)
+        self.last_mask = mask
+        return int(a)
 
     def learn(self, ctx, action, reward, fb) -> None:
         """Update the bandit and the SLA filter's violation posterior."""
-        r01 = reward_to_unit(reward, self.lam)
-        self.learner.update(ctx, action, r01)
-        if fb.get("safety_violation"):
-            self.safe_b[ctx, action] += 1.0
-        else:
-            self.safe_a[ctx, action] += 1.0
+        _hk.hybrid_learn(self.rng, self.learner.tab, self.safe, int(ctx), int(action),
+                         float(reward), self.lam, bool(fb.get("safety_violation")))

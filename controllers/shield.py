@@ -18,15 +18,16 @@ Rules (an action is forbidden when its rule says so):
   ``escalate`` permitted.
 
 The recommended action is pi_det's when non-empty, else the expert rules' choice.
+
+The rules are computed by :mod:`controllers.hybrid_kernels` (shared with the fast path).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from controllers.envelope import NONE, Observation, pi_det
-from controllers.rules import expert_rules
-from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK, SCALE_OUT
+from controllers import hybrid_kernels as _hk
+from controllers.envelope import Observation
 
 
 class Shield:
@@ -35,40 +36,40 @@ class Shield:
     def __init__(self, quality_validation: float = 0.01, quality_rho: float = 0.03):
         self.quality_validation = quality_validation
         self.quality_rho = quality_rho
-        self.last_quality_alarm = -(10**9)
+        self.last_quality_alarm = _hk.NO_ALARM
 
     def reset(self) -> None:
         """Forget the episode's alarms."""
-        self.last_quality_alarm = -(10**9)
+        self.last_quality_alarm = _hk.NO_ALARM
 
     def observe(self, x: Observation, minute: int) -> None:
         """Record a data-quality alarm of this minute, if any (call every minute)."""
-        if x.validation_fail > self.quality_validation or x.rho > self.quality_rho:
-            self.last_quality_alarm = minute
+        self.last_quality_alarm = int(_hk.shield_observe(
+            x.vector, int(minute), int(self.last_quality_alarm), self.quality_validation,
+            self.quality_rho))
 
     def mask(self, x: Observation, info: dict, n_actions: int, tight: bool = False) -> np.ndarray:
         """Permitted actions, shape (n_actions,) bool; ``tight`` when the error budget burns."""
-        minute = int(info.get("minute", 0))
-        m = np.ones(n_actions, dtype=bool)
-        env = pi_det(x)
-        if env != NONE and (x.a > 0.15 or x.error_rate > 0.05 or x.rho > 0.05):
-            m[NO_OP] = False
-        busy = bool(info.get("retrain_running")) or bool(info.get("canary_active"))
-        if (not info.get("previous_available", True)
-                or not info.get("previous_schema_compatible", True) or busy):
-            m[ROLLBACK] = False
-        horizon = int(info.get("label_delay", 0)) + int(info.get("train_window", 120))
-        if busy or minute - self.last_quality_alarm <= horizon:
-            m[RETRAIN] = False
-        if tight and env != RETRAIN:
-            m[RETRAIN] = False
-        if n_actions > SCALE_OUT and x.utilisation <= 0.7:
-            m[SCALE_OUT] = False
-        if not m.any():
-            m[FALLBACK] = True
+        minute, busy, prev_ok, prev_compat, delay, window = shield_facts(info)
+        m = np.empty(n_actions, dtype=bool)
+        _hk.shield_mask(x.vector, x.d_critical, minute, int(self.last_quality_alarm), busy,
+                        prev_ok, prev_compat, delay, window, bool(tight), m)
         return m
 
     def recommend(self, x: Observation, fallback_minutes: int = 0) -> int:
         """pi_det's action if non-empty, else the first matching expert rule."""
-        env = pi_det(x)
-        return env if env != NONE else expert_rules(x, fallback_minutes)[0]
+        return int(_hk.shield_recommend(x.vector, x.d_critical, int(fallback_minutes)))
+
+
+def shield_facts(info: dict) -> tuple[int, bool, bool, bool, int, int]:
+    """Return the public facts the shield reads from ``info``.
+
+    (minute, busy, previous_available, previous_schema_compatible, label_delay,
+    train_window), with the defaults of a missing key: minute 0, not busy, a compatible
+    previous version, no label delay, a 120-minute training window.
+    """
+    return (int(info.get("minute", 0)),
+            bool(info.get("retrain_running")) or bool(info.get("canary_active")),
+            bool(info.get("previous_available", True)),
+            bool(info.get("previous_schema_compatible", True)),
+            int(info.get("label_delay", 0)), int(info.get("train_window", 120)))

@@ -1,0 +1,144 @@
+"""Numba kernels of the shield and the hybrid controller's decision (DESIGN 4, 6).
+
+The one implementation of :class:`controllers.shield.Shield` and of
+:meth:`controllers.hybrid.HybridController.choose` / ``learn``: the Python classes call
+these kernels, and so does the batched fast path (:mod:`experiments.fast`). The rules are
+stated in :mod:`controllers.shield` and :mod:`controllers.hybrid`; observation vectors and
+``d_crit`` are as in :mod:`controllers.kernels`.
+
+SLA-filter state
+----------------
+``safe`` of shape (2, N_CONTEXTS, n_actions): the Beta posterior of "no safety violation"
+per (context, action), ``safe[0]`` its alpha (prior 19), ``safe[1]`` its beta (prior 1).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from controllers.kernels import (
+    DEFAULT_SLO_LATENCY_MS,
+    DEFAULT_TIMEOUT_MS,
+    NONE,
+    OBS_A,
+    OBS_ERR,
+    OBS_RHO,
+    OBS_UTIL,
+    OBS_VALIDATION,
+    expert_rules,
+    pi_det,
+)
+from controllers.learner_kernels import reward_to_unit, ts_choose, ts_update
+from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK, SCALE_OUT
+
+#: The shield's memory before any data-quality alarm (minutes).
+NO_ALARM = -(10**9)
+
+
+@nb.njit(cache=True)
+def shield_observe(obs, minute, last_alarm, quality_validation, quality_rho):
+    """Return the minute of the last data-quality alarm after observing ``obs`` at ``minute``.
+
+    An alarm is validation failures above ``quality_validation`` or an anomaly rate above
+    ``quality_rho``.
+    """
+    if obs[OBS_VALIDATION] > quality_validation or obs[OBS_RHO] > quality_rho:
+        return minute
+    return last_alarm
+
+
+@nb.njit(cache=True)
+def shield_mask(obs, d_crit, minute, last_alarm, busy, prev_available, prev_compatible,
+                label_delay, train_window, tight, out):
+    """Fill ``out`` (bool, shape (n_actions,)) with the permitted actions (Shield.mask).
+
+    Parameters
+    ----------
+    minute, last_alarm : int
+        This minute and the shield's last data-quality alarm.
+    busy : bool
+        A retrain or canary is running.
+    prev_available, prev_compatible : bool
+        A previous version exists / is schema-compatible with the live data.
+    label_delay, train_window : int
+        Minutes; a retrain's labelled data reach back label_delay + train_window minutes.
+    tight : bool
+        The error budget burns fast.
+    """
+    n_actions = out.shape[0]
+    out[:] = True
+    env = pi_det(obs, d_crit)
+    if env != NONE and (obs[OBS_A] > 0.15 or obs[OBS_ERR] > 0.05 or obs[OBS_RHO] > 0.05):
+        out[NO_OP] = False
+    if not prev_available or not prev_compatible or busy:
+        out[ROLLBACK] = False
+    if busy or minute - last_alarm <= label_delay + train_window:
+        out[RETRAIN] = False
+    if tight and env != RETRAIN:
+        out[RETRAIN] = False
+    if n_actions > SCALE_OUT and obs[OBS_UTIL] <= 0.7:
+        out[SCALE_OUT] = False
+    if not out.any():
+        out[FALLBACK] = True
+
+
+@nb.njit(cache=True)
+def shield_recommend(obs, d_crit, fallback_minutes):
+    """pi_det's action if non-empty, else the first matching expert rule's."""
+    env = pi_det(obs, d_crit)
+    if env != NONE:
+        return env
+    a, _ = expert_rules(obs, d_crit, fallback_minutes, DEFAULT_TIMEOUT_MS,
+                        DEFAULT_SLO_LATENCY_MS)
+    return a
+
+
+@nb.njit(cache=True)
+def hybrid_choose(rng, tab, safe, ctx, allowed, obs, d_crit, minute, last_alarm, busy,
+                  prev_available, prev_compatible, label_delay, train_window, tight,
+                  use_shield, use_sla_filter, sla_threshold, mask_out):
+    """Return the hybrid's action at a decision epoch (HybridController.choose).
+
+    Shield mask (``use_shield``); with ``tight`` (error budget burning) the shield's
+    recommendation if permitted; the SLA filter (``use_sla_filter``: predicted compliance
+    safe_alpha / (safe_alpha + safe_beta) >= ``sla_threshold``, never emptying the set);
+    Thompson sampling among what is left. ``mask_out`` receives the mask before the SLA
+    filter (``HybridController.last_mask``).
+    """
+    n = allowed.shape[0]
+    mask = allowed.copy()
+    if use_shield:
+        sm = np.empty(n, dtype=np.bool_)
+        shield_mask(obs, d_crit, minute, last_alarm, busy, prev_available, prev_compatible,
+                    label_delay, train_window, tight, sm)
+        mask &= sm
+    mask_out[:] = mask
+    rec = shield_recommend(obs, d_crit, 0)
+    if tight and mask[rec]:
+        return rec
+    if use_sla_filter:
+        keep = np.zeros(n, dtype=np.bool_)
+        for i in range(n):
+            pred = safe[0, ctx, i] / (safe[0, ctx, i] + safe[1, ctx, i])
+            keep[i] = mask[i] and pred >= sla_threshold
+        if not keep.any():
+            if mask[rec]:
+                keep[rec] = True
+            else:
+                for i in range(n):
+                    if mask[i]:
+                        keep[i] = True
+                        break
+        mask = keep
+    return ts_choose(rng, tab[0, ctx], tab[1, ctx], mask)
+
+
+@nb.njit(cache=True)
+def hybrid_learn(rng, tab, safe, ctx, action, reward, lam, violation):
+    """Update the bandit (Bernoulli trick) and the SLA filter's posterior (HybridController)."""
+    ts_update(rng, tab, ctx, action, reward_to_unit(reward, lam))
+    if violation:
+        safe[1, ctx, action] += 1.0
+    else:
+        safe[0, ctx, action] += 1.0
