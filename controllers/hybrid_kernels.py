@@ -34,6 +34,9 @@ from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK, SCALE_OUT
 
 #: The shield's memory before any data-quality alarm (minutes).
 NO_ALARM = -(10**9)
+#: The shield's data-quality alarm thresholds (validation-failure share, anomaly rate).
+QUALITY_VALIDATION = 0.01
+QUALITY_RHO = 0.03
 
 
 @nb.njit(cache=True)

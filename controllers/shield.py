@@ -33,7 +33,8 @@ from controllers.envelope import Observation
 class Shield:
     """Stateful shield: remembers data-quality alarms over the training-window horizon."""
 
-    def __init__(self, quality_validation: float = 0.01, quality_rho: float = 0.03):
+    def __init__(self, quality_validation: float = _hk.QUALITY_VALIDATION,
+                 quality_rho: float = _hk.QUALITY_RHO):
         self.quality_validation = quality_validation
         self.quality_rho = quality_rho
         self.last_quality_alarm = _hk.NO_ALARM

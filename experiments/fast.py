@@ -4,7 +4,8 @@ One compiled loop plays a batch of episodes (compiled scenario, episode seed) wi
 returning to Python between minutes: the simulator's step kernel
 (:func:`simulator.kernels.step`), the controller's decision (noop; rules through
 :func:`controllers.kernels.rules_act`; the human model; rl, bandit and hybrid_literal through
-:mod:`controllers.learner_kernels`), the counterfactual assessment of every non-no_op action
+:mod:`controllers.learner_kernels`; hybrid and its ablations through
+:mod:`controllers.hybrid_kernels`), the counterfactual assessment of every non-no_op action
 (:func:`simulator.assess_kernel.assess`), the delayed feedback the learners learn from, and
 the first-alarm tracking of :func:`experiments.episode.run_episode`. The kernels are the
 ones the Gymnasium path calls, and the learners draw from the controller's own NumPy
@@ -28,8 +29,8 @@ The protocol replayed per episode (as ``run_episode`` with ``SelfHealEnv``):
 Rows are built in Python from the returned arrays by ``run_episode``'s own row builder,
 :func:`experiments.episode.summarise_episode`. :func:`run_controller_fast` is
 ``run_controller`` on this path, for the controllers :func:`fast_path_params` accepts.
-``hybrid`` and its ablations (shield, SLA filter, error budget and canaries in Python), the
-linear and conservative bandits, the oracle and user controllers run on the Gymnasium path.
+The linear and conservative bandits, the oracle and user controllers run on the Gymnasium
+path.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import numpy as np
 from gymnasium.utils import seeding
 from numba.typed import List
 
+from controllers import hybrid_kernels as HK
 from controllers import kernels as CK
 from controllers import learner_kernels as LK
 from controllers.base import Controller
@@ -55,13 +57,14 @@ from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, pa
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
 FAST_CONTROLLERS = {"noop": 0, "rules": 1, "human": 2, "rl": 3, "bandit": 4,
-                    "hybrid_literal": 5}
+                    "hybrid_literal": 5, "hybrid": 6}
 _NOOP = 0
 _RULES = 1
 _HUMAN = 2
 _RL = 3  # codes >= _RL are the learning controllers
 _BANDIT = 4
 _HYBRID_LITERAL = 5
+_HYBRID = 6
 
 # Controller parameters (``lpar``).
 LP_LAM = 0
@@ -72,7 +75,14 @@ LP_EPS_D = 4
 LP_RESPONSE_MIN = 5
 LP_ACCURACY = 6
 LP_HANDLING_MIN = 7
-N_LPAR = 8
+LP_SLA_THRESHOLD = 8
+LP_SLO_TARGET = 9
+LP_BUDGET_WINDOW = 10
+LP_BURN_LIMIT = 11
+LP_USE_SHIELD = 12
+LP_USE_SLA_FILTER = 13
+LP_USE_ERROR_BUDGET = 14
+N_LPAR = 15
 # Per-episode learner outputs (``lstats``).
 LS_N_REWARDS = 0
 LS_BANDIT_CHOICES = 1
@@ -123,7 +133,7 @@ def observe(rec, obs_idx, obs_high, out):
 
 @nb.njit(cache=True)
 def _deliver_feedback(controller, verdicts, n_verdicts, delivered, ctx_of, now, done, window,
-                      c_paper, tab, lpar, rng, rewards, n_rewards):
+                      c_paper, tab, safe, lpar, rng, rewards, n_rewards):
     """Learn from every verdict matured by minute ``now`` (all when ``done``), in order.
 
     ``SelfHealEnv.step``'s feedback and ``LearningController.update``: a verdict of decision
@@ -147,6 +157,8 @@ def _deliver_feedback(controller, verdicts, n_verdicts, delivered, ctx_of, now, 
         n_rewards += 1
         if controller == _RL:
             LK.eg_update(tab, ctx, act, r)
+        elif controller == _HYBRID:
+            HK.hybrid_learn(rng, tab, safe, ctx, act, r, lam, v[V_VIOLATION] > 0.5)
         else:
             LK.ts_update(rng, tab, ctx, act, LK.reward_to_unit(r, lam))
     return delivered, n_rewards
@@ -175,7 +187,7 @@ def _learner_choose(controller, obs, d_crit, ctx, n_allowed, tab, lpar, rng, lst
 
 @nb.njit(cache=True)
 def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, obs_idx,
-                 obs_high, hist, s, verdicts, counts, tab, lpar, rng, rewards, lstats):
+                 obs_high, hist, s, verdicts, counts, tab, safe, lpar, rng, rewards, lstats):
     """Play one episode of ``controller`` (``FAST_CONTROLLERS``); fill the output arrays.
 
     Parameters
@@ -207,6 +219,9 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     tab : ndarray, shape (2, N_CONTEXTS, n_actions)
         The learner's state (:mod:`controllers.learner_kernels`), updated in place; unused
         by noop, rules and human.
+    safe : ndarray, shape (2, N_CONTEXTS, n_actions)
+        The hybrid's SLA-filter posteriors (:mod:`controllers.hybrid_kernels`), updated in
+        place; unused by the other controllers.
     lpar : ndarray, shape (N_LPAR,)
         Controller parameters (``LP_*``).
     rng : numpy.random.Generator
@@ -251,6 +266,13 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     respond_at = -1  # the human model's open page
     paged_at = 0
     ctx_of = np.full(int(horizon) + 2, -1, dtype=np.int64)  # decision minute -> context
+    last_alarm = HK.NO_ALARM  # the hybrid's shield memory
+    budget = max(1, int(lpar[LP_BUDGET_WINDOW]))  # the hybrid's error-budget window
+    slo_ring = np.zeros(budget, dtype=np.bool_)
+    slo_head = 0
+    slo_len = 0
+    slo_count = 0
+    mask = np.empty(tab.shape[2], dtype=np.bool_)
     delivered = 0
     n_rewards = 0
     n_verdicts = 0
@@ -283,6 +305,35 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                     a = k if k < right else k + 1
                 else:
                     a = rng.integers(0, n_env)
+        elif controller == _HYBRID:  # HybridController.act: shield memory, error budget
+            last_alarm = HK.shield_observe(obs, minute, last_alarm, HK.QUALITY_VALIDATION,
+                                           HK.QUALITY_RHO)
+            violated = hist[t - 1, L.R_SLO_ALL_OK] < 0.5  # info["slo_violation"]
+            if slo_len < budget:  # deque(maxlen=budget).append, as a circular buffer
+                slo_ring[(slo_head + slo_len) % budget] = violated
+                slo_len += 1
+            else:  # full: the oldest entry drops out
+                slo_count -= 1 if slo_ring[slo_head] else 0
+                slo_ring[slo_head] = violated
+                slo_head = (slo_head + 1) % budget
+            slo_count += 1 if violated else 0
+            if minute >= quiet_until and CK.alarm(obs, d_crit):
+                burn = (slo_count / slo_len) / (1.0 - lpar[LP_SLO_TARGET])
+                tight = lpar[LP_USE_ERROR_BUDGET] > 0.5 and burn > lpar[LP_BURN_LIMIT]
+                ctx = LK.context_id(obs, d_crit)
+                allowed = np.zeros(tab.shape[2], dtype=np.bool_)
+                allowed[:min(tab.shape[2], n_env)] = True
+                busy = s[L.S_JOB_ACTIVE] > 0.5 or s[L.S_CANARY_ACTIVE] > 0.5
+                a = HK.hybrid_choose(
+                    rng, tab, safe, ctx, allowed, obs, d_crit, minute, last_alarm, busy,
+                    models[L.M_PREVIOUS, L.MF_VALID] > 0.5,
+                    models[L.M_PREVIOUS, L.MF_SCHEMA] == s[L.S_LIVE_SCHEMA],
+                    int(p[L.P_LABEL_DELAY]), int(p[L.P_TRAIN_WINDOW]), tight,
+                    lpar[LP_USE_SHIELD] > 0.5, lpar[LP_USE_SLA_FILTER] > 0.5,
+                    lpar[LP_SLA_THRESHOLD], mask)
+                ctx_of[t] = ctx
+                if a != L.NO_OP:
+                    quiet_until = minute + 1 + cooldown
         elif controller >= _RL:  # LearningController.decide at a decision epoch
             if minute >= quiet_until and CK.alarm(obs, d_crit):
                 ctx = LK.context_id(obs, d_crit)
@@ -316,7 +367,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         if controller >= _RL:
             delivered, n_rewards = _deliver_feedback(
                 controller, verdicts, n_verdicts, delivered, ctx_of, int(s[L.S_T]) - 1, done,
-                window, c_paper, tab, lpar, rng, rewards, n_rewards)
+                window, c_paper, tab, safe, lpar, rng, rewards, n_rewards)
         if done:
             break
     lstats[LS_N_REWARDS] = n_rewards
@@ -326,7 +377,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
 @nb.njit(cache=True)
 def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, onsets,
                obs_idx, obs_high, hists, states, verdicts, counts, status, n_verdicts,
-               first_alarm, paper_costs, tab, lpar, rng, rewards, lstats):
+               first_alarm, paper_costs, tab, safe, lpar, rng, rewards, lstats):
     """Play the episodes of the batch in order with ``ps[i]``, ``fas[i]``, ... (play_episode).
 
     ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states``, ``verdicts`` and
@@ -339,7 +390,7 @@ def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, ons
         st, nv, fa_min, pc = play_episode(
             controller, ps[i], fas[i], acs[i], c_papers[i], seeds[i], d_crits[i], cooldown,
             onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i], tab,
-            lpar, rng, rewards[i], lstats[i])
+            safe, lpar, rng, rewards[i], lstats[i])
         status[i] = st
         n_verdicts[i] = nv
         first_alarm[i] = fa_min
@@ -357,15 +408,19 @@ def env_episode_seed(seed: int) -> int:
     return int(rng.integers(0, 2**53))
 
 
-def compile_for_fast(scenario: Scenario, action_set: str = "auto") -> CompiledScenario:
-    """Compile ``scenario`` as ``run_episode`` configures the env for the fast controllers.
+def compile_for_fast(scenario: Scenario, action_set: str = "auto", deployment: str = "direct",
+                     canary_judge: str = "delta_sla") -> CompiledScenario:
+    """Compile ``scenario`` as ``run_episode`` configures the env for a controller.
 
-    Direct deployments, the delta-SLA canary judge, and ``P_N_ACTIONS`` set by
-    ``action_set`` (``auto``: the scenario's).
+    ``deployment`` and ``canary_judge`` are the controller's (``SelfHealEnv``'s arguments);
+    ``P_N_ACTIONS`` is set by ``action_set`` (``auto``: the scenario's).
     """
     if action_set not in ("auto", "paper", "extended"):
         raise ValueError(f"action_set must be auto, paper or extended, got {action_set!r}")
-    compiled = compile_scenario(scenario, deploy_canary=False, canary_judge="delta_sla")
+    if deployment not in ("direct", "canary"):
+        raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
+    compiled = compile_scenario(scenario, deploy_canary=deployment == "canary",
+                                canary_judge=canary_judge)
     if action_set == "extended":
         compiled.params[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS
     elif action_set == "paper":
@@ -417,6 +472,10 @@ _PARAMS = {
            "epsilon_c": 6.0, "epsilon_d": 0.5},
     "bandit": {"lam": 10.0, "n_actions": 4},
     "hybrid_literal": {"lam": 10.0, "n_actions": 4},
+    "hybrid": {"lam": 10.0, "n_actions": 4, "sla_threshold": 0.95, "slo_target": 0.99,
+               "budget_window": 60, "burn_limit": 14.4, "use_shield": True,
+               "use_canary": True, "use_sla_filter": True, "use_error_budget": True,
+               "canary_judge": "delta_sla"},
 }
 
 
@@ -461,6 +520,13 @@ def _lpar(other: dict) -> np.ndarray:
     lpar[LP_RESPONSE_MIN] = int(other.get("response_minutes", 45))
     lpar[LP_ACCURACY] = float(other.get("accuracy", 0.88))
     lpar[LP_HANDLING_MIN] = float(other.get("handling_minutes", 30.0))
+    lpar[LP_SLA_THRESHOLD] = float(other.get("sla_threshold", 0.95))
+    lpar[LP_SLO_TARGET] = float(other.get("slo_target", 0.99))
+    lpar[LP_BUDGET_WINDOW] = int(other.get("budget_window", 60))
+    lpar[LP_BURN_LIMIT] = float(other.get("burn_limit", 14.4))
+    lpar[LP_USE_SHIELD] = float(bool(other.get("use_shield", True)))
+    lpar[LP_USE_SLA_FILTER] = float(bool(other.get("use_sla_filter", True)))
+    lpar[LP_USE_ERROR_BUDGET] = float(bool(other.get("use_error_budget", True)))
     return lpar
 
 
@@ -501,11 +567,27 @@ def play_fast(controller_name: str, params: dict | None,
     code, alpha, cooldown, other = _check(controller_name, params)
     if len(compiled_scenarios) != len(seeds):
         raise ValueError(f"{len(compiled_scenarios)} scenarios but {len(seeds)} seeds")
+    if code == _HYBRID:  # deployments and judge are compiled in: they must agree
+        from simulator.scenarios.compile import CANARY_JUDGES
+
+        if other["canary_judge"] not in CANARY_JUDGES:
+            raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, "
+                             f"got {other['canary_judge']!r}")
+        want = (float(bool(other["use_canary"])),
+                float(CANARY_JUDGES.index(other["canary_judge"])))
+        for c in compiled_scenarios:
+            got = (float(c.params[L.P_DEPLOY_CANARY]), float(c.params[L.P_CANARY_JUDGE]))
+            if got != want:
+                raise ValueError(
+                    "hybrid: the compiled scenarios' deployment and canary judge must match "
+                    "use_canary and canary_judge (compile_for_fast(..., deployment, "
+                    "canary_judge))")
     if code >= _HUMAN and controller is None:
         raise ValueError(f"the fast path needs the {controller_name} controller itself "
                          "(its generator and learned state)")
     learner = getattr(controller, "learner", None) if code >= _RL else None
     tab = learner.tab if learner is not None else np.zeros((2, 1, 1))
+    safe = controller.safe if code == _HYBRID else np.ones((2, 1, 1))
     rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
     ps, fas, acs, cps, hists, states, verds, rews = (List() for _ in range(8))
@@ -537,7 +619,7 @@ def play_fast(controller_name: str, params: dict | None,
     if n_ep:
         play_batch(code, ps, fas, acs, cps, ep_seeds, d_crits, cooldown, onsets, _OBS_IDX,
                    _OBS_HIGH, hists, states, verds, counts, status, n_verdicts, first_alarm,
-                   paper_costs, tab, _lpar(other), rng, rews, lstats)
+                   paper_costs, tab, safe, _lpar(other), rng, rews, lstats)
     bad = np.flatnonzero(status != OK)
     if bad.size:
         raise ValueError(f"non-finite observation in episode {int(bad[0])} "
@@ -600,13 +682,14 @@ def run_episodes_fast(controller_name: str, params: dict | None,
 def fast_path_params(controller: Controller) -> dict | None:
     """Return the fast path's ``params`` for ``controller``, or None if it cannot play it.
 
-    Plain instances (not subclasses) of the noop, rules, human (fixed delay), rl, bandit
-    and hybrid_literal controllers with direct deployments and the default canary judge
-    qualify. ``hybrid`` and its ablations, the linear and conservative bandits, the oracle
-    and user controllers run on the Gymnasium path.
+    Plain instances (not subclasses) of the noop, rules, human (fixed delay), rl, bandit,
+    hybrid_literal and hybrid (any ablation, either canary judge) controllers qualify;
+    the first five with direct deployments and the default canary judge. The linear and
+    conservative bandits, the oracle and user controllers run on the Gymnasium path.
     """
     from controllers.bandit import BanditController
     from controllers.human import HumanController
+    from controllers.hybrid import HybridController
     from controllers.hybrid_literal import HybridLiteralController
     from controllers.noop import NoOpController
     from controllers.rl import RLController
@@ -614,13 +697,12 @@ def fast_path_params(controller: Controller) -> dict | None:
 
     kinds = {NoOpController: "noop", RulesController: "rules", HumanController: "human",
              RLController: "rl", BanditController: "bandit",
-             HybridLiteralController: "hybrid_literal"}
+             HybridLiteralController: "hybrid_literal", HybridController: "hybrid"}
     name = kinds.get(type(controller))
     if name is None or controller.name != name:
         return None
-    if getattr(controller, "deployment", "direct") != "direct":
-        return None
-    if getattr(controller, "canary_judge", "delta_sla") != "delta_sla":
+    if name != "hybrid" and (getattr(controller, "deployment", "direct") != "direct"
+                             or getattr(controller, "canary_judge", "delta_sla") != "delta_sla"):
         return None
     params = {"alpha": controller.alpha, "cooldown": controller.cooldown}
     if name == "human":
@@ -630,8 +712,16 @@ def fast_path_params(controller: Controller) -> dict | None:
                       accuracy=float(controller.accuracy),
                       handling_minutes=float(controller.handling_minutes),
                       random_delay=False)
-    elif name in ("rl", "bandit", "hybrid_literal"):
+    elif name in ("rl", "bandit", "hybrid_literal", "hybrid"):
         params.update(lam=controller.lam, n_actions=controller.n_actions)
+        if name == "hybrid":
+            params.update(
+                sla_threshold=controller.sla_threshold, slo_target=controller.slo_target,
+                budget_window=controller._slo_window.maxlen, burn_limit=controller.burn_limit,
+                use_shield=controller.use_shield, use_canary=controller.deployment == "canary",
+                use_sla_filter=controller.use_sla_filter,
+                use_error_budget=controller.use_error_budget,
+                canary_judge=controller.canary_judge)
         if name == "rl":
             lr = controller.learner
             params.update(epsilon=lr.epsilon, epsilon_schedule=lr.epsilon_schedule,
@@ -653,8 +743,11 @@ def run_controller_fast(controller: Controller, scenarios: Sequence[Scenario], r
         raise ValueError(f"the fast path cannot play {type(controller).__name__} "
                          f"{controller.name!r}: use experiments.episode.run_controller")
     order = scenario_order(run_seed, scenarios)
+    deployment = getattr(controller, "deployment", "direct")
+    judge = getattr(controller, "canary_judge", "delta_sla")
     rows = run_episodes_fast(controller.name, params,
-                             [compile_for_fast(sc, action_set) for sc in order],
+                             [compile_for_fast(sc, action_set, deployment, judge)
+                              for sc in order],
                              [episode_seed(run_seed, sc.id) for sc in order], controller)
     for k, (row, sc) in enumerate(zip(rows, order, strict=True)):
         row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,

@@ -179,8 +179,10 @@ def test_fast_path_params_accepts_only_the_plain_built_ins():
         "alpha": 0.05, "cooldown": 30, "lam": 5.0, "n_actions": 4}
     assert F.fast_path_params(RLController(epsilon=0.2))["epsilon"] == 0.2
     assert F.fast_path_params(HumanController())["response_minutes"] == 45
-    for other in (Canary(), MyBandit(), HybridController(), HumanController(random_delay=True),
-                  LinUCBController()):
+    hyb = F.fast_path_params(HybridController(use_canary=False, canary_judge="mann_whitney"))
+    assert hyb["use_canary"] is False and hyb["canary_judge"] == "mann_whitney"
+    assert hyb["budget_window"] == 60 and hyb["sla_threshold"] == 0.95
+    for other in (Canary(), MyBandit(), HumanController(random_delay=True), LinUCBController()):
         assert F.fast_path_params(other) is None
     with pytest.raises(ValueError, match="cannot play"):
         F.run_controller_fast(Canary(), _scenarios()[:1], 0)
@@ -195,6 +197,10 @@ LEARNERS = (
     ("bandit", {}, "auto"),
     ("bandit", {"cooldown": 5, "n_actions": 8}, "extended"),
     ("hybrid_literal", {"cooldown": 5}, "auto"),
+    ("hybrid", {}, "auto"),
+    ("hybrid", {"canary_judge": "mann_whitney", "cooldown": 5, "burn_limit": 2.0}, "auto"),
+    ("hybrid_no_shield", {"cooldown": 5}, "auto"),
+    ("hybrid_no_canary", {"n_actions": 8}, "extended"),
 )
 
 
@@ -246,7 +252,9 @@ def test_fast_path_error_contract():
     """Unsupported controllers, unknown parameters and mismatched lengths raise ValueError."""
     c = [F.compile_for_fast(_scenarios()[5])]
     with pytest.raises(ValueError, match="fast path plays"):
-        F.play_fast("hybrid", None, c, [0])
+        F.play_fast("linucb", None, c, [0])
+    with pytest.raises(ValueError, match="must match use_canary"):  # c is compiled direct
+        F.play_fast("hybrid", None, c, [0], HybridController())
     with pytest.raises(ValueError, match="unknown rules parameters"):
         F.play_fast("rules", {"z": 3.0}, c, [0])
     with pytest.raises(ValueError, match="alpha"):
@@ -466,8 +474,8 @@ def _episode_args(sc, seed, alpha=0.05):
             F._OBS_IDX, F._OBS_HIGH, np.zeros((horizon + 1, L.N_RECORD)), np.zeros(L.N_STATE),
             np.zeros((horizon + 1, F.N_VERDICT_FIELDS)),
             np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.int64), np.zeros((2, 1, 1)),
-            F._lpar(F._PARAMS["rules"]), np.random.default_rng(0), np.zeros(horizon + 1),
-            np.zeros(F.N_LSTATS, dtype=np.int64))
+            np.ones((2, 1, 1)), F._lpar(F._PARAMS["rules"]), np.random.default_rng(0),
+            np.zeros(horizon + 1), np.zeros(F.N_LSTATS, dtype=np.int64))
 
 
 def test_play_episode_matches_py_func():
@@ -582,7 +590,7 @@ def test_assess_action_leaves_the_simulation_unchanged():
     _assert_arrays_equal(before, _kernel_args(sim)[:-2])
 
 
-@pytest.mark.parametrize("code", [F._RL, F._BANDIT, F._HYBRID_LITERAL])
+@pytest.mark.parametrize("code", [F._RL, F._BANDIT, F._HYBRID_LITERAL, F._HYBRID])
 def test_learner_helpers_match_py_func(code):
     """_learner_choose and _deliver_feedback equal their py_funcs (draws, tables, outputs)."""
     obs_set = [np.array([0.9, 0.3, 0.1, 200.0, 0.0, 0.5, 100.0, 1.0, 0.0, 0.03]),
@@ -591,9 +599,12 @@ def test_learner_helpers_match_py_func(code):
     lpar = F._lpar({**F._PARAMS["rl"], "epsilon": 0.3})
     for seed in range(20):
         tabs = [np.random.default_rng(seed).uniform(1.0, 5.0, (2, 16, 4)) for _ in range(2)]
+        safes = [np.random.default_rng(seed + 1).uniform(1.0, 20.0, (2, 16, 4)) for _ in range(2)]
         rngs = [np.random.default_rng(seed) for _ in range(2)]
         stats = [np.zeros(F.N_LSTATS, dtype=np.int64) for _ in range(2)]
         for obs in obs_set:
+            if code == F._HYBRID:  # its choice is hybrid_choose (tests/test_hybrid_kernels.py)
+                break
             got = [fn(code, obs, 0.1, seed % 16, 4, tab, lpar, rng, st)
                    for fn, tab, rng, st in zip((F._learner_choose, F._learner_choose.py_func),
                                                tabs, rngs, stats, strict=True)]
@@ -603,18 +614,19 @@ def test_learner_helpers_match_py_func(code):
         verdicts[:, F.V_ACTION] = [1, 2, 3, 1, 2, 3]
         verdicts[:, F.V_SUCCESS] = [1, 0, 1, 1, 0, 0]
         outs = []
-        for fn, tab, rng in zip((F._deliver_feedback, F._deliver_feedback.py_func), tabs, rngs,
-                                strict=True):
+        for fn, tab, safe, rng in zip((F._deliver_feedback, F._deliver_feedback.py_func), tabs,
+                                      safes, rngs, strict=True):
             ctx_of = np.full(50, -1, dtype=np.int64)
             ctx_of[[3, 9, 20, 30, 41]] = [1, 2, 3, 4, 5]  # minute 5: an earlier episode's
             rewards = np.zeros(10)
             r = fn(code, verdicts, 6, 0, ctx_of, 35, False, 10, np.array([0.0, 1, 2, 4]),
-                   tab, lpar, rng, rewards, 0)
+                   tab, safe, lpar, rng, rewards, 0)
             outs.append((r, rewards, ctx_of))
         assert outs[0][0] == outs[1][0] == (4, 3)  # 4 matured by minute 35, 1 of them dropped
         np.testing.assert_array_equal(outs[0][1], outs[1][1])
         np.testing.assert_array_equal(outs[0][1][:4], [10.0 - 1, 10.0 - 4, 10.0 - 1, 0.0])
         np.testing.assert_array_equal(outs[0][2], outs[1][2])
         np.testing.assert_array_equal(tabs[0], tabs[1])
+        np.testing.assert_array_equal(safes[0], safes[1])
         assert rngs[0].random() == rngs[1].random()
         assert stats[0].tolist() == stats[1].tolist()
