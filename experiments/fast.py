@@ -52,7 +52,7 @@ from experiments.episode import episode_seed, scenario_order, summarise_episode
 from simulator import layout as L
 from simulator.assess_kernel import assess
 from simulator.env import _FULL_HIGH, _REC_OF_OBS
-from simulator.kernels import SAMPLE_CACHE_MIB, init_state, sample_cache_rows, step
+from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
 from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
@@ -248,9 +248,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     refs = np.zeros((L.N_MODEL_SLOTS, L.N_FEATURES, m))
     live = np.zeros((int(p[L.P_KS_WINDOW]), L.N_FEATURES, n))
     rs = np.zeros(1, dtype=np.uint64)
-    rows = sample_cache_rows(p, SAMPLE_CACHE_MIB)  # as Simulation's default
-    smp = np.empty((rows, 2, L.N_FEATURES, n))
-    smeta = np.zeros((rows, 3), dtype=np.uint64)
+    smp, smeta = new_sample_cache(p, SAMPLE_CACHE_MIB)  # as Simulation's default
     hist[:] = 0.0
     counts[:] = 0
     init_state(p, fr, s, models, refs, live, seed, rs)

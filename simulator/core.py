@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import layout as L
-from simulator.kernels import SAMPLE_CACHE_MIB, init_state, sample_cache_rows, step
+from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
 from simulator.scenarios.compile import CompiledScenario, paper_cost
 
 
@@ -47,14 +47,12 @@ class Simulation:
         self.hist = np.zeros((self.horizon + 1, L.N_RECORD))
         self.live = np.zeros((int(p[L.P_KS_WINDOW]), L.N_FEATURES, n))
         self.rs = np.zeros(1, dtype=np.uint64)
-        self._cache_rows = int(sample_cache_rows(p, float(sample_cache_mib)))
-        self._n = n
+        self._cache_mib = float(sample_cache_mib)
         self._new_sample_cache()
 
     def _new_sample_cache(self) -> None:
         """Allocate an empty sample cache (kernels module docstring) for a new episode."""
-        self.smp = np.empty((self._cache_rows, 2, L.N_FEATURES, self._n))
-        self.smeta = np.zeros((self._cache_rows, 3), dtype=np.uint64)
+        self.smp, self.smeta = new_sample_cache(self.p, self._cache_mib)
 
     @property
     def t(self) -> int:
@@ -114,7 +112,7 @@ class Simulation:
         other.p, other.fa, other.ac = self.p, self.fa, self.ac
         other.c_paper = self.c_paper
         other.horizon = self.horizon
-        other._cache_rows, other._n = self._cache_rows, self._n
+        other._cache_mib = self._cache_mib
         other.smp, other.smeta = self.smp, self.smeta
         for name in ("fr", "s", "models", "refs", "hist", "live", "rs"):
             setattr(other, name, getattr(self, name).copy())

@@ -15,11 +15,15 @@ refs : (N_MODEL_SLOTS, N_FEATURES, m)     sorted reference samples, mutated on r
 hist : (horizon + 1, N_RECORD)       per-minute records (``R_*``); row t is written at t
 live : (ks_window, N_FEATURES, n)    ring buffer of live feature samples, each minute sorted
 rs : (1,) uint64                     scratch random-stream state
-smp : (rows, 2, N_FEATURES, n)       sample cache: per minute, the sorted and the raw rows
-smeta : (rows, 3) uint64             sample cache: per minute, (filled, invalid rows, stream
-                                     state after the draws); rows = 0 disables the cache.
-                                     Shared, not copied, by the forks of one episode: the
-                                     samples of a minute depend on (seed, minute) only.
+smp : (rows, N_FEATURES, (w + 2) n)  sample cache, per minute and feature: the sorted block
+                                     [0, n), the raw rows [n, 2n), the merged KS window
+                                     [2n, (w + 2) n) (w = ks_window)
+smeta : (rows, N_SC) uint64          sample cache, per minute: flags (SC_*), invalid rows,
+                                     stream state after the draws, and the KS statistic
+                                     (float64 bits) against each initial reference sample.
+                                     rows = 0 disables the cache. Shared, not copied, by the
+                                     forks of one episode: the samples of a minute depend on
+                                     (seed, minute) only, the initial references on the seed.
 """
 
 from __future__ import annotations
@@ -302,8 +306,9 @@ def init_state(p, fr, s, models, refs, live, seed, rs):
     models[L.M_FALLBACK, L.MF_IS_FALLBACK] = 1.0
     models[L.M_FALLBACK, L.MF_COST] = p[L.P_FB_COST]
     seed_stream(rs, seed, 0, STREAM_RETRAIN)
-    for k in (L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK):
+    for i, k in enumerate((L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK)):
         draw_reference(models, refs, k, p, rs)
+        models[k, L.MF_REF_ID] = i  # the sample cache keeps KS statistics per initial id
     seed_stream(rs, seed, 0, STREAM_WARMUP)
     for w in range(live.shape[0]):
         for j in range(L.N_FEATURES):
@@ -453,6 +458,7 @@ def _finish_retrain(p, s, models, refs, rs, t):
     models[c, L.MF_BASE_ACC] = p[L.P_BASE_ACC]
     models[c, L.MF_COST] = 1.0
     models[c, L.MF_TRAINED_AT] = t
+    models[c, L.MF_REF_ID] = -1.0  # a new reference: its KS statistics are not cached
     for j in range(L.N_FEATURES):
         models[c, L.MF_LOC + j] = s[L.S_JOB_LOC + j]
         models[c, L.MF_SCALE + j] = s[L.S_JOB_SCALE + j]
@@ -704,19 +710,40 @@ def draw_samples(fa, levels, scale, raw, rs, n):
 
 #: Default budget of one episode's sample cache, MiB.
 SAMPLE_CACHE_MIB = 64.0
+# Sample-cache flags (bits of ``smeta[t, SC_FLAGS]``) and columns.
+SC_SAMPLES = 1  # the sorted block, the raw rows, the invalid count and the stream state
+SC_MERGED = 2  # the merged KS window
+SC_D0 = 4  # bit of the KS statistic against initial reference k: SC_D0 << k (k = 0, 1, 2)
+SC_FLAGS = 0
+SC_INVALID = 1
+SC_STREAM = 2
+SC_D = 3  # columns 3..5: the KS statistic (float64 bits) against initial reference 0..2
+N_SC = 6
+N_CACHED_REFS = 3
 
 
 @nb.njit(cache=True)
 def sample_cache_rows(p, mib):
     """Rows of the sample cache for scenario ``p`` within ``mib`` MiB (0: no cache).
 
-    One row per minute (horizon + 1) holds 2 x N_FEATURES x samples_per_minute float64
-    values: 9 MiB for a day at 100 samples a minute. Above the budget the episode runs
-    without the cache (same results; forks draw their samples again).
+    One row per minute (horizon + 1) holds N_FEATURES x (ks_window + 2) x
+    samples_per_minute float64 values (sorted block, raw rows, merged KS window): 23 MiB for
+    a day at 100 samples a minute and a 3-minute window. Above the budget the episode runs
+    without the cache (same results; forks draw and merge again).
     """
     rows = int(p[L.P_HORIZON]) + 1
-    nbytes = rows * 2.0 * L.N_FEATURES * p[L.P_SAMPLES_PER_MIN] * 8.0
+    width = (p[L.P_KS_WINDOW] + 2.0) * p[L.P_SAMPLES_PER_MIN]
+    nbytes = rows * L.N_FEATURES * width * 8.0
     return rows if nbytes <= mib * 1048576.0 else 0
+
+
+@nb.njit(cache=True)
+def new_sample_cache(p, mib):
+    """Return an empty sample cache ``(smp, smeta)`` for scenario ``p`` (module docstring)."""
+    rows = sample_cache_rows(p, mib)
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    width = (int(p[L.P_KS_WINDOW]) + 2) * n
+    return np.empty((rows, L.N_FEATURES, width)), np.zeros((rows, N_SC), dtype=np.uint64)
 
 
 # ----------------------------------------------------------------------------------------
@@ -927,24 +954,24 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
     slot = ti % live.shape[0]
     z_thr = p[L.P_ANOMALY_Z]
     use_cache = ti < smeta.shape[0]
-    if use_cache and smeta[ti, 0] == 1:
-        raw = smp[ti, 1]
+    if use_cache and smeta[ti, SC_FLAGS] & SC_SAMPLES:
+        raw = smp[ti, :, n:2 * n]
         for j in range(L.N_FEATURES):
-            live[slot, j, :n] = smp[ti, 0, j, :n]
-        n_invalid = int(smeta[ti, 1])
-        rs[0] = smeta[ti, 2]
+            live[slot, j, :n] = smp[ti, j, :n]
+        n_invalid = int(smeta[ti, SC_INVALID])
+        rs[0] = smeta[ti, SC_STREAM]
     else:
-        raw = smp[ti, 1] if use_cache else np.empty((L.N_FEATURES, n))
+        raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
         n_invalid = draw_samples(fa, levels, scale, raw, rs, n)
         for j in range(L.N_FEATURES):
             live[slot, j, :n] = raw[j, :n]
             sort_block(live[slot, j, :n])
         if use_cache:
             for j in range(L.N_FEATURES):
-                smp[ti, 0, j, :n] = live[slot, j, :n]
-            smeta[ti, 1] = np.uint64(n_invalid)
-            smeta[ti, 2] = rs[0]
-            smeta[ti, 0] = np.uint64(1)
+                smp[ti, j, :n] = live[slot, j, :n]
+            smeta[ti, SC_INVALID] = np.uint64(n_invalid)
+            smeta[ti, SC_STREAM] = rs[0]
+            smeta[ti, SC_FLAGS] |= np.uint64(SC_SAMPLES)
     n_anom = 0
     for i in range(n):
         for j in range(L.N_FEATURES):
@@ -955,16 +982,36 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
     rec[L.R_RHO] = n_anom / n
     rec[L.R_VALIDATION_FAIL] = n_invalid / n
 
-    # KS statistic per feature: merge the window's sorted minute blocks.
+    # KS statistic per feature: merge the window's sorted minute blocks. The merged window
+    # is cached with the samples; so is the statistic against the three initial reference
+    # samples (drawn from the episode seed alone, shared by every fork).
     w = live.shape[0]
     m = int(p[L.P_REF_SIZE])
-    buf = np.empty(w * n)
-    d_max = 0.0
-    for j in range(L.N_FEATURES):
-        merge_sorted_blocks(live, j, n, buf)
-        d = ks_statistic(buf, refs[main, j, :m])
-        if d > d_max:
-            d_max = d
+    ref_id = int(models[main, L.MF_REF_ID])
+    d_bit = np.uint64(SC_D0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
+    cached_d = smeta.view(np.float64)
+    if use_cache and d_bit and smeta[ti, SC_FLAGS] & d_bit:
+        d_max = cached_d[ti, SC_D + ref_id]
+    else:
+        merged = use_cache and smeta[ti, SC_FLAGS] & SC_MERGED
+        buf = np.empty(w * n)
+        d_max = 0.0
+        for j in range(L.N_FEATURES):
+            if merged:
+                win = smp[ti, j, 2 * n:(2 + w) * n]
+            else:
+                merge_sorted_blocks(live, j, n, buf)
+                win = buf
+                if use_cache:
+                    smp[ti, j, 2 * n:(2 + w) * n] = buf
+            d = ks_statistic(win, refs[main, j, :m])
+            if d > d_max:
+                d_max = d
+        if use_cache:
+            smeta[ti, SC_FLAGS] |= np.uint64(SC_MERGED)
+            if d_bit:
+                cached_d[ti, SC_D + ref_id] = d_max
+                smeta[ti, SC_FLAGS] |= d_bit
     rec[L.R_D] = d_max
 
     vol = int(p[L.P_LABEL_VOLUME])

@@ -113,7 +113,9 @@ MF_LOC = 9  # N_FEATURES fields: training location per feature
 MF_SCALE = MF_LOC + N_FEATURES  # N_FEATURES fields: training scale per feature
 MF_RMEAN = MF_SCALE + N_FEATURES  # N_FEATURES fields: mean of the reference sample
 MF_RSTD = MF_RMEAN + N_FEATURES  # N_FEATURES fields: std of the reference sample
-N_MODEL_FIELDS = MF_RSTD + N_FEATURES
+MF_REF_ID = MF_RSTD + N_FEATURES  # 0, 1, 2: initial serving / previous / fallback reference;
+# -1: drawn by a retrain (identifies the reference sample for the KS cache)
+N_MODEL_FIELDS = MF_REF_ID + 1
 
 #: Location of each monitored feature before any fault (std 1 each).
 BASE_LOC = (1.0, 2.0, -1.0, 0.5)

@@ -261,6 +261,7 @@ COVERED = {
         "_slot_effects",
         "draw_samples",
         "sample_cache_rows",
+        "new_sample_cache",
         "step",
     },
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs"},
@@ -876,13 +877,19 @@ def test_draw_samples_matches_py_func():
 
 
 def test_sample_cache_rows_budget():
-    """One row per minute within the budget, none above it."""
+    """One row per minute within the budget, none above it; the arrays' shapes."""
     p = _compiled().params
     rows = int(p[L.P_HORIZON]) + 1
-    nbytes = rows * 2 * L.N_FEATURES * int(p[L.P_SAMPLES_PER_MIN]) * 8
+    n, w = int(p[L.P_SAMPLES_PER_MIN]), int(p[L.P_KS_WINDOW])
+    nbytes = rows * L.N_FEATURES * (w + 2) * n * 8
     assert K.sample_cache_rows(p, nbytes / 2**20) == rows
     assert K.sample_cache_rows(p, nbytes / 2**20 * 0.999) == 0
     assert K.sample_cache_rows.py_func(p, 64.0) == rows
+    for fn in (K.new_sample_cache, K.new_sample_cache.py_func):
+        smp, smeta = fn(p, 64.0)
+        assert smp.shape == (rows, L.N_FEATURES, (w + 2) * n)
+        assert smeta.shape == (rows, K.N_SC) and smeta.dtype == np.uint64 and not smeta.any()
+        assert fn(p, 0.0)[0].shape[0] == 0
 
 
 @pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
@@ -910,7 +917,13 @@ def test_sample_cache_changes_no_result(canary):
     for name in ARRAYS:
         _assert_same(getattr(cached, name), getattr(plain, name), name)
     # the forks drew minutes ahead of the episode, which later read them back
-    assert cached.smeta[:, 0].sum() == 56 + 12  # rows 0..67: the last forks start at minute 56
+    flags = cached.smeta[:, K.SC_FLAGS]
+    filled = (flags & K.SC_SAMPLES) > 0
+    assert filled.sum() == 56 + 12  # rows 0..67: the last forks start at minute 56
+    assert ((flags & K.SC_MERGED) > 0).sum() == 56 + 12
+    # KS statistics cached against the initial serving reference and, from the fallback
+    # forks and episode, against the fallback's; never against a retrained reference
+    assert ((flags & K.SC_D0) > 0).sum() >= 10 and ((flags & (K.SC_D0 << 2)) > 0).sum() > 5
 
 
 def test_reset_gives_a_fresh_sample_cache_and_forks_keep_theirs():
@@ -922,7 +935,8 @@ def test_reset_gives_a_fresh_sample_cache_and_forks_keep_theirs():
     fork = sim.fork()
     assert fork.smp is sim.smp
     sim.reset(2)
-    assert fork.smp is not sim.smp and sim.smeta[:, 0].sum() == 1  # minute 0 only
+    assert fork.smp is not sim.smp
+    assert ((sim.smeta[:, K.SC_FLAGS] & K.SC_SAMPLES) > 0).sum() == 1  # minute 0 only
     ref = Simulation(_compiled(), sample_cache_mib=0.0)
     ref.reset(1)
     for _ in range(10):
