@@ -187,7 +187,8 @@ def _learner_choose(controller, obs, d_crit, ctx, n_allowed, tab, lpar, rng, lst
 
 @nb.njit(cache=True)
 def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, obs_idx,
-                 obs_high, hist, s, verdicts, counts, tab, safe, lpar, rng, rewards, lstats):
+                 obs_high, hist, s, verdicts, counts, tab, safe, lpar, rng, rewards, lstats,
+                 smp_in, smeta_in):
     """Play one episode of ``controller`` (``FAST_CONTROLLERS``); fill the output arrays.
 
     Parameters
@@ -230,6 +231,10 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         Output: the rewards learned, in order (``LearningController.rewards``).
     lstats : ndarray of int64, shape (N_LSTATS,)
         Output, accumulated: ``LS_N_REWARDS`` of this episode, ``LS_BANDIT_CHOICES``.
+    smp_in, smeta_in : ndarray
+        The episode's sample cache (:mod:`simulator.kernels`), to share it between
+        controllers playing the same episode (:class:`SampleCaches`); with
+        ``smeta_in.shape[1] == 0`` a fresh one is used (Simulation's default budget).
 
     Returns
     -------
@@ -248,7 +253,10 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     refs = np.zeros((L.N_MODEL_SLOTS, L.N_FEATURES, m))
     live = np.zeros((int(p[L.P_KS_WINDOW]), L.N_FEATURES, n))
     rs = np.zeros(1, dtype=np.uint64)
-    smp, smeta = new_sample_cache(p, SAMPLE_CACHE_MIB)  # as Simulation's default
+    if smeta_in.shape[1] == 0:
+        smp, smeta = new_sample_cache(p, SAMPLE_CACHE_MIB)  # as Simulation's default
+    else:
+        smp, smeta = smp_in, smeta_in
     hist[:] = 0.0
     counts[:] = 0
     init_state(p, fr, s, models, refs, live, seed, rs)
@@ -375,20 +383,22 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
 @nb.njit(cache=True)
 def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, onsets,
                obs_idx, obs_high, hists, states, verdicts, counts, status, n_verdicts,
-               first_alarm, paper_costs, tab, safe, lpar, rng, rewards, lstats):
+               first_alarm, paper_costs, tab, safe, lpar, rng, rewards, lstats, smps,
+               smetas):
     """Play the episodes of the batch in order with ``ps[i]``, ``fas[i]``, ... (play_episode).
 
-    ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states``, ``verdicts`` and
-    ``rewards`` are typed lists of per-episode arrays; ``seeds``, ``d_crits`` and ``onsets``
-    per-episode arrays; ``counts`` (n, N_EXTENDED_ACTIONS), ``status``, ``n_verdicts``,
-    ``first_alarm``, ``paper_costs`` (n,) and ``lstats`` (n, N_LSTATS) are filled. One
+    ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states``, ``verdicts``,
+    ``rewards``, ``smps`` and ``smetas`` are typed lists of per-episode arrays; ``seeds``,
+    ``d_crits`` and ``onsets`` per-episode arrays; ``counts`` (n, N_EXTENDED_ACTIONS),
+    ``status``, ``n_verdicts``, ``first_alarm``, ``paper_costs`` (n,) and ``lstats``
+    (n, N_LSTATS) are filled. One
     learner (``tab``, ``rng``) lives through the batch, as through ``run_controller``.
     """
     for i in range(len(ps)):
         st, nv, fa_min, pc = play_episode(
             controller, ps[i], fas[i], acs[i], c_papers[i], seeds[i], d_crits[i], cooldown,
             onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i], tab,
-            safe, lpar, rng, rewards[i], lstats[i])
+            safe, lpar, rng, rewards[i], lstats[i], smps[i], smetas[i])
         status[i] = st
         n_verdicts[i] = nv
         first_alarm[i] = fa_min
@@ -424,6 +434,42 @@ def compile_for_fast(scenario: Scenario, action_set: str = "auto", deployment: s
     elif action_set == "paper":
         compiled.params[L.P_N_ACTIONS] = L.N_PAPER_ACTIONS
     return compiled
+
+
+#: Placeholders meaning "a fresh sample cache per episode".
+_NO_SMP = np.empty((0, L.N_FEATURES, 0))
+_NO_SMETA = np.zeros((0, 0), dtype=np.uint64)
+
+
+class SampleCaches:
+    """Sample caches (:mod:`simulator.kernels`) shared by controllers playing one episode.
+
+    A minute's feature samples, merged KS window and KS statistics against the initial
+    references depend on the episode seed, the fault table and the sampling sizes only, not
+    on the controller or its deployments; this store hands every controller the same
+    cache for the same (episode seed, faults, horizon, samples per minute, KS window,
+    reference size). Call :meth:`clear` to free memory between scenarios.
+    """
+
+    def __init__(self, mib: float = SAMPLE_CACHE_MIB):
+        self.mib = float(mib)
+        self._store: dict = {}
+
+    def get(self, p: np.ndarray, fa: np.ndarray, ep_seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the cache ``(smp, smeta)`` of the episode, creating it when new."""
+        key = (int(ep_seed), np.ascontiguousarray(fa).tobytes(),
+               *(int(p[k]) for k in (L.P_HORIZON, L.P_SAMPLES_PER_MIN, L.P_KS_WINDOW,
+                                     L.P_REF_SIZE)))
+        if key not in self._store:
+            self._store[key] = new_sample_cache(p, self.mib)
+        return self._store[key]
+
+    def clear(self) -> None:
+        """Drop every cache."""
+        self._store.clear()
+
+    def __len__(self) -> int:
+        return len(self._store)
 
 
 @dataclass
@@ -530,7 +576,8 @@ def _lpar(other: dict) -> np.ndarray:
 
 def play_fast(controller_name: str, params: dict | None,
               compiled_scenarios: Sequence[CompiledScenario],
-              seeds: Sequence[int], controller: Controller | None = None) -> FastBatch:
+              seeds: Sequence[int], controller: Controller | None = None,
+              caches: SampleCaches | None = None) -> FastBatch:
     """Play episode ``i`` = (``compiled_scenarios[i]``, ``seeds[i]``) on the fast path.
 
     The episodes are played in order by one controller, its learning carried over, as
@@ -551,6 +598,11 @@ def play_fast(controller_name: str, params: dict | None,
         Required for the controllers that draw random numbers or learn (human, rl, bandit,
         hybrid_literal): its generator and learner state are used and advanced in place,
         exactly as the Gymnasium path would leave them.
+    caches : SampleCaches, optional
+        Sample caches to share with other controllers playing the same episodes (each
+        episode's feature samples, merged KS windows and initial-reference KS statistics
+        are then computed once for all of them; results are unchanged). Default: a fresh
+        cache per episode.
 
     Returns
     -------
@@ -588,7 +640,7 @@ def play_fast(controller_name: str, params: dict | None,
     safe = controller.safe if code == _HYBRID else np.ones((2, 1, 1))
     rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
-    ps, fas, acs, cps, hists, states, verds, rews = (List() for _ in range(8))
+    ps, fas, acs, cps, hists, states, verds, rews, smps, smetas = (List() for _ in range(10))
     d_crits = np.empty(n_ep)
     onsets = np.empty(n_ep, dtype=np.int64)
     rec_mins = []
@@ -603,6 +655,13 @@ def play_fast(controller_name: str, params: dict | None,
         states.append(np.zeros(L.N_STATE))
         verds.append(np.zeros((horizon + 1, N_VERDICT_FIELDS)))
         rews.append(np.zeros(horizon + 1))
+        if caches is None:
+            smps.append(_NO_SMP)
+            smetas.append(_NO_SMETA)
+        else:
+            smp, smeta = caches.get(p, fas[i], env_episode_seed(seeds[i]))
+            smps.append(smp)
+            smetas.append(smeta)
         d_crits[i] = critical_value(alpha, int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW]),
                                     int(p[L.P_REF_SIZE]))
         onsets[i] = int(c.faults[:, L.F_ONSET].min())
@@ -617,7 +676,7 @@ def play_fast(controller_name: str, params: dict | None,
     if n_ep:
         play_batch(code, ps, fas, acs, cps, ep_seeds, d_crits, cooldown, onsets, _OBS_IDX,
                    _OBS_HIGH, hists, states, verds, counts, status, n_verdicts, first_alarm,
-                   paper_costs, tab, safe, _lpar(other), rng, rews, lstats)
+                   paper_costs, tab, safe, _lpar(other), rng, rews, lstats, smps, smetas)
     bad = np.flatnonzero(status != OK)
     if bad.size:
         raise ValueError(f"non-finite observation in episode {int(bad[0])} "
@@ -666,14 +725,15 @@ def episode_row(batch: FastBatch, i: int) -> dict:
 
 def run_episodes_fast(controller_name: str, params: dict | None,
                       compiled_scenarios: Sequence[CompiledScenario],
-                      seeds: Sequence[int], controller: Controller | None = None) -> list[dict]:
+                      seeds: Sequence[int], controller: Controller | None = None,
+                      caches: SampleCaches | None = None) -> list[dict]:
     """Play the batch on the fast path; return ``run_episode``'s row for each episode.
 
     See :func:`play_fast` for the arguments. Row ``i`` equals
     ``run_episode(controller, scenario_i, seeds[i])`` for every column, the controller
     having played episodes 0..i-1 before.
     """
-    batch = play_fast(controller_name, params, compiled_scenarios, seeds, controller)
+    batch = play_fast(controller_name, params, compiled_scenarios, seeds, controller, caches)
     return [episode_row(batch, i) for i in range(len(seeds))]
 
 
@@ -736,18 +796,44 @@ def run_controller_fast(controller: Controller, scenarios: Sequence[Scenario], r
     ValueError
         If :func:`fast_path_params` rejects ``controller``.
     """
-    params = fast_path_params(controller)
-    if params is None:
-        raise ValueError(f"the fast path cannot play {type(controller).__name__} "
-                         f"{controller.name!r}: use experiments.episode.run_controller")
+    return run_controllers_fast([controller], scenarios, run_seed, action_set)[0]
+
+
+def run_controllers_fast(controllers: Sequence[Controller], scenarios: Sequence[Scenario],
+                         run_seed: int, action_set: str = "auto") -> list[list[dict]]:
+    """Play the runs of several controllers with one run seed, sharing sample caches.
+
+    Equals ``[run_controller(c, scenarios, run_seed, action_set) for c in controllers]``,
+    row for row. The controllers meet the same episodes (seeded scenario order, episode
+    seeds: common random numbers), so they are played scenario by scenario, every
+    controller's episode drawing on one :class:`SampleCaches` entry, freed before the next
+    scenario. Each controller's learning carries over its own episodes as in its own run.
+
+    Raises
+    ------
+    ValueError
+        If :func:`fast_path_params` rejects one of the controllers.
+    """
+    params = []
+    for c in controllers:
+        prm = fast_path_params(c)
+        if prm is None:
+            raise ValueError(f"the fast path cannot play {type(c).__name__} {c.name!r}: "
+                             "use experiments.episode.run_controller")
+        params.append(prm)
     order = scenario_order(run_seed, scenarios)
-    deployment = getattr(controller, "deployment", "direct")
-    judge = getattr(controller, "canary_judge", "delta_sla")
-    rows = run_episodes_fast(controller.name, params,
-                             [compile_for_fast(sc, action_set, deployment, judge)
-                              for sc in order],
-                             [episode_seed(run_seed, sc.id) for sc in order], controller)
-    for k, (row, sc) in enumerate(zip(rows, order, strict=True)):
-        row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,
-                   seed=int(run_seed), optimal_action=sc.annotations.optimal_action)
-    return rows
+    caches = SampleCaches()
+    runs: list[list[dict]] = [[] for _ in controllers]
+    for k, sc in enumerate(order):
+        caches.clear()
+        seed = episode_seed(run_seed, sc.id)
+        compiled: dict = {}
+        for c, prm, rows in zip(controllers, params, runs, strict=True):
+            mode = (getattr(c, "deployment", "direct"), getattr(c, "canary_judge", "delta_sla"))
+            if mode not in compiled:
+                compiled[mode] = compile_for_fast(sc, action_set, *mode)
+            row = run_episodes_fast(c.name, prm, [compiled[mode]], [seed], c, caches)[0]
+            row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,
+                       seed=int(run_seed), optimal_action=sc.annotations.optimal_action)
+            rows.append(row)
+    return runs

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from experiments.config import ReproduceConfig, controller_config, register
 from experiments.episode import run_controller
-from experiments.fast import fast_path_params, run_controller_fast
+from experiments.fast import fast_path_params, run_controller_fast, run_controllers_fast
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
 from experiments.tables import (
     action_mix,
@@ -48,6 +48,7 @@ register()
 
 def _cell(name: str, ctrl_cfg: dict, seed: int, set_name: str, select: str | None,
           path: Path, chash: str, commit: str, regret: bool = False) -> pd.DataFrame:
+    """Run (or read back) one (controller, seed) cell on its own."""
     cached = read_cell(path, chash)
     if cached is not None:
         return cached
@@ -58,6 +59,13 @@ def _cell(name: str, ctrl_cfg: dict, seed: int, set_name: str, select: str | Non
         rows = run_controller_fast(controller, scenarios, seed)
     else:
         rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decisions)
+    return _store((name, ctrl_cfg, seed, set_name, select, path, chash, commit, regret), rows,
+                  decisions)
+
+
+def _store(cell: tuple, rows: list[dict], decisions: list[dict]) -> pd.DataFrame:
+    """Label and write a cell's rows (and regret decisions); return them as a frame."""
+    name, _, _, _, _, path, chash, commit, regret = cell
     for r in rows:
         r.update(controller=name, config_hash=chash, git_commit=commit)
     if regret:  # written first: the cell file marks the finished pair
@@ -66,6 +74,35 @@ def _cell(name: str, ctrl_cfg: dict, seed: int, set_name: str, select: str | Non
         write_rows(decisions, decisions_path(path))
     write_rows(rows, path)
     return pd.DataFrame(rows)
+
+
+def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
+    """Run (or read back) the cells of one seed, in order.
+
+    The fast-path controllers among them are played together
+    (:func:`experiments.fast.run_controllers_fast`): they meet the same episodes, whose
+    samples are then drawn once for all (the rows are those of separate runs).
+    """
+    out: list[pd.DataFrame | None] = [None] * len(cells)
+    fast_idx, fast_ctrls = [], []
+    for i, cell in enumerate(cells):
+        name, ctrl_cfg, seed, set_name, select, path, chash, commit, regret = cell
+        cached = read_cell(path, chash)
+        if cached is not None:
+            out[i] = cached
+            continue
+        controller = instantiate(ctrl_cfg, seed=seed)
+        if not regret and fast_path_params(controller) is not None:
+            fast_idx.append(i)
+            fast_ctrls.append(controller)
+        else:
+            out[i] = _cell(*cell)
+    if fast_idx:
+        _, _, seed, set_name, select, *_ = cells[fast_idx[0]]
+        runs = run_controllers_fast(fast_ctrls, load_scenarios(set_name, select), seed)
+        for i, rows in zip(fast_idx, runs, strict=True):
+            out[i] = _store(cells[i], rows, [])
+    return out
 
 
 def decisions_path(cell: Path) -> Path:
@@ -120,12 +157,19 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
             path = raw / cfg.scenario_set.name / folder / f"seed{seed}{suffix}.parquet"
             jobs.append((name, ctrl_cfg, seed, cfg.scenario_set.name, cfg.select, path, chash,
                          commit, regret))
-    # Compile (or load) the kernels once here so that workers start from a warm cache.
-    _cell(*jobs[0])
-    frames = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
-        delayed(_cell)(*j) for j in jobs
+    # One job per seed: its controllers share each episode's samples (same rows).
+    seeds = sorted({j[2] for j in jobs})
+    by_seed = [[k for k, j in enumerate(jobs) if j[2] == seed] for seed in seeds]
+    # The first seed here compiles (or loads) the kernels, so workers start from a warm cache.
+    first = _seed_cells([jobs[k] for k in by_seed[0]])
+    rest = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
+        delayed(_seed_cells)([jobs[k] for k in ks]) for ks in by_seed[1:]
     )
-    parts = list(tqdm(frames, total=len(jobs), desc="cells (controller x seed)"))
+    done = [first, *tqdm(rest, total=len(by_seed) - 1, desc="seeds (all controllers)")]
+    parts: list = [None] * len(jobs)
+    for ks, frames in zip(by_seed, done, strict=True):
+        for k, frame in zip(ks, frames, strict=True):
+            parts[k] = frame
     return pd.concat(parts, ignore_index=True)
 
 

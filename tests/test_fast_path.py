@@ -633,3 +633,46 @@ def test_learner_helpers_match_py_func(code):
         np.testing.assert_array_equal(safes[0], safes[1])
         assert rngs[0].random() == rngs[1].random()
         assert stats[0].tolist() == stats[1].tolist()
+
+
+def test_run_controllers_fast_shares_samples_and_equals_separate_runs():
+    """Controllers played together (one sample cache per episode) equal their own runs.
+
+    Rows and learned states; the store keys caches by episode and frees them per scenario.
+    """
+    scenarios = [sc for sc in load_scenarios("paper43") if sc.horizon <= 360][:8]
+    names = ("rules", "human", "bandit", "hybrid")
+    together = [_controller(n, {}, 4) for n in names]
+    runs = F.run_controllers_fast(together, scenarios, 4)
+    for name, ctrl, rows in zip(names, together, runs, strict=True):
+        alone = _controller(name, {}, 4)
+        pd.testing.assert_frame_equal(pd.DataFrame(rows),
+                                      pd.DataFrame(E.run_controller(alone, scenarios, 4)),
+                                      check_exact=True)
+        assert alone.rng.random() == ctrl.rng.random()
+        if hasattr(alone, "learner"):
+            np.testing.assert_array_equal(alone.learner.tab, ctrl.learner.tab)
+    with pytest.raises(ValueError, match="cannot play"):
+        F.run_controllers_fast([RulesController(), LinUCBController()], scenarios, 0)
+
+
+def test_sample_caches_key_on_the_episode():
+    """Same episode: the same arrays, whatever the deployment; not otherwise.
+
+    Another seed, fault table or sampling size gives another cache.
+    """
+    sc = _scenarios()[1]
+    direct, canary = F.compile_for_fast(sc), F.compile_for_fast(sc, deployment="canary")
+    store = F.SampleCaches()
+    a = store.get(direct.params, direct.faults, 11)
+    assert store.get(canary.params, canary.faults, 11)[0] is a[0]
+    assert store.get(direct.params, direct.faults, 12)[0] is not a[0]
+    faults = direct.faults.copy()
+    faults[0, L.F_MAGNITUDE] *= 2
+    assert store.get(direct.params, faults, 11)[0] is not a[0]
+    p = direct.params.copy()
+    p[L.P_REF_SIZE] = 500
+    assert store.get(p, direct.faults, 11)[0] is not a[0]
+    assert len(store) == 4
+    store.clear()
+    assert len(store) == 0
