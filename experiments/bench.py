@@ -6,14 +6,15 @@ Prints, in one run on one machine:
   assessment forks);
 - raw kernel steps/s (``Simulation.step`` with no_op, called from Python);
 - the batched Numba fast path (:mod:`experiments.fast`) against the Gymnasium path on the
-  *same* episodes (every paper43 scenario, seed = its position; scenario compilation,
-  action assessment and result rows included on both sides), for ``rules`` and ``noop``:
-  env steps/s of each and ``ratio_fast_vs_gym`` (rules; ``ratio_fast_vs_gym_noop``), the
-  minimum time of ``--repeats`` runs;
+  *same* episodes (every paper43 scenario, seed = its position, an untrained controller;
+  scenario compilation, action assessment and result rows included on both sides), for
+  ``rules``, ``noop`` and ``hybrid``: env steps/s of each and ``ratio_fast_vs_gym`` (rules;
+  ``ratio_fast_vs_gym_noop``, ``ratio_fast_vs_gym_hybrid``), the minimum time of
+  ``--repeats`` runs (one controller at a time: no samples shared between controllers);
 - Gymnasium's ``CartPole-v1`` steps/s with random actions, as a yardstick;
 - cold start: seconds for a fresh process with an empty Numba cache to finish one episode;
 - wall time and peak memory (max RSS) of ``reproduce`` at the quick default (and at
-  ``--seeds N`` if asked).
+  ``--seeds N`` if asked), where each seed's controllers share their episodes' samples.
 
 Writes ``results/bench.json`` and ``results/bench.md``. Benchmarks are scripts, never
 timed tests.
@@ -92,24 +93,29 @@ def fast_vs_gym(controller_name: str, repeats: int = 3) -> dict:
 
     from experiments.config import controller_config
     from experiments.episode import run_episode
-    from experiments.fast import compile_for_fast, run_episodes_fast
+    from experiments.fast import compile_for_fast, fast_path_params, run_episodes_fast
     from simulator.scenarios import load_scenarios
 
     scenarios = load_scenarios("paper43")
     seeds = list(range(len(scenarios)))
-    ctrl = instantiate(controller_config(controller_name), seed=0)
-    params = {"alpha": ctrl.alpha, "cooldown": ctrl.cooldown}
+
+    def fresh():  # each timed pass starts from an untrained controller: the same episodes
+        return instantiate(controller_config(controller_name), seed=0)
 
     def gym() -> int:
+        ctrl = fresh()
         return sum(int(run_episode(ctrl, sc, s)["minutes"]) for s, sc in enumerate(scenarios))
 
-    def fast() -> int:
-        compiled = [compile_for_fast(sc) for sc in scenarios]
-        rows = run_episodes_fast(controller_name, params, compiled, seeds)
+    def fast(n: int = len(scenarios)) -> int:
+        ctrl = fresh()
+        mode = (ctrl.deployment, getattr(ctrl, "canary_judge", "delta_sla"))
+        compiled = [compile_for_fast(sc, "auto", *mode) for sc in scenarios[:n]]
+        rows = run_episodes_fast(controller_name, fast_path_params(ctrl), compiled, seeds[:n],
+                                 ctrl)
         return sum(int(r["minutes"]) for r in rows)
 
-    run_episode(ctrl, scenarios[0], 0)  # warm up (compile)
-    run_episodes_fast(controller_name, params, [compile_for_fast(scenarios[0])], [0])
+    run_episode(fresh(), scenarios[0], 0)  # warm up (compile)
+    fast(1)
     out: dict = {}
     for name, fn in (("gym", gym), ("fast", fast)):
         best = math.inf
@@ -184,6 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     rules = fast_vs_gym("rules", args.repeats)
     noop = fast_vs_gym("noop", args.repeats)
+    hybrid = fast_vs_gym("hybrid", args.repeats)
     res: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                    f"{platform.python_version()}",
@@ -193,11 +200,13 @@ def main(argv: list[str] | None = None) -> dict:
         "kernel_steps_per_s": kernel_steps_per_s(args.seconds),
         "fast_path_rules_steps_per_s": rules["fast"],
         "fast_path_noop_steps_per_s": noop["fast"],
-        "fast_path_hybrid_steps_per_s": None,
+        "fast_path_hybrid_steps_per_s": hybrid["fast"],
         "gym_path_rules_same_episodes_steps_per_s": rules["gym"],
         "gym_path_noop_same_episodes_steps_per_s": noop["gym"],
+        "gym_path_hybrid_same_episodes_steps_per_s": hybrid["gym"],
         "ratio_fast_vs_gym": rules["fast"] / rules["gym"],
         "ratio_fast_vs_gym_noop": noop["fast"] / noop["gym"],
+        "ratio_fast_vs_gym_hybrid": hybrid["fast"] / hybrid["gym"],
         "cold_start_s": cold_start_seconds(),
         "reproduce_quick": reproduce_cost(None),
     }
