@@ -29,6 +29,7 @@ import numpy as np
 from controllers.base import Controller
 from controllers.envelope import Observation
 from simulator import layout as L
+from simulator.assess_kernel import evaluate
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ def evaluate_actions(sim, n_actions: int | None = None, window: int | None = Non
                      ) -> ActionValues:
     """Fork ``sim`` once per action, play it then ``no_op`` for the window; ``sim`` is unchanged.
 
+    The forks are :func:`simulator.assess_kernel.evaluate`'s (shared with the fast path);
+    window dollars are sequential sums over the minutes.
+
     Parameters
     ----------
     sim : simulator.core.Simulation
@@ -111,16 +115,10 @@ def evaluate_actions(sim, n_actions: int | None = None, window: int | None = Non
     w = int(sim.p[L.P_OUTCOME_WINDOW]) if window is None else int(window)
     if n < 1 or w < 1:
         raise ValueError(f"need n_actions >= 1 and window >= 1, got {n} and {w}")
-    w = max(1, min(w, sim.horizon - sim.t + 1))
     cost = np.zeros(n)
     cat = np.zeros(n, dtype=bool)
-    k = w
-    for a in range(n):
-        f = sim.fork()
-        recs = f.rollout(a, w)
-        k = min(k, len(recs))
-        cost[a] = float(recs[:, L.R_COST_RATE].sum())
-        cat[a] = f.catastrophe != L.CAT_NONE
+    k = evaluate(sim.p, sim.fa, sim.fr, sim.ac, sim.s, sim.models, sim.refs, sim.hist,
+                 sim.live, sim.rs, sim.smp, sim.smeta, n, w, cost, cat)
     if not np.all(np.isfinite(cost)):
         raise ValueError(f"non-finite window cost at minute {sim.t}: {cost.tolist()}")
     return ActionValues(minute=sim.t, cost_usd=cost, catastrophic=cat, minutes=int(k))

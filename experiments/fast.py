@@ -49,15 +49,16 @@ from controllers import learner_kernels as LK
 from controllers.base import Controller
 from controllers.envelope import critical_value
 from experiments.episode import episode_seed, scenario_order, summarise_episode
+from experiments.regret import episode_regret
 from simulator import layout as L
-from simulator.assess_kernel import assess
+from simulator.assess_kernel import assess, best_action, evaluate
 from simulator.env import _FULL_HIGH, _REC_OF_OBS
 from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
 from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
 FAST_CONTROLLERS = {"noop": 0, "rules": 1, "human": 2, "rl": 3, "bandit": 4,
-                    "hybrid_literal": 5, "hybrid": 6}
+                    "hybrid_literal": 5, "hybrid": 6, "oracle": 7}
 _NOOP = 0
 _RULES = 1
 _HUMAN = 2
@@ -65,6 +66,7 @@ _RL = 3  # codes >= _RL are the learning controllers
 _BANDIT = 4
 _HYBRID_LITERAL = 5
 _HYBRID = 6
+_ORACLE = 7
 
 # Controller parameters (``lpar``).
 LP_LAM = 0
@@ -82,7 +84,19 @@ LP_BURN_LIMIT = 11
 LP_USE_SHIELD = 12
 LP_USE_SLA_FILTER = 13
 LP_USE_ERROR_BUDGET = 14
-N_LPAR = 15
+LP_WINDOW = 15  # the oracle's fork window (minutes; -1: the scenario's outcome window)
+N_LPAR = 16
+# Columns of the per-episode regret records (one row per decision epoch, regret on).
+D_MINUTE = 0
+D_ACTION = 1
+D_BEST = 2
+D_REGRET = 3
+D_AVOIDABLE = 4
+D_CHOSEN_COST = 5
+D_BEST_COST = 6
+D_CHOSEN_CAT = 7
+D_WINDOW = 8
+N_DEC_FIELDS = 9
 # Per-episode learner outputs (``lstats``).
 LS_N_REWARDS = 0
 LS_BANDIT_CHOICES = 1
@@ -188,7 +202,7 @@ def _learner_choose(controller, obs, d_crit, ctx, n_allowed, tab, lpar, rng, lst
 @nb.njit(cache=True)
 def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, obs_idx,
                  obs_high, hist, s, verdicts, counts, tab, safe, lpar, rng, rewards, lstats,
-                 smp_in, smeta_in):
+                 smp_in, smeta_in, regret, decs):
     """Play one episode of ``controller`` (``FAST_CONTROLLERS``); fill the output arrays.
 
     Parameters
@@ -235,6 +249,11 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         The episode's sample cache (:mod:`simulator.kernels`), to share it between
         controllers playing the same episode (:class:`SampleCaches`); with
         ``smeta_in.shape[1] == 0`` a fresh one is used (Simulation's default budget).
+    regret : bool
+        Record regret against the oracle at every decision epoch (``experiments.regret``:
+        not in cooldown and an alarm, checked before the controller acts).
+    decs : ndarray, shape (horizon + 1, N_DEC_FIELDS)
+        Output with ``regret``: one row per decision (``D_*`` columns).
 
     Returns
     -------
@@ -245,6 +264,8 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         Minute of the first alarm at or after the onset, -1 if none.
     paper_cost : float
         Sum of C(a) over the episode's steps (no_op included), in step order.
+    n_decisions : int
+        Rows of ``decs`` written.
     """
     m = int(p[L.P_REF_SIZE])
     n = int(p[L.P_SAMPLES_PER_MIN])
@@ -284,13 +305,20 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     n_verdicts = 0
     first_alarm = -1
     total_c = 0.0
+    n_decs = 0
+    ev_cost = np.zeros(L.N_EXTENDED_ACTIONS)
+    ev_cat = np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.bool_)
     if not observe(hist[0], obs_idx, obs_high, obs):
-        return BAD_OBSERVATION, n_verdicts, first_alarm, total_c
+        return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
     while True:
         t = int(s[L.S_T])
         minute = t - 1
         a = L.NO_OP
         eng = 0.0
+        decision = False
+        if regret:  # experiments.regret.is_decision, before the controller acts
+            quiet = cstate[CK.RS_QUIET_UNTIL] if controller == _RULES else quiet_until
+            decision = minute >= quiet and CK.alarm(obs, d_crit)
         if controller == _RULES:
             a = CK.rules_act(cstate, obs, minute, s[L.S_FALLBACK_ACTIVE] > 0.5, d_crit,
                              cooldown)
@@ -340,6 +368,13 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                 ctx_of[t] = ctx
                 if a != L.NO_OP:
                     quiet_until = minute + 1 + cooldown
+        elif controller == _ORACLE:  # OracleController.decide: the cheapest fork
+            if minute >= quiet_until and CK.alarm(obs, d_crit):
+                evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env,
+                         int(lpar[LP_WINDOW]), ev_cost, ev_cat)
+                a = best_action(ev_cost, ev_cat, n_env)
+                if a != L.NO_OP:
+                    quiet_until = minute + 1 + cooldown
         elif controller >= _RL:  # LearningController.decide at a decision epoch
             if minute >= quiet_until and CK.alarm(obs, d_crit):
                 ctx = LK.context_id(obs, d_crit)
@@ -348,6 +383,23 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                 ctx_of[t] = ctx
                 if a != L.NO_OP:
                     quiet_until = minute + 1 + cooldown
+        if decision:  # experiments.regret.decision_record: forks of the state before the step
+            k = evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env, -1,
+                         ev_cost, ev_cat)
+            b = best_action(ev_cost, ev_cat, n_env)
+            avoidable = ev_cat[a] and not ev_cat[b]
+            gap = ev_cost[a] - ev_cost[b]
+            d = decs[n_decs]
+            d[D_MINUTE] = t
+            d[D_ACTION] = a
+            d[D_BEST] = b
+            d[D_REGRET] = max(0.0, gap) if avoidable else gap
+            d[D_AVOIDABLE] = 1.0 if avoidable else 0.0
+            d[D_CHOSEN_COST] = ev_cost[a]
+            d[D_BEST_COST] = ev_cost[b]
+            d[D_CHOSEN_CAT] = 1.0 if ev_cat[a] else 0.0
+            d[D_WINDOW] = k
+            n_decs += 1
         if a != L.NO_OP:
             harmful, violation, contained, success, delta, k = assess(
                 p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, -1)
@@ -363,7 +415,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             n_verdicts += 1
         step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, eng)
         if not observe(hist[t], obs_idx, obs_high, obs):
-            return BAD_OBSERVATION, n_verdicts, first_alarm, total_c
+            return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
         if first_alarm < 0 and t >= onset and CK.alarm(obs, d_crit):
             first_alarm = t
         if a != L.NO_OP:
@@ -377,32 +429,34 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         if done:
             break
     lstats[LS_N_REWARDS] = n_rewards
-    return OK, n_verdicts, first_alarm, total_c
+    return OK, n_verdicts, first_alarm, total_c, n_decs
 
 
 @nb.njit(cache=True)
 def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, onsets,
                obs_idx, obs_high, hists, states, verdicts, counts, status, n_verdicts,
                first_alarm, paper_costs, tab, safe, lpar, rng, rewards, lstats, smps,
-               smetas):
+               smetas, regret, decs, n_decs):
     """Play the episodes of the batch in order with ``ps[i]``, ``fas[i]``, ... (play_episode).
 
     ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states``, ``verdicts``,
     ``rewards``, ``smps`` and ``smetas`` are typed lists of per-episode arrays; ``seeds``,
     ``d_crits`` and ``onsets`` per-episode arrays; ``counts`` (n, N_EXTENDED_ACTIONS),
     ``status``, ``n_verdicts``, ``first_alarm``, ``paper_costs`` (n,) and ``lstats``
-    (n, N_LSTATS) are filled. One
+    (n, N_LSTATS) are filled, and with ``regret`` the typed list ``decs`` and ``n_decs``
+    (n,). One
     learner (``tab``, ``rng``) lives through the batch, as through ``run_controller``.
     """
     for i in range(len(ps)):
-        st, nv, fa_min, pc = play_episode(
+        st, nv, fa_min, pc, nd = play_episode(
             controller, ps[i], fas[i], acs[i], c_papers[i], seeds[i], d_crits[i], cooldown,
             onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i], tab,
-            safe, lpar, rng, rewards[i], lstats[i], smps[i], smetas[i])
+            safe, lpar, rng, rewards[i], lstats[i], smps[i], smetas[i], regret, decs[i])
         status[i] = st
         n_verdicts[i] = nv
         first_alarm[i] = fa_min
         paper_costs[i] = pc
+        n_decs[i] = nd
         if st != OK:
             break
 
@@ -488,6 +542,8 @@ class FastBatch:
         C(a) of every action, per episode.
     rec_mins : list of int
         Recovery minutes per episode (MTTR).
+    decisions : list of ndarray, shape (n_decisions_i, N_DEC_FIELDS)
+        Regret records per episode (empty unless played with ``regret``).
     """
 
     hists: list
@@ -499,6 +555,7 @@ class FastBatch:
     paper_costs: np.ndarray
     c_papers: list
     rec_mins: list
+    decisions: list
 
     @property
     def steps(self) -> int:
@@ -520,6 +577,7 @@ _PARAMS = {
                "budget_window": 60, "burn_limit": 14.4, "use_shield": True,
                "use_canary": True, "use_sla_filter": True, "use_error_budget": True,
                "canary_judge": "delta_sla"},
+    "oracle": {"window": None, "deployment": "direct"},
 }
 
 
@@ -571,13 +629,15 @@ def _lpar(other: dict) -> np.ndarray:
     lpar[LP_USE_SHIELD] = float(bool(other.get("use_shield", True)))
     lpar[LP_USE_SLA_FILTER] = float(bool(other.get("use_sla_filter", True)))
     lpar[LP_USE_ERROR_BUDGET] = float(bool(other.get("use_error_budget", True)))
+    window = other.get("window")
+    lpar[LP_WINDOW] = -1 if window is None else int(window)
     return lpar
 
 
 def play_fast(controller_name: str, params: dict | None,
               compiled_scenarios: Sequence[CompiledScenario],
               seeds: Sequence[int], controller: Controller | None = None,
-              caches: SampleCaches | None = None) -> FastBatch:
+              caches: SampleCaches | None = None, regret: bool = False) -> FastBatch:
     """Play episode ``i`` = (``compiled_scenarios[i]``, ``seeds[i]``) on the fast path.
 
     The episodes are played in order by one controller, its learning carried over, as
@@ -603,6 +663,8 @@ def play_fast(controller_name: str, params: dict | None,
         episode's feature samples, merged KS windows and initial-reference KS statistics
         are then computed once for all of them; results are unchanged). Default: a fresh
         cache per episode.
+    regret : bool
+        Record regret against the oracle at every decision epoch (``FastBatch.decisions``).
 
     Returns
     -------
@@ -617,6 +679,13 @@ def play_fast(controller_name: str, params: dict | None,
     code, alpha, cooldown, other = _check(controller_name, params)
     if len(compiled_scenarios) != len(seeds):
         raise ValueError(f"{len(compiled_scenarios)} scenarios but {len(seeds)} seeds")
+    if code == _ORACLE:
+        if other["window"] is not None and int(other["window"]) < 1:
+            raise ValueError(f"window must be >= 1 minute, got {other['window']}")
+        canary = float(other["deployment"] == "canary")
+        if any(float(c.params[L.P_DEPLOY_CANARY]) != canary for c in compiled_scenarios):
+            raise ValueError("oracle: the compiled scenarios' deployment must match its "
+                             "deployment (compile_for_fast(..., deployment))")
     if code == _HYBRID:  # deployments and judge are compiled in: they must agree
         from simulator.scenarios.compile import CANARY_JUDGES
 
@@ -640,7 +709,8 @@ def play_fast(controller_name: str, params: dict | None,
     safe = controller.safe if code == _HYBRID else np.ones((2, 1, 1))
     rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
-    ps, fas, acs, cps, hists, states, verds, rews, smps, smetas = (List() for _ in range(10))
+    ps, fas, acs, cps, hists, states, verds, rews, smps, smetas, decs = (
+        List() for _ in range(11))
     d_crits = np.empty(n_ep)
     onsets = np.empty(n_ep, dtype=np.int64)
     rec_mins = []
@@ -655,6 +725,7 @@ def play_fast(controller_name: str, params: dict | None,
         states.append(np.zeros(L.N_STATE))
         verds.append(np.zeros((horizon + 1, N_VERDICT_FIELDS)))
         rews.append(np.zeros(horizon + 1))
+        decs.append(np.zeros((horizon + 1 if regret else 0, N_DEC_FIELDS)))
         if caches is None:
             smps.append(_NO_SMP)
             smetas.append(_NO_SMETA)
@@ -673,10 +744,12 @@ def play_fast(controller_name: str, params: dict | None,
     first_alarm = np.zeros(n_ep, dtype=np.int64)
     paper_costs = np.zeros(n_ep)
     lstats = np.zeros((n_ep, N_LSTATS), dtype=np.int64)
+    n_decs = np.zeros(n_ep, dtype=np.int64)
     if n_ep:
         play_batch(code, ps, fas, acs, cps, ep_seeds, d_crits, cooldown, onsets, _OBS_IDX,
                    _OBS_HIGH, hists, states, verds, counts, status, n_verdicts, first_alarm,
-                   paper_costs, tab, safe, _lpar(other), rng, rews, lstats, smps, smetas)
+                   paper_costs, tab, safe, _lpar(other), rng, rews, lstats, smps, smetas,
+                   bool(regret), decs, n_decs)
     bad = np.flatnonzero(status != OK)
     if bad.size:
         raise ValueError(f"non-finite observation in episode {int(bad[0])} "
@@ -690,7 +763,7 @@ def play_fast(controller_name: str, params: dict | None,
         hists=list(hists), states=list(states),
         verdicts=[verds[i][: n_verdicts[i]] for i in range(n_ep)], counts=counts,
         first_alarm=first_alarm, onsets=onsets, paper_costs=paper_costs, c_papers=list(cps),
-        rec_mins=rec_mins,
+        rec_mins=rec_mins, decisions=[decs[i][: n_decs[i]] for i in range(n_ep)],
     )
 
 
@@ -713,6 +786,21 @@ def verdict_dicts(verdicts: np.ndarray, c_paper: np.ndarray) -> list[dict]:
     return out
 
 
+def decision_dicts(decs: np.ndarray) -> list[dict]:
+    """Rebuild ``experiments.regret.decision_record``'s dicts from regret records."""
+    return [{
+        "minute": int(d[D_MINUTE]),
+        "action": L.ACTION_NAMES[int(d[D_ACTION])],
+        "best_action": L.ACTION_NAMES[int(d[D_BEST])],
+        "regret_usd": float(d[D_REGRET]),
+        "avoidable_catastrophe": bool(d[D_AVOIDABLE] > 0.5),
+        "chosen_cost_usd": float(d[D_CHOSEN_COST]),
+        "best_cost_usd": float(d[D_BEST_COST]),
+        "chosen_catastrophic": bool(d[D_CHOSEN_CAT] > 0.5),
+        "window_minutes": int(d[D_WINDOW]),
+    } for d in decs]
+
+
 def episode_row(batch: FastBatch, i: int) -> dict:
     """Build the result row of episode ``i`` exactly as ``run_episode`` builds it."""
     s = batch.states[i]
@@ -726,15 +814,25 @@ def episode_row(batch: FastBatch, i: int) -> dict:
 def run_episodes_fast(controller_name: str, params: dict | None,
                       compiled_scenarios: Sequence[CompiledScenario],
                       seeds: Sequence[int], controller: Controller | None = None,
-                      caches: SampleCaches | None = None) -> list[dict]:
+                      caches: SampleCaches | None = None, regret: bool = False,
+                      decisions: list | None = None) -> list[dict]:
     """Play the batch on the fast path; return ``run_episode``'s row for each episode.
 
     See :func:`play_fast` for the arguments. Row ``i`` equals
-    ``run_episode(controller, scenario_i, seeds[i])`` for every column, the controller
-    having played episodes 0..i-1 before.
+    ``run_episode(controller, scenario_i, seeds[i], regret=regret)`` for every column, the
+    controller having played episodes 0..i-1 before. With ``regret`` and a ``decisions``
+    list, each episode's list of decision records is appended to it.
     """
-    batch = play_fast(controller_name, params, compiled_scenarios, seeds, controller, caches)
-    return [episode_row(batch, i) for i in range(len(seeds))]
+    batch = play_fast(controller_name, params, compiled_scenarios, seeds, controller, caches,
+                      regret)
+    rows = [episode_row(batch, i) for i in range(len(seeds))]
+    if regret:
+        for row, decs in zip(rows, batch.decisions, strict=True):
+            records = decision_dicts(decs)
+            row.update(episode_regret(records))
+            if decisions is not None:
+                decisions.append(records)
+    return rows
 
 
 def fast_path_params(controller: Controller) -> dict | None:
@@ -750,20 +848,25 @@ def fast_path_params(controller: Controller) -> dict | None:
     from controllers.hybrid import HybridController
     from controllers.hybrid_literal import HybridLiteralController
     from controllers.noop import NoOpController
+    from controllers.oracle import OracleController
     from controllers.rl import RLController
     from controllers.rules import RulesController
 
     kinds = {NoOpController: "noop", RulesController: "rules", HumanController: "human",
              RLController: "rl", BanditController: "bandit",
-             HybridLiteralController: "hybrid_literal", HybridController: "hybrid"}
+             HybridLiteralController: "hybrid_literal", HybridController: "hybrid",
+             OracleController: "oracle"}
     name = kinds.get(type(controller))
     if name is None or controller.name != name:
         return None
-    if name != "hybrid" and (getattr(controller, "deployment", "direct") != "direct"
+    if name not in ("hybrid", "oracle") and (
+            getattr(controller, "deployment", "direct") != "direct"
                              or getattr(controller, "canary_judge", "delta_sla") != "delta_sla"):
         return None
     params = {"alpha": controller.alpha, "cooldown": controller.cooldown}
-    if name == "human":
+    if name == "oracle":
+        params.update(window=controller.window, deployment=controller.deployment)
+    elif name == "human":
         if controller.random_delay:
             return None
         params.update(response_minutes=int(controller.response_minutes),
@@ -788,7 +891,8 @@ def fast_path_params(controller: Controller) -> dict | None:
 
 
 def run_controller_fast(controller: Controller, scenarios: Sequence[Scenario], run_seed: int,
-                        action_set: str = "auto") -> list[dict]:
+                        action_set: str = "auto", regret: bool = False,
+                        decisions: list[dict] | None = None) -> list[dict]:
     """:func:`experiments.episode.run_controller` on the fast path (same rows, same order).
 
     Raises
@@ -796,11 +900,14 @@ def run_controller_fast(controller: Controller, scenarios: Sequence[Scenario], r
     ValueError
         If :func:`fast_path_params` rejects ``controller``.
     """
-    return run_controllers_fast([controller], scenarios, run_seed, action_set)[0]
+    decs = None if decisions is None else [decisions]
+    return run_controllers_fast([controller], scenarios, run_seed, action_set, regret,
+                                decs)[0]
 
 
 def run_controllers_fast(controllers: Sequence[Controller], scenarios: Sequence[Scenario],
-                         run_seed: int, action_set: str = "auto") -> list[list[dict]]:
+                         run_seed: int, action_set: str = "auto", regret: bool = False,
+                         decisions: list[list[dict]] | None = None) -> list[list[dict]]:
     """Play the runs of several controllers with one run seed, sharing sample caches.
 
     Equals ``[run_controller(c, scenarios, run_seed, action_set) for c in controllers]``,
@@ -808,12 +915,17 @@ def run_controllers_fast(controllers: Sequence[Controller], scenarios: Sequence[
     seeds: common random numbers), so they are played scenario by scenario, every
     controller's episode drawing on one :class:`SampleCaches` entry, freed before the next
     scenario. Each controller's learning carries over its own episodes as in its own run.
+    With ``regret``, rows carry the regret fields and ``decisions[j]`` (one list per
+    controller) receives controller j's decision records, labelled with ``scenario``,
+    ``episode`` and ``seed`` as ``run_controller`` labels them.
 
     Raises
     ------
     ValueError
         If :func:`fast_path_params` rejects one of the controllers.
     """
+    if decisions is not None and len(decisions) != len(controllers):
+        raise ValueError(f"decisions needs one list per controller ({len(controllers)})")
     params = []
     for c in controllers:
         prm = fast_path_params(c)
@@ -828,11 +940,16 @@ def run_controllers_fast(controllers: Sequence[Controller], scenarios: Sequence[
         caches.clear()
         seed = episode_seed(run_seed, sc.id)
         compiled: dict = {}
-        for c, prm, rows in zip(controllers, params, runs, strict=True):
+        for j, (c, prm, rows) in enumerate(zip(controllers, params, runs, strict=True)):
             mode = (getattr(c, "deployment", "direct"), getattr(c, "canary_judge", "delta_sla"))
             if mode not in compiled:
                 compiled[mode] = compile_for_fast(sc, action_set, *mode)
-            row = run_episodes_fast(c.name, prm, [compiled[mode]], [seed], c, caches)[0]
+            recs: list = []
+            row = run_episodes_fast(c.name, prm, [compiled[mode]], [seed], c, caches, regret,
+                                    recs)[0]
+            if regret and decisions is not None:
+                decisions[j].extend({**r, "scenario": sc.id, "episode": k, "seed": int(run_seed)}
+                                    for r in recs[0])
             row.update(scenario=sc.id, family=sc.family, subtype=sc.subtype, episode=k,
                        seed=int(run_seed), optimal_action=sc.annotations.optimal_action)
             rows.append(row)

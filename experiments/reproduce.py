@@ -55,8 +55,9 @@ def _cell(name: str, ctrl_cfg: dict, seed: int, set_name: str, select: str | Non
     scenarios = load_scenarios(set_name, select)
     controller = instantiate(ctrl_cfg, seed=seed)
     decisions: list[dict] = []
-    if not regret and fast_path_params(controller) is not None:  # same rows, batched
-        rows = run_controller_fast(controller, scenarios, seed)
+    if fast_path_params(controller) is not None:  # same rows, batched
+        rows = run_controller_fast(controller, scenarios, seed, regret=regret,
+                                   decisions=decisions)
     else:
         rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decisions)
     return _store((name, ctrl_cfg, seed, set_name, select, path, chash, commit, regret), rows,
@@ -92,16 +93,18 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
             out[i] = cached
             continue
         controller = instantiate(ctrl_cfg, seed=seed)
-        if not regret and fast_path_params(controller) is not None:
+        if fast_path_params(controller) is not None:
             fast_idx.append(i)
             fast_ctrls.append(controller)
         else:
             out[i] = _cell(*cell)
     if fast_idx:
-        _, _, seed, set_name, select, *_ = cells[fast_idx[0]]
-        runs = run_controllers_fast(fast_ctrls, load_scenarios(set_name, select), seed)
-        for i, rows in zip(fast_idx, runs, strict=True):
-            out[i] = _store(cells[i], rows, [])
+        _, _, seed, set_name, select, *_, regret = cells[fast_idx[0]]
+        decisions: list[list[dict]] = [[] for _ in fast_idx]
+        runs = run_controllers_fast(fast_ctrls, load_scenarios(set_name, select), seed,
+                                    regret=regret, decisions=decisions)
+        for i, rows, decs in zip(fast_idx, runs, decisions, strict=True):
+            out[i] = _store(cells[i], rows, decs)
     return out
 
 

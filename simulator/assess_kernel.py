@@ -106,3 +106,54 @@ def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, w
                 break
     success = recovered and not violation
     return harmful, violation, contained, success, cost_a - cost_b, k
+
+
+@nb.njit(cache=True)
+def evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_actions, window,
+             cost, cat):
+    """Fork once per action, play it then ``no_op`` for the window (the oracle's forks).
+
+    Parameters
+    ----------
+    n_actions : int
+        Actions ``0 .. n_actions - 1`` are evaluated.
+    window : int
+        Minutes per fork (< 0: the scenario's ``outcome_window``), clipped to the minutes
+        left in the episode.
+    cost : ndarray, shape (>= n_actions,)
+        Output: each fork's window dollars (sequential sum of the minutes' cost rates).
+    cat : ndarray of bool, shape (>= n_actions,)
+        Output: whether each fork hit a catastrophic failure within the window.
+
+    Returns
+    -------
+    int
+        Window length actually simulated (the shortest fork).
+    """
+    t0 = int(s[L.S_T])
+    horizon = int(p[L.P_HORIZON])
+    w = int(p[L.P_OUTCOME_WINDOW]) if window < 0 else window
+    w = max(1, min(w, horizon - t0 + 1))
+    k = w
+    for a in range(n_actions):
+        fr_a, s_a, m_a, refs_a = fr.copy(), s.copy(), models.copy(), refs.copy()
+        hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
+        ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, smp, smeta, a,
+                     w)
+        k = min(k, ka)
+        c = 0.0
+        for u in range(t0, t0 + ka):
+            c += hist_a[u, L.R_COST_RATE]
+        cost[a] = c
+        cat[a] = s_a[L.S_CATASTROPHIC] != L.CAT_NONE
+    return k
+
+
+@nb.njit(cache=True)
+def best_action(cost, cat, n_actions):
+    """Return the oracle's action: no catastrophe, then fewest dollars, then lowest index."""
+    b = 0
+    for a in range(1, n_actions):
+        if (not cat[a] and cat[b]) or (cat[a] == cat[b] and cost[a] < cost[b]):
+            b = a
+    return b

@@ -36,6 +36,7 @@ from controllers.human import HumanController
 from controllers.hybrid import HybridController
 from controllers.linucb import LinUCBController
 from controllers.noop import NoOpController
+from controllers.oracle import OracleController
 from controllers.rl import RLController
 from controllers.rules import RULE_NAMES, RulesController, expert_rules
 from experiments import episode as E
@@ -182,6 +183,8 @@ def test_fast_path_params_accepts_only_the_plain_built_ins():
     hyb = F.fast_path_params(HybridController(use_canary=False, canary_judge="mann_whitney"))
     assert hyb["use_canary"] is False and hyb["canary_judge"] == "mann_whitney"
     assert hyb["budget_window"] == 60 and hyb["sla_threshold"] == 0.95
+    assert F.fast_path_params(OracleController(window=40)) == {
+        "alpha": 0.05, "cooldown": 30, "window": 40, "deployment": "direct"}
     for other in (Canary(), MyBandit(), HumanController(random_delay=True), LinUCBController()):
         assert F.fast_path_params(other) is None
     with pytest.raises(ValueError, match="cannot play"):
@@ -278,7 +281,7 @@ def test_fast_path_error_contract():
 COVERED = {
     "controllers.kernels": {"d_eff", "pi_det", "risk_high", "infra_alarm", "alarm",
                             "expert_rules", "rules_act"},
-    "simulator.assess_kernel": {"rollout", "assess"},
+    "simulator.assess_kernel": {"rollout", "assess", "evaluate", "best_action"},
     "experiments.fast": {"observe", "play_episode", "play_batch", "_deliver_feedback",
                          "_learner_choose"},
 }
@@ -677,3 +680,50 @@ def test_sample_caches_key_on_the_episode():
     assert len(store) == 4
     store.clear()
     assert len(store) == 0
+
+
+@pytest.mark.parametrize("name", ["oracle", "rules", "bandit", "hybrid", "human"])
+def test_regret_recording_fast_path_equals_run_controller(name):
+    """With regret on, rows (regret fields included) and decision records are identical."""
+    scenarios = [sc for sc in load_scenarios("paper43") if sc.horizon <= 360][:8]
+    gym_ctrl, fast_ctrl = _controller(name, {}, 3), _controller(name, {}, 3)
+    d_gym, d_fast = [], []
+    gym = pd.DataFrame(E.run_controller(gym_ctrl, scenarios, 3, regret=True, decisions=d_gym))
+    fast = pd.DataFrame(F.run_controller_fast(fast_ctrl, scenarios, 3, regret=True,
+                                              decisions=d_fast))
+    pd.testing.assert_frame_equal(fast, gym, check_exact=True)
+    assert d_fast == d_gym and len(d_gym) > 50
+    assert {"regret_usd", "n_decisions", "n_avoidable_catastrophes"} <= set(fast.columns)
+    if name == "oracle":
+        assert all(d["regret_usd"] == 0.0 for d in d_gym)
+
+
+@settings(max_examples=300, deadline=None)
+@given(costs=st.lists(st.sampled_from([0.0, 1.5, 2.0, 7.25]), min_size=1, max_size=8),
+       data=st.data())
+def test_best_action_kernel_equals_action_values_best(costs, data):
+    """No catastrophe first, then fewest dollars, then lowest index (ties included)."""
+    from controllers.oracle import ActionValues
+
+    cat = np.array(data.draw(st.lists(st.booleans(), min_size=len(costs),
+                                      max_size=len(costs))))
+    cost = np.array(costs)
+    v = ActionValues(minute=1, cost_usd=cost, catastrophic=cat, minutes=5)
+    assert AK.best_action(cost, cat, len(costs)) == v.best
+    assert AK.best_action.py_func(cost, cat, len(costs)) == v.best
+
+
+def test_evaluate_matches_py_func_and_leaves_the_state():
+    """The oracle's forks: compiled equals py_func; the live state is untouched."""
+    sim = _sim_at("cov_sudden_campaign", 65)
+    other = _own_cache(sim.fork())
+    before = [x.copy() for x in _kernel_args(sim)[:-2]]
+    c1, c2 = np.zeros(4), np.zeros(4)
+    k1, k2 = np.zeros(4, dtype=bool), np.zeros(4, dtype=bool)
+    n1 = AK.evaluate(*_kernel_args(sim), 4, -1, c1, k1)
+    n2 = AK.evaluate.py_func(*_kernel_args(other), 4, -1, c2, k2)
+    assert n1 == n2 == int(sim.p[L.P_OUTCOME_WINDOW])
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(k1, k2)
+    assert len(set(c1.tolist())) > 1  # the actions' windows differ
+    _assert_arrays_equal(before, _kernel_args(sim)[:-2])
