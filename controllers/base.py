@@ -10,11 +10,35 @@ knowledge of the right fix).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from controllers.envelope import Observation, alarm
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as a bool; raise ValueError unless it is true or false."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def check_number(name: str, value) -> float:
+    """Return ``value`` as a float; raise ValueError unless it is a real number."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def check_int(name: str, value) -> int:
+    """Return ``value`` as an int; raise ValueError unless it is a whole number."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
 
 
 @dataclass
@@ -71,6 +95,8 @@ class Controller:
     uses_simulation = False
 
     def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05):
+        cooldown = check_int("cooldown", cooldown)
+        alpha = check_number("alpha", alpha)
         if cooldown < 0:
             raise ValueError(f"cooldown must be >= 0, got {cooldown}")
         if not 0.0 < alpha < 1.0:

@@ -12,7 +12,7 @@ uniformly from the other paper actions. Each incident charges the investigation 
 
 from __future__ import annotations
 
-from controllers.base import Controller
+from controllers.base import Controller, check_bool, check_int, check_number
 from controllers.envelope import alarm
 from simulator.layout import ACTION_NAMES
 
@@ -38,6 +38,10 @@ class HumanController(Controller):
                  response_minutes: int = 45, accuracy: float = 0.88,
                  handling_minutes: float = 30.0, random_delay: bool = False):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
+        response_minutes = check_int("response_minutes", response_minutes)
+        accuracy = check_number("accuracy", accuracy)
+        handling_minutes = check_number("handling_minutes", handling_minutes)
+        random_delay = check_bool("random_delay", random_delay)
         if response_minutes < 0 or not 0.0 <= accuracy <= 1.0 or handling_minutes < 0:
             raise ValueError("need response_minutes >= 0, accuracy in [0, 1], handling >= 0")
         self.response_minutes = response_minutes

@@ -29,6 +29,7 @@ from collections import deque
 import numpy as np
 
 from controllers import hybrid_kernels as _hk
+from controllers.base import check_bool, check_int, check_number
 from controllers.learners import N_CTX, BetaThompson, LearningController
 from controllers.shield import Shield, shield_facts
 from simulator.scenarios.compile import CANARY_JUDGES
@@ -62,6 +63,14 @@ class HybridController(LearningController):
                  use_error_budget: bool = True, canary_judge: str = "delta_sla"):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
                          n_actions=n_actions)
+        sla_threshold = check_number("sla_threshold", sla_threshold)
+        slo_target = check_number("slo_target", slo_target)
+        budget_window = check_int("budget_window", budget_window)
+        burn_limit = check_number("burn_limit", burn_limit)
+        use_shield = check_bool("use_shield", use_shield)
+        use_canary = check_bool("use_canary", use_canary)
+        use_sla_filter = check_bool("use_sla_filter", use_sla_filter)
+        use_error_budget = check_bool("use_error_budget", use_error_budget)
         if not 0.0 < sla_threshold <= 1.0:
             raise ValueError(f"sla_threshold must be in (0, 1], got {sla_threshold}")
         if not 0.0 < slo_target < 1.0:

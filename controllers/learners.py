@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from controllers import learner_kernels as LK
-from controllers.base import Controller, Transition
+from controllers.base import Controller, Transition, check_int, check_number
 from controllers.envelope import N_CONTEXTS, Observation, context_id
 from simulator.layout import ACTION_NAMES, NO_OP
 
@@ -124,6 +124,9 @@ class EpsilonGreedy:
     def __init__(self, n_contexts: int, n_actions: int, epsilon: float,
                  rng: np.random.Generator, epsilon_schedule: str = "constant",
                  epsilon_c: float = 6.0, epsilon_d: float = 0.5):
+        epsilon = check_number("epsilon", epsilon)
+        epsilon_c = check_number("epsilon_c", epsilon_c)
+        epsilon_d = check_number("epsilon_d", epsilon_d)
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
         if epsilon_schedule not in self.SCHEDULES:
@@ -188,6 +191,8 @@ class LearningController(Controller):
     def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
                  lam: float = 10.0, n_actions: int = 4):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
+        lam = check_number("lam", lam)
+        n_actions = check_int("n_actions", n_actions)
         if lam <= 0:
             raise ValueError(f"lam must be > 0, got {lam}")
         if n_actions not in (4, 8):

@@ -21,6 +21,8 @@ python -m experiments.reproduce regret=true n_seeds=2   # + regret and the learn
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import hydra
@@ -129,8 +131,14 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
         raise ValueError(f"first_seed must be >= 0, got {cfg.first_seed}")
     if not cfg.controllers:
         raise ValueError("controllers must name at least one config of configs/controller/")
+    dup = sorted({n for n in cfg.controllers if list(cfg.controllers).count(n) > 1})
+    if dup:
+        raise ValueError(f"controllers lists {dup} more than once: each is run once")
+    if cfg.n_jobs == 0 or cfg.n_jobs < -os.cpu_count():
+        raise ValueError(f"n_jobs must be >= 1 (or -1 for all cores), got {cfg.n_jobs}")
     load_scenarios(cfg.scenario_set.name, cfg.select)  # fail early on bad scenarios
-    raw = Path(to_absolute_path(cfg.raw_dir))
+    raw = _writable_dir("raw_dir", cfg.raw_dir)
+    _writable_dir("tables_dir", cfg.tables_dir)
     commit = git_commit()
     jobs = []
     regret = bool(cfg.regret)
@@ -149,6 +157,12 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
                 f"{sorted(k for k in ctrl_cfg if k != '_target_')}"
             )
         ctrl_cfg.update(extra)
+        try:  # fail early, naming the setting, rather than in a worker after other cells
+            instantiate(ctrl_cfg, seed=cfg.first_seed)
+        except Exception as err:  # noqa: BLE001 (any constructor error, reported with its key)
+            cause = err.__cause__ if err.__cause__ is not None else err
+            where = f"overrides.{base}" if extra else f"configs/controller/{base}.yaml"
+            raise ValueError(f"{where}: {cause}") from None
         name = _label(base, extra)
         key = {"controller": ctrl_cfg, "set": cfg.scenario_set.name, "select": cfg.select}
         if regret:
@@ -157,6 +171,8 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
         suffix = "_regret" if regret else ""
         for seed in range(cfg.first_seed, cfg.first_seed + cfg.n_seeds):
             folder = base if not extra else f"{base}_{config_hash(extra)[:8]}"
+            if cfg.select is not None:  # a subset run keeps its own cells
+                folder += f"_select{config_hash(cfg.select)[:8]}"
             path = raw / cfg.scenario_set.name / folder / f"seed{seed}{suffix}.parquet"
             jobs.append((name, ctrl_cfg, seed, cfg.scenario_set.name, cfg.select, path, chash,
                          commit, regret))
@@ -174,6 +190,18 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
         for k, frame in zip(ks, frames, strict=True):
             parts[k] = frame
     return pd.concat(parts, ignore_index=True)
+
+
+def _writable_dir(setting: str, value: str) -> Path:
+    """Create the folder ``value`` of ``setting`` if needed; raise ValueError if unwritable."""
+    path = Path(to_absolute_path(value))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{setting}={value}: cannot create the folder ({err.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise ValueError(f"{setting}={value}: the folder is not writable")
+    return path
 
 
 def _overrides(cfg: DictConfig) -> dict:
@@ -196,17 +224,20 @@ def _labels(cfg: DictConfig) -> list[str]:
 def table_stem(cfg: DictConfig) -> str:
     """Return the tables' file stem.
 
-    ``main_results`` for the full default comparison, else a name with the config hash, so
-    that a subset run never overwrites the main table.
+    ``main_results`` for the full default comparison (every default controller, all paper43
+    scenarios, no overrides, seeds 0 .. n_seeds - 1 with at least the default n_seeds),
+    else a name with the config hash, so that a partial run never overwrites the main table.
     """
     default = ReproduceConfig()
     full = (cfg.select is None and list(cfg.controllers) == default.controllers
-            and cfg.scenario_set.name == "paper43" and not cfg.get("overrides"))
+            and cfg.scenario_set.name == "paper43" and not cfg.get("overrides")
+            and cfg.first_seed == 0 and cfg.n_seeds >= default.n_seeds)
     if full:
         return "main_results"
     key = config_hash({"set": cfg.scenario_set.name, "select": cfg.select,
                        "controllers": list(cfg.controllers),
-                       "overrides": _overrides(cfg)})
+                       "overrides": _overrides(cfg), "n_seeds": cfg.n_seeds,
+                       "first_seed": cfg.first_seed})
     return f"main_results_{key[:8]}"
 
 
@@ -217,6 +248,10 @@ def main(cfg: DictConfig) -> None:
         df = reproduce(cfg)
     except ValueError as err:  # ScenarioError is a ValueError
         raise SystemExit(f"error: {err}") from None
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished cells are kept under raw_dir; run again to resume",
+              file=sys.stderr)
+        raise SystemExit(130) from None
     # the oracle added for regret is a reference, not a row of the main table
     main_df = df[df.controller.isin(_labels(cfg))]
     tab = main_results(main_df)

@@ -9,6 +9,7 @@ python -m experiments.run --multirun controller=rules,rl,bandit,hybrid seed='ran
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import hydra
@@ -65,6 +66,9 @@ def main(cfg: DictConfig) -> None:
         rows = run(cfg)
     except ValueError as err:  # ScenarioError is a ValueError
         raise SystemExit(f"error: {err}") from None
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing written", file=sys.stderr)
+        raise SystemExit(130) from None
     name = rows[0]["controller"] if rows else "none"
     tag = f"_{rows[0]['config_hash'][:8]}" if rows else ""
     out = Path(to_absolute_path(cfg.out_dir)) / f"{name}_seed{int(cfg.seed)}{tag}.parquet"

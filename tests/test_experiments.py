@@ -227,8 +227,13 @@ def _reproduce_cfg(tmp_path: Path, extra: list[str] | None = None):
 
 
 def _cell_path(tmp_path: Path, name: str, seed: int = 0) -> Path:
-    """Path of one (controller, seed) cell under the test's raw directory."""
-    return tmp_path / "raw" / "paper43" / name / f"seed{seed}.parquet"
+    """Path of one (controller, seed) cell under the test's raw directory.
+
+    Runs with ``select`` keep their cells in ``<controller>_select<hash>`` folders.
+    """
+    found = sorted((tmp_path / "raw" / "paper43").glob(f"{name}_select*/seed{seed}.parquet"))
+    assert len(found) == 1, found
+    return found[0]
 
 
 def test_reproduce_end_to_end(tmp_path, monkeypatch):
@@ -395,7 +400,8 @@ def test_reproduce_app_table_matches_its_runs(tmp_path):
     assert csvs[0].name != "main_results.csv"
     tab = pd.read_csv(csvs[0]).set_index("controller")
     cells = pd.concat(
-        [pd.read_parquet(raw / "paper43" / n / "seed0.parquet") for n in ("noop", "rules")]
+        [pd.read_parquet(next((raw / "paper43").glob(f"{n}_select*/seed0.parquet")))
+         for n in ("noop", "rules")]
     )
     expected = main_results(cells).set_index("controller")
     pd.testing.assert_frame_equal(tab, expected, check_dtype=False)
@@ -430,3 +436,62 @@ def test_reproduce_overrides_change_results_and_are_validated(tmp_path):
         rows(["+overrides.rules.bogus=1"])
     with pytest.raises(ValueError, match=r"overrides name controllers that are not run"):
         rows(["+overrides.hybrid.alpha=0.1"])
+
+
+def test_reproduce_refuses_bad_settings_early_naming_them(tmp_path):
+    """Bad settings are refused before any cell runs, each message naming the setting.
+
+    Bad override values, duplicate controllers, n_jobs=0 and unwritable folders.
+    """
+    import hydra as _hydra
+
+    from experiments.config import CONFIG_DIR
+    from experiments.reproduce import reproduce as _reproduce
+
+    def run(*extra, raw=None):
+        with _hydra.initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = _hydra.compose("reproduce", overrides=[
+                f"raw_dir={raw or tmp_path / 'raw'}", f"tables_dir={tmp_path}/t", "n_seeds=1",
+                "n_jobs=1", "select=cov_sudden_campaign", *extra])
+        return _reproduce(cfg)
+
+    cases = [
+        (["controllers=[noop,hybrid]", "+overrides.hybrid.use_shield=maybe"],
+         r"overrides\.hybrid: use_shield must be true or false, got 'maybe'"),
+        (["controllers=[noop,hybrid]", "+overrides.hybrid.sla_threshold=2"],
+         r"overrides\.hybrid: sla_threshold must be in \(0, 1\], got 2"),
+        (["controllers=[noop,hybrid]", "+overrides.hybrid.sla_threshold=abc"],
+         r"overrides\.hybrid: sla_threshold must be a number, got 'abc'"),
+        (["controllers=[rules]", "+overrides.rules.cooldown=2.7"],
+         r"overrides\.rules: cooldown must be a whole number, got 2\.7"),
+        (["controllers=[human]", "+overrides.human.random_delay=maybe"],
+         r"overrides\.human: random_delay must be true or false"),
+        (["controllers=[rules,rules]"], r"controllers lists \['rules'\] more than once"),
+        (["controllers=[rules]", "n_jobs=0"], r"n_jobs must be >= 1"),
+    ]
+    for extra, msg in cases:
+        with pytest.raises(ValueError, match=msg):
+            run(*extra)
+    assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*.parquet"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match=r"raw_dir=.*cannot create the folder"):
+        run("controllers=[rules]", raw=blocker / "sub")
+    df = run("controllers=[hybrid]", "+overrides.hybrid.canary_judge=mann_whitney")
+    assert df.controller.unique().tolist() == ["hybrid[canary_judge=mann_whitney]"]
+
+
+def test_table_stem_main_only_for_the_full_default_run():
+    """Fewer seeds, another first seed, a subset or overrides write a hashed table."""
+    from omegaconf import OmegaConf
+
+    from experiments.reproduce import table_stem
+
+    base = {"select": None, "controllers": ["noop", "rules", "human", "rl", "bandit",
+                                            "hybrid_literal", "hybrid"],
+            "scenario_set": {"name": "paper43"}, "n_seeds": 5, "first_seed": 0}
+    assert table_stem(OmegaConf.create(base)) == "main_results"
+    assert table_stem(OmegaConf.create({**base, "n_seeds": 100})) == "main_results"
+    for change in ({"n_seeds": 1}, {"first_seed": 3}, {"select": "cov_*"},
+                   {"controllers": ["rules"]}):
+        assert table_stem(OmegaConf.create({**base, **change})).startswith("main_results_")

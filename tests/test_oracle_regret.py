@@ -392,13 +392,18 @@ def test_reproduce_with_regret_records_decisions_and_runs_the_oracle(tmp_path):
     df = xreproduce.reproduce(cfg)
     assert sorted(df.controller) == ["oracle", "rules"]
     base = tmp_path / "raw" / "paper43"
+
+    def folder(name):  # a run with select keeps its cells in <name>_select<hash>
+        (found,) = base.glob(f"{name}_select*")
+        return found
+
     for name in ("rules", "oracle"):
-        cell = pd.read_parquet(base / name / "seed0_regret.parquet")
-        dec = pd.read_parquet(base / name / "seed0_decisions.parquet")
+        cell = pd.read_parquet(folder(name) / "seed0_regret.parquet")
+        dec = pd.read_parquet(folder(name) / "seed0_decisions.parquet")
         assert cell.regret_usd.iloc[0] == pytest.approx(dec.regret_usd.sum())
         assert cell.n_decisions.iloc[0] == len(dec)
         assert (dec.regret_usd >= 0).all() and set(dec.scenario) <= {sid}
-    oracle_dec = pd.read_parquet(base / "oracle" / "seed0_decisions.parquet")
+    oracle_dec = pd.read_parquet(folder("oracle") / "seed0_decisions.parquet")
     assert (oracle_dec.regret_usd == 0.0).all()
     # same episodes as without regret, under a different config hash
     plain = xreproduce.reproduce(plain_cfg)
