@@ -4,9 +4,10 @@ Numba invalidates a cached function when *its own* source file changes, not when
 function it calls changes in another file: after an edit of ``simulator/kernels.py`` the
 cached batched rollout of ``experiments/fast.py`` would still run the old step. This
 module, imported by ``simulator/__init__.py`` before any kernel is decorated, points
-Numba's cache at ``<base>/<hash of the .py sources of simulator, controllers and
-experiments>``, so that any source change starts a fresh cache. ``<base>`` is
-``NUMBA_CACHE_DIR`` when set, else ``.numba_cache`` at the repository root.
+Numba's cache at ``<base>/<hash of the sources compiled code can depend on>`` (all of
+``simulator/``, and the files of ``controllers/`` and ``experiments/`` that import Numba),
+so that any change to them starts a fresh cache. ``<base>`` is ``NUMBA_CACHE_DIR`` when
+set, else ``.numba_cache`` at the repository root; old folders can be deleted at any time.
 """
 
 from __future__ import annotations
@@ -35,9 +36,23 @@ def source_files() -> list[Path]:
     return [f for folder in _PACKAGES for f in sorted((_ROOT / folder).rglob("*.py"))]
 
 
+def compiled_sources() -> list[Path]:
+    """Return the files compiled code can depend on.
+
+    All of ``simulator/`` and every file of ``controllers/`` and ``experiments/`` that
+    imports Numba. A user's pure-Python controller in ``controllers/`` is not among them,
+    so adding or editing one does not start a new cache.
+    """
+    files = sorted((_ROOT / "simulator").rglob("*.py"))
+    for folder in _PACKAGES[1:]:
+        files += [f for f in sorted((_ROOT / folder).rglob("*.py"))
+                  if "numba" in f.read_text(encoding="utf-8", errors="replace")]
+    return files
+
+
 def source_hash() -> str:
-    """:func:`files_hash` of :func:`source_files`."""
-    return files_hash(source_files())
+    """:func:`files_hash` of :func:`compiled_sources`."""
+    return files_hash(compiled_sources())
 
 
 def configure() -> str:
