@@ -180,6 +180,8 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     seeds = sorted({j[2] for j in jobs})
     by_seed = [[k for k, j in enumerate(jobs) if j[2] == seed] for seed in seeds]
     # The first seed here compiles (or loads) the kernels, so workers start from a warm cache.
+    print(f"seed {seeds[0]} first (Numba compiles its kernels on first use), then "
+          f"{len(seeds) - 1} more seed(s) on {cfg.n_jobs} worker(s)", file=sys.stderr)
     first = _seed_cells([jobs[k] for k in by_seed[0]])
     rest = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
         delayed(_seed_cells)([jobs[k] for k in ks]) for ks in by_seed[1:]

@@ -168,8 +168,9 @@ def test_bad_yaml_syntax(tmp_path):
     with pytest.raises(
         ScenarioError,
         match=rf"^{re.escape(str(path))}: not valid safe YAML at line \d+, column \d+",
-    ):
+    ) as info:
         load_scenario(path)
+    assert "tags that construct objects" not in str(info.value)  # only said of a tag
 
 
 def test_object_constructing_tag_is_refused_and_not_run(tmp_path):

@@ -156,9 +156,10 @@ def load_scenario(path: Path | str) -> Scenario:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
+        tagged = "constructor for the tag" in problem  # the safe loader refused a tag
         raise ScenarioError(
             f"{path}: not valid safe YAML{where}: {problem}"
-            " (tags that construct objects are refused)"
+            + (" (tags that construct objects are refused)" if tagged else "")
         ) from None
     scenario = parse_scenario(data, path)
     if scenario.id != path.stem:
