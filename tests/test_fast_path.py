@@ -482,7 +482,7 @@ def _episode_args(sc, seed, alpha=0.05):
             np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.int64), np.zeros((2, 1, 1)),
             np.ones((2, 1, 1)), F._lpar(F._PARAMS["rules"]), np.random.default_rng(0),
             np.zeros(horizon + 1), np.zeros(F.N_LSTATS, dtype=np.int64), F._NO_SMP,
-            F._NO_SMETA)
+            F._NO_SMETA, False, np.zeros((0, F.N_DEC_FIELDS)))
 
 
 def test_play_episode_matches_py_func():
