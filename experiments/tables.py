@@ -36,7 +36,8 @@ def main_results(df: pd.DataFrame, reference: str = "rules") -> pd.DataFrame:
     df : DataFrame
         Episode rows (``controller``, ``seed``, ``scenario``, metrics).
     reference : str
-        Controller whose cost defines 0% savings.
+        Controller whose cost defines 0% savings. If no row has this label but exactly
+        one has it with overrides (``rules[cooldown=5]``), that one is the reference.
 
     Returns
     -------
@@ -45,6 +46,11 @@ def main_results(df: pd.DataFrame, reference: str = "rules") -> pd.DataFrame:
         safety_violation_pct (+ CI), risk_containment_pct, harmful_actions, mttr_min,
         recovered_pct, cost_savings_pct, sla_compliance_pct and ``paper_<metric>``.
     """
+    labels = [str(c) for c in df.controller.unique()]
+    if reference not in labels:
+        overridden = [c for c in labels if c.startswith(f"{reference}[")]
+        if len(overridden) == 1:
+            reference = overridden[0]
     ref = df[df.controller == reference].set_index(["seed", "scenario"])["cost_usd"]
     out = []
     for name, g in df.groupby("controller", sort=False):

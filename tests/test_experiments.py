@@ -194,6 +194,22 @@ def test_main_results_hand_computed():
     assert rl.paper_catastrophic_pct == 4.2 and h.paper_cost_savings_pct == 38.7
 
 
+def test_savings_reference_is_the_overridden_rules_when_alone():
+    """A lone overridden rules is the 0% savings reference.
+
+    With two variants there is no single reference and savings are undefined.
+    """
+    df = _synthetic_rows()
+    df.loc[df.controller == "rules", "controller"] = "rules[cooldown=5]"
+    tab = main_results(df).set_index("controller")
+    assert tab.loc["rules[cooldown=5]", "cost_savings_pct"] == 0.0
+    assert tab.loc["hybrid", "cost_savings_pct"] == pytest.approx(100 * (1 - 200 / 400))
+    two = pd.concat([df, df[df.controller == "rules[cooldown=5]"].assign(
+        controller="rules[alpha=0.01]")])
+    assert math.isnan(main_results(two).set_index("controller").loc["hybrid",
+                                                                     "cost_savings_pct"])
+
+
 def test_main_results_follow_the_rows():
     """Changing one run's cost changes the savings: the table is computed, not typed in."""
     df = _synthetic_rows()
