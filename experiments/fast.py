@@ -52,9 +52,9 @@ from experiments.episode import episode_seed, scenario_order, summarise_episode
 from experiments.regret import episode_regret
 from simulator import layout as L
 from simulator.assess_kernel import assess, best_action, evaluate
-from simulator.env import _FULL_HIGH, _REC_OF_OBS
+from simulator.env import _FULL_HIGH, _REC_OF_OBS, compile_for_env
 from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
-from simulator.scenarios import CompiledScenario, Scenario, compile_scenario, paper_cost
+from simulator.scenarios import CompiledScenario, Scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
 FAST_CONTROLLERS = {"noop": 0, "rules": 1, "human": 2, "rl": 3, "bandit": 4,
@@ -474,20 +474,10 @@ def compile_for_fast(scenario: Scenario, action_set: str = "auto", deployment: s
                      canary_judge: str = "delta_sla") -> CompiledScenario:
     """Compile ``scenario`` as ``run_episode`` configures the env for a controller.
 
-    ``deployment`` and ``canary_judge`` are the controller's (``SelfHealEnv``'s arguments);
-    ``P_N_ACTIONS`` is set by ``action_set`` (``auto``: the scenario's).
+    :func:`simulator.env.compile_for_env`: ``deployment`` and ``canary_judge`` are the
+    controller's, ``P_N_ACTIONS`` is set by ``action_set`` (``auto``: the scenario's).
     """
-    if action_set not in ("auto", "paper", "extended"):
-        raise ValueError(f"action_set must be auto, paper or extended, got {action_set!r}")
-    if deployment not in ("direct", "canary"):
-        raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
-    compiled = compile_scenario(scenario, deploy_canary=deployment == "canary",
-                                canary_judge=canary_judge)
-    if action_set == "extended":
-        compiled.params[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS
-    elif action_set == "paper":
-        compiled.params[L.P_N_ACTIONS] = L.N_PAPER_ACTIONS
-    return compiled
+    return compile_for_env(scenario, action_set, deployment, canary_judge)
 
 
 #: Placeholders meaning "a fresh sample cache per episode".
@@ -609,28 +599,30 @@ def _check(controller_name: str, params: dict | None) -> tuple[int, float, int, 
 
 
 def _lpar(other: dict) -> np.ndarray:
-    """Pack the controller parameters into the kernel's ``lpar`` vector."""
+    """Pack the controller parameters into the kernel's ``lpar`` vector.
+
+    Parameters a controller does not take keep their ``_PARAMS`` defaults (unused).
+    """
     from controllers.learners import EpsilonGreedy
 
+    o = {k: v for prm in _PARAMS.values() for k, v in prm.items()} | other
     lpar = np.zeros(N_LPAR)
-    lpar[LP_LAM] = float(other.get("lam", 10.0))
-    lpar[LP_EPSILON] = float(other.get("epsilon", 0.1))
-    lpar[LP_SCHEDULE] = EpsilonGreedy.SCHEDULES.index(other.get("epsilon_schedule",
-                                                                 "constant"))
-    lpar[LP_EPS_C] = float(other.get("epsilon_c", 6.0))
-    lpar[LP_EPS_D] = float(other.get("epsilon_d", 0.5))
-    lpar[LP_RESPONSE_MIN] = int(other.get("response_minutes", 45))
-    lpar[LP_ACCURACY] = float(other.get("accuracy", 0.88))
-    lpar[LP_HANDLING_MIN] = float(other.get("handling_minutes", 30.0))
-    lpar[LP_SLA_THRESHOLD] = float(other.get("sla_threshold", 0.95))
-    lpar[LP_SLO_TARGET] = float(other.get("slo_target", 0.99))
-    lpar[LP_BUDGET_WINDOW] = int(other.get("budget_window", 60))
-    lpar[LP_BURN_LIMIT] = float(other.get("burn_limit", 14.4))
-    lpar[LP_USE_SHIELD] = float(bool(other.get("use_shield", True)))
-    lpar[LP_USE_SLA_FILTER] = float(bool(other.get("use_sla_filter", True)))
-    lpar[LP_USE_ERROR_BUDGET] = float(bool(other.get("use_error_budget", True)))
-    window = other.get("window")
-    lpar[LP_WINDOW] = -1 if window is None else int(window)
+    lpar[LP_LAM] = float(o["lam"])
+    lpar[LP_EPSILON] = float(o["epsilon"])
+    lpar[LP_SCHEDULE] = EpsilonGreedy.SCHEDULES.index(o["epsilon_schedule"])
+    lpar[LP_EPS_C] = float(o["epsilon_c"])
+    lpar[LP_EPS_D] = float(o["epsilon_d"])
+    lpar[LP_RESPONSE_MIN] = int(o["response_minutes"])
+    lpar[LP_ACCURACY] = float(o["accuracy"])
+    lpar[LP_HANDLING_MIN] = float(o["handling_minutes"])
+    lpar[LP_SLA_THRESHOLD] = float(o["sla_threshold"])
+    lpar[LP_SLO_TARGET] = float(o["slo_target"])
+    lpar[LP_BUDGET_WINDOW] = int(o["budget_window"])
+    lpar[LP_BURN_LIMIT] = float(o["burn_limit"])
+    lpar[LP_USE_SHIELD] = float(bool(o["use_shield"]))
+    lpar[LP_USE_SLA_FILTER] = float(bool(o["use_sla_filter"]))
+    lpar[LP_USE_ERROR_BUDGET] = float(bool(o["use_error_budget"]))
+    lpar[LP_WINDOW] = -1 if o["window"] is None else int(o["window"])
     return lpar
 
 
@@ -709,6 +701,7 @@ def play_fast(controller_name: str, params: dict | None,
     safe = controller.safe if code == _HYBRID else np.ones((2, 1, 1))
     rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
+    ep_seeds = np.array([env_episode_seed(s) for s in seeds], dtype=np.int64)
     ps, fas, acs, cps, hists, states, verds, rews, smps, smetas, decs = (
         List() for _ in range(11))
     d_crits = np.empty(n_ep)
@@ -730,14 +723,13 @@ def play_fast(controller_name: str, params: dict | None,
             smps.append(_NO_SMP)
             smetas.append(_NO_SMETA)
         else:
-            smp, smeta = caches.get(p, fas[i], env_episode_seed(seeds[i]))
+            smp, smeta = caches.get(p, fas[i], ep_seeds[i])
             smps.append(smp)
             smetas.append(smeta)
         d_crits[i] = critical_value(alpha, int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW]),
                                     int(p[L.P_REF_SIZE]))
         onsets[i] = int(c.faults[:, L.F_ONSET].min())
         rec_mins.append(int(p[L.P_RECOVERY_MIN]))
-    ep_seeds = np.array([env_episode_seed(s) for s in seeds], dtype=np.int64)
     counts = np.zeros((n_ep, L.N_EXTENDED_ACTIONS), dtype=np.int64)
     status = np.zeros(n_ep, dtype=np.int64)
     n_verdicts = np.zeros(n_ep, dtype=np.int64)

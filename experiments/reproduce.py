@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from experiments.config import ReproduceConfig, controller_config, register
 from experiments.episode import run_controller
-from experiments.fast import fast_path_params, run_controller_fast, run_controllers_fast
+from experiments.fast import fast_path_params, run_controllers_fast
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
 from experiments.tables import (
     action_mix,
@@ -46,24 +46,6 @@ from experiments.tables import (
 from simulator.scenarios import load_scenarios
 
 register()
-
-
-def _cell(name: str, ctrl_cfg: dict, seed: int, set_name: str, select: str | None,
-          path: Path, chash: str, commit: str, regret: bool = False) -> pd.DataFrame:
-    """Run (or read back) one (controller, seed) cell on its own."""
-    cached = read_cell(path, chash)
-    if cached is not None:
-        return cached
-    scenarios = load_scenarios(set_name, select)
-    controller = instantiate(ctrl_cfg, seed=seed)
-    decisions: list[dict] = []
-    if fast_path_params(controller) is not None:  # same rows, batched
-        rows = run_controller_fast(controller, scenarios, seed, regret=regret,
-                                   decisions=decisions)
-    else:
-        rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decisions)
-    return _store((name, ctrl_cfg, seed, set_name, select, path, chash, commit, regret), rows,
-                  decisions)
 
 
 def _store(cell: tuple, rows: list[dict], decisions: list[dict]) -> pd.DataFrame:
@@ -87,24 +69,28 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
     samples are then drawn once for all (the rows are those of separate runs).
     """
     out: list[pd.DataFrame | None] = [None] * len(cells)
+    _, _, seed, set_name, select, *_, regret = cells[0]  # shared by a seed's cells
+    scenarios = None
     fast_idx, fast_ctrls = [], []
     for i, cell in enumerate(cells):
-        name, ctrl_cfg, seed, set_name, select, path, chash, commit, regret = cell
+        _, ctrl_cfg, _, _, _, path, chash, *_ = cell
         cached = read_cell(path, chash)
         if cached is not None:
             out[i] = cached
             continue
+        scenarios = scenarios or load_scenarios(set_name, select)
         controller = instantiate(ctrl_cfg, seed=seed)
         if fast_path_params(controller) is not None:
             fast_idx.append(i)
             fast_ctrls.append(controller)
-        else:
-            out[i] = _cell(*cell)
+        else:  # the Gymnasium path (user controllers, linear bandits)
+            decs: list[dict] = []
+            rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decs)
+            out[i] = _store(cell, rows, decs)
     if fast_idx:
-        _, _, seed, set_name, select, *_, regret = cells[fast_idx[0]]
         decisions: list[list[dict]] = [[] for _ in fast_idx]
-        runs = run_controllers_fast(fast_ctrls, load_scenarios(set_name, select), seed,
-                                    regret=regret, decisions=decisions)
+        runs = run_controllers_fast(fast_ctrls, scenarios, seed, regret=regret,
+                                    decisions=decisions)
         for i, rows, decs in zip(fast_idx, runs, decisions, strict=True):
             out[i] = _store(cells[i], rows, decs)
     return out

@@ -84,6 +84,7 @@ from simulator.assessment import assess_action
 from simulator.core import Simulation
 from simulator.scenarios import (
     SCENARIO_ROOT,
+    CompiledScenario,
     Scenario,
     ScenarioError,
     compile_scenario,
@@ -139,6 +140,34 @@ def resolve_scenario(scenario: str | Path | Scenario) -> Scenario:
     return load_scenario(hits[0])
 
 
+def compile_for_env(scenario: Scenario, action_set: str = "auto", deployment: str = "direct",
+                    canary_judge: str = "delta_sla") -> CompiledScenario:
+    """Compile ``scenario`` as the environment runs it.
+
+    ``deployment`` (``direct`` or ``canary``) and ``canary_judge`` set how retrain and
+    rollback deploy; ``action_set`` (``auto``: the scenario's, ``paper``, ``extended``) sets
+    ``P_N_ACTIONS``. The batched fast path compiles through this function too.
+
+    Raises
+    ------
+    ValueError
+        On an unknown action set, deployment or canary judge.
+    """
+    if action_set not in ("auto", "paper", "extended"):
+        raise ValueError(f"action_set must be auto, paper or extended, got {action_set!r}")
+    if deployment not in ("direct", "canary"):
+        raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
+    if canary_judge not in CANARY_JUDGES:
+        raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, got {canary_judge!r}")
+    compiled = compile_scenario(scenario, deploy_canary=deployment == "canary",
+                                canary_judge=canary_judge)
+    if action_set == "extended":
+        compiled.params[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS
+    elif action_set == "paper":
+        compiled.params[L.P_N_ACTIONS] = L.N_PAPER_ACTIONS
+    return compiled
+
+
 class SelfHealEnv(gym.Env):
     """See the module docstring for spaces, rewards, info keys and episode end."""
 
@@ -172,12 +201,7 @@ class SelfHealEnv(gym.Env):
         self.reward_scale = float(reward_scale)
         self._deployment = deployment
         self._canary_judge = canary_judge
-        compiled = compile_scenario(self.scenario, deploy_canary=deployment == "canary",
-                                    canary_judge=canary_judge)
-        if action_set == "extended":
-            compiled.params[L.P_N_ACTIONS] = L.N_EXTENDED_ACTIONS
-        elif action_set == "paper":
-            compiled.params[L.P_N_ACTIONS] = L.N_PAPER_ACTIONS
+        compiled = compile_for_env(self.scenario, action_set, deployment, canary_judge)
         self.n_actions = int(compiled.params[L.P_N_ACTIONS])
         self.sim = Simulation(compiled)
         self.action_space = spaces.Discrete(self.n_actions)
