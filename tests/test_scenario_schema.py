@@ -173,6 +173,15 @@ def test_bad_yaml_syntax(tmp_path):
     assert "tags that construct objects" not in str(info.value)  # only said of a tag
 
 
+def test_non_utf8_file_is_a_scenario_error(tmp_path):
+    """Bytes that are not UTF-8 are reported as a scenario error, not a traceback."""
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(b"\xff\xfeid: x\n")
+    want = rf"^{re.escape(str(path))}: not UTF-8 text \(byte 0xff at position 0\)"
+    with pytest.raises(ScenarioError, match=want):
+        load_scenario(path)
+
+
 def test_object_constructing_tag_is_refused_and_not_run(tmp_path):
     """A python/object tag is refused by the safe loader and its command never runs."""
     marker = tmp_path / "pwned"
