@@ -97,6 +97,12 @@ D_BEST_COST = 6
 D_CHOSEN_CAT = 7
 D_WINDOW = 8
 N_DEC_FIELDS = 9
+# Columns of the regret-fork memo (one row per minute; ``SampleCaches.fork_memo``).
+FM_VALID = 0
+FM_WINDOW = 1
+FM_COST = 2  # N_EXTENDED_ACTIONS columns: each action's window dollars
+FM_CAT = FM_COST + L.N_EXTENDED_ACTIONS  # N_EXTENDED_ACTIONS columns: 1.0 if catastrophic
+N_FM_FIELDS = FM_CAT + L.N_EXTENDED_ACTIONS
 # Per-episode learner outputs (``lstats``).
 LS_N_REWARDS = 0
 LS_BANDIT_CHOICES = 1
@@ -200,9 +206,43 @@ def _learner_choose(controller, obs, d_crit, ctx, n_allowed, tab, lpar, rng, lst
 
 
 @nb.njit(cache=True)
+def _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env, cost, cat,
+                 memo, pristine):
+    """:func:`simulator.assess_kernel.evaluate` at the current minute with the outcome window.
+
+    A trajectory on which only ``no_op`` has been played without engineer minutes
+    (``pristine``) is in the same state, array for array, for every controller playing the
+    episode in the same compiled scenario: its forks are computed once and kept in
+    ``memo[t]`` (shape (horizon + 2, N_FM_FIELDS); no rows: no memo). The values are those
+    of the forks themselves, so results are unchanged.
+
+    Returns
+    -------
+    int
+        Window length simulated (the shortest fork).
+    """
+    t = int(s[L.S_T])
+    use = pristine and memo.shape[0] > t
+    if use and memo[t, FM_VALID] > 0.5:
+        for a in range(n_env):
+            cost[a] = memo[t, FM_COST + a]
+            cat[a] = memo[t, FM_CAT + a] > 0.5
+        return int(memo[t, FM_WINDOW])
+    k = evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env, -1, cost,
+                 cat)
+    if use:
+        for a in range(n_env):
+            memo[t, FM_COST + a] = cost[a]
+            memo[t, FM_CAT + a] = 1.0 if cat[a] else 0.0
+        memo[t, FM_WINDOW] = k
+        memo[t, FM_VALID] = 1.0
+    return k
+
+
+@nb.njit(cache=True)
 def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, obs_idx,
                  obs_high, hist, s, verdicts, counts, tab, safe, lpar, rng, rewards, lstats,
-                 smp_in, smeta_in, regret, decs):
+                 smp_in, smeta_in, regret, decs, memo):
     """Play one episode of ``controller`` (``FAST_CONTROLLERS``); fill the output arrays.
 
     Parameters
@@ -254,6 +294,9 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         not in cooldown and an alarm, checked before the controller acts).
     decs : ndarray, shape (horizon + 1, N_DEC_FIELDS)
         Output with ``regret``: one row per decision (``D_*`` columns).
+    memo : ndarray, shape (horizon + 2, N_FM_FIELDS)
+        Regret forks of the episode's no_op-only trajectory, shared by the controllers
+        playing the episode (:func:`_evaluate_at`); no rows: not kept.
 
     Returns
     -------
@@ -308,6 +351,10 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     n_decs = 0
     ev_cost = np.zeros(L.N_EXTENDED_ACTIONS)
     ev_cat = np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.bool_)
+    ev_t = -1  # minute whose forks (outcome window) ev_cost, ev_cat and ev_k hold
+    ev_k = 0
+    oracle_window = int(lpar[LP_WINDOW])
+    pristine = True  # only no_op, without engineer minutes, played so far
     if not observe(hist[0], obs_idx, obs_high, obs):
         return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
     while True:
@@ -370,8 +417,13 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                     quiet_until = minute + 1 + cooldown
         elif controller == _ORACLE:  # OracleController.decide: the cheapest fork
             if minute >= quiet_until and CK.alarm(obs, d_crit):
-                evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env,
-                         int(lpar[LP_WINDOW]), ev_cost, ev_cat)
+                if oracle_window < 0 or oracle_window == window:  # the regret forks' window
+                    ev_k = _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp,
+                                        smeta, n_env, ev_cost, ev_cat, memo, pristine)
+                    ev_t = t
+                else:
+                    evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env,
+                             oracle_window, ev_cost, ev_cat)
                 a = best_action(ev_cost, ev_cat, n_env)
                 if a != L.NO_OP:
                     quiet_until = minute + 1 + cooldown
@@ -384,8 +436,11 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                 if a != L.NO_OP:
                     quiet_until = minute + 1 + cooldown
         if decision:  # experiments.regret.decision_record: forks of the state before the step
-            k = evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env, -1,
-                         ev_cost, ev_cat)
+            if ev_t == t:  # the oracle has just forked this very state
+                k = ev_k
+            else:
+                k = _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta,
+                                 n_env, ev_cost, ev_cat, memo, pristine)
             b = best_action(ev_cost, ev_cat, n_env)
             avoidable = ev_cat[a] and not ev_cat[b]
             gap = ev_cost[a] - ev_cost[b]
@@ -414,6 +469,8 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             v[V_MINUTES] = k
             n_verdicts += 1
         step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, eng)
+        if a != L.NO_OP or eng != 0.0:
+            pristine = False
         if not observe(hist[t], obs_idx, obs_high, obs):
             return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
         if first_alarm < 0 and t >= onset and CK.alarm(obs, d_crit):
@@ -436,7 +493,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
 def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, onsets,
                obs_idx, obs_high, hists, states, verdicts, counts, status, n_verdicts,
                first_alarm, paper_costs, tab, safe, lpar, rng, rewards, lstats, smps,
-               smetas, regret, decs, n_decs):
+               smetas, regret, decs, n_decs, memos):
     """Play the episodes of the batch in order with ``ps[i]``, ``fas[i]``, ... (play_episode).
 
     ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states``, ``verdicts``,
@@ -444,14 +501,15 @@ def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, ons
     ``d_crits`` and ``onsets`` per-episode arrays; ``counts`` (n, N_EXTENDED_ACTIONS),
     ``status``, ``n_verdicts``, ``first_alarm``, ``paper_costs`` (n,) and ``lstats``
     (n, N_LSTATS) are filled, and with ``regret`` the typed list ``decs`` and ``n_decs``
-    (n,). One
+    (n,); ``memos`` holds each episode's regret-fork memo (:func:`_evaluate_at`). One
     learner (``tab``, ``rng``) lives through the batch, as through ``run_controller``.
     """
     for i in range(len(ps)):
         st, nv, fa_min, pc, nd = play_episode(
             controller, ps[i], fas[i], acs[i], c_papers[i], seeds[i], d_crits[i], cooldown,
             onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i], tab,
-            safe, lpar, rng, rewards[i], lstats[i], smps[i], smetas[i], regret, decs[i])
+            safe, lpar, rng, rewards[i], lstats[i], smps[i], smetas[i], regret, decs[i],
+            memos[i])
         status[i] = st
         n_verdicts[i] = nv
         first_alarm[i] = fa_min
@@ -506,6 +564,18 @@ class SampleCaches:
                                      L.P_REF_SIZE)))
         if key not in self._store:
             self._store[key] = new_sample_cache(p, self.mib)
+        return self._store[key]
+
+    def fork_memo(self, p: np.ndarray, fa: np.ndarray, ac: np.ndarray,
+                  ep_seed: int) -> np.ndarray:
+        """Return the episode's regret-fork memo (``_evaluate_at``), creating it when new.
+
+        The forks of the no_op-only trajectory depend on the whole compiled scenario
+        (parameters, faults, action costs) and the episode seed, so all of them key it.
+        """
+        key = ("memo", int(ep_seed), *(np.ascontiguousarray(x).tobytes() for x in (p, fa, ac)))
+        if key not in self._store:
+            self._store[key] = np.zeros((int(p[L.P_HORIZON]) + 2, N_FM_FIELDS))
         return self._store[key]
 
     def clear(self) -> None:
@@ -702,8 +772,8 @@ def play_fast(controller_name: str, params: dict | None,
     rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
     ep_seeds = np.array([env_episode_seed(s) for s in seeds], dtype=np.int64)
-    ps, fas, acs, cps, hists, states, verds, rews, smps, smetas, decs = (
-        List() for _ in range(11))
+    ps, fas, acs, cps, hists, states, verds, rews, smps, smetas, decs, memos = (
+        List() for _ in range(12))
     d_crits = np.empty(n_ep)
     onsets = np.empty(n_ep, dtype=np.int64)
     rec_mins = []
@@ -722,10 +792,13 @@ def play_fast(controller_name: str, params: dict | None,
         if caches is None:
             smps.append(_NO_SMP)
             smetas.append(_NO_SMETA)
+            memos.append(np.zeros((int(p[L.P_HORIZON]) + 2 if regret else 0, N_FM_FIELDS)))
         else:
             smp, smeta = caches.get(p, fas[i], ep_seeds[i])
             smps.append(smp)
             smetas.append(smeta)
+            memos.append(caches.fork_memo(p, fas[i], acs[i], ep_seeds[i]) if regret
+                         else np.zeros((0, N_FM_FIELDS)))
         d_crits[i] = critical_value(alpha, int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW]),
                                     int(p[L.P_REF_SIZE]))
         onsets[i] = int(c.faults[:, L.F_ONSET].min())
@@ -741,7 +814,7 @@ def play_fast(controller_name: str, params: dict | None,
         play_batch(code, ps, fas, acs, cps, ep_seeds, d_crits, cooldown, onsets, _OBS_IDX,
                    _OBS_HIGH, hists, states, verds, counts, status, n_verdicts, first_alarm,
                    paper_costs, tab, safe, _lpar(other), rng, rews, lstats, smps, smetas,
-                   bool(regret), decs, n_decs)
+                   bool(regret), decs, n_decs, memos)
     bad = np.flatnonzero(status != OK)
     if bad.size:
         raise ValueError(f"non-finite observation in episode {int(bad[0])} "
