@@ -546,11 +546,13 @@ _NO_SMETA = np.zeros((0, 0), dtype=np.uint64)
 class SampleCaches:
     """Sample caches (:mod:`simulator.kernels`) shared by controllers playing one episode.
 
-    A minute's feature samples, merged KS window and KS statistics against the initial
-    references depend on the episode seed, the fault table and the sampling sizes only, not
-    on the controller or its deployments; this store hands every controller the same
-    cache for the same (episode seed, faults, horizon, samples per minute, KS window,
-    reference size). Call :meth:`clear` to free memory between scenarios.
+    A minute's feature samples, merged KS window, and KS statistics and anomaly counts
+    against the initial references depend on the episode seed, the fault table, the
+    sampling sizes and the anomaly threshold only, not on the controller or its
+    deployments; this store hands every controller the same cache for the same (episode
+    seed, faults, horizon, samples per minute, KS window, reference size, anomaly z). It
+    also keeps each episode's regret-fork memo (:meth:`fork_memo`). Call :meth:`clear` to
+    free memory between scenarios.
     """
 
     def __init__(self, mib: float = SAMPLE_CACHE_MIB):
@@ -561,7 +563,7 @@ class SampleCaches:
         """Return the cache ``(smp, smeta)`` of the episode, creating it when new."""
         key = (int(ep_seed), np.ascontiguousarray(fa).tobytes(),
                *(int(p[k]) for k in (L.P_HORIZON, L.P_SAMPLES_PER_MIN, L.P_KS_WINDOW,
-                                     L.P_REF_SIZE)))
+                                     L.P_REF_SIZE)), float(p[L.P_ANOMALY_Z]))
         if key not in self._store:
             self._store[key] = new_sample_cache(p, self.mib)
         return self._store[key]

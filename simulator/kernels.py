@@ -20,7 +20,8 @@ smp : (rows, N_FEATURES, (w + 2) n)  sample cache, per minute and feature: the s
                                      [2n, (w + 2) n) (w = ks_window)
 smeta : (rows, N_SC) uint64          sample cache, per minute: flags (SC_*), invalid rows,
                                      stream state after the draws, and the KS statistic
-                                     (float64 bits) against each initial reference sample.
+                                     (float64 bits) and anomalous-row count against each
+                                     initial reference sample.
                                      rows = 0 disables the cache. Shared, not copied, by the
                                      forks of one episode: the samples of a minute depend on
                                      (seed, minute) only, the initial references on the seed.
@@ -714,11 +715,13 @@ SAMPLE_CACHE_MIB = 64.0
 SC_SAMPLES = 1  # the sorted block, the raw rows, the invalid count and the stream state
 SC_MERGED = 2  # the merged KS window
 SC_D0 = 4  # bit of the KS statistic against initial reference k: SC_D0 << k (k = 0, 1, 2)
+SC_A0 = 32  # bit of the anomaly count against initial reference k: SC_A0 << k
 SC_FLAGS = 0
 SC_INVALID = 1
 SC_STREAM = 2
 SC_D = 3  # columns 3..5: the KS statistic (float64 bits) against initial reference 0..2
-N_SC = 6
+SC_ANOM = 6  # columns 6..8: the anomalous-row count against initial reference 0..2
+N_SC = 9
 N_CACHED_REFS = 3
 
 
@@ -972,13 +975,23 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
             smeta[ti, SC_INVALID] = np.uint64(n_invalid)
             smeta[ti, SC_STREAM] = rs[0]
             smeta[ti, SC_FLAGS] |= np.uint64(SC_SAMPLES)
-    n_anom = 0
-    for i in range(n):
-        for j in range(L.N_FEATURES):
-            zz = abs(raw[j, i] - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
-            if zz > z_thr:
-                n_anom += 1
-                break
+    # Anomalous rows: a z-score above the threshold against the serving model's reference
+    # moments; cached like the KS statistic for the initial references.
+    ref_id = int(models[main, L.MF_REF_ID])
+    a_bit = np.uint64(SC_A0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
+    if use_cache and a_bit and smeta[ti, SC_FLAGS] & a_bit:
+        n_anom = int(smeta[ti, SC_ANOM + ref_id])
+    else:
+        n_anom = 0
+        for i in range(n):
+            for j in range(L.N_FEATURES):
+                zz = abs(raw[j, i] - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
+                if zz > z_thr:
+                    n_anom += 1
+                    break
+        if use_cache and a_bit:
+            smeta[ti, SC_ANOM + ref_id] = np.uint64(n_anom)
+            smeta[ti, SC_FLAGS] |= a_bit
     rec[L.R_RHO] = n_anom / n
     rec[L.R_VALIDATION_FAIL] = n_invalid / n
 
@@ -987,7 +1000,6 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
     # samples (drawn from the episode seed alone, shared by every fork).
     w = live.shape[0]
     m = int(p[L.P_REF_SIZE])
-    ref_id = int(models[main, L.MF_REF_ID])
     d_bit = np.uint64(SC_D0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
     cached_d = smeta.view(np.float64)
     if use_cache and d_bit and smeta[ti, SC_FLAGS] & d_bit:
