@@ -29,7 +29,7 @@ The protocol replayed per episode (as ``run_episode`` with ``SelfHealEnv``):
 Rows are built in Python from the returned arrays by ``run_episode``'s own row builder,
 :func:`experiments.episode.summarise_episode`. :func:`run_controller_fast` is
 ``run_controller`` on this path, for the controllers :func:`fast_path_params` accepts.
-The linear and conservative bandits, the oracle and user controllers run on the Gymnasium
+The linear and conservative bandits and user controllers run on the Gymnasium
 path.
 """
 
@@ -85,7 +85,8 @@ LP_USE_SHIELD = 12
 LP_USE_SLA_FILTER = 13
 LP_USE_ERROR_BUDGET = 14
 LP_WINDOW = 15  # the oracle's fork window (minutes; -1: the scenario's outcome window)
-N_LPAR = 16
+LP_RANDOM_DELAY = 16  # 1: the human's delay is exponential with mean LP_RESPONSE_MIN
+N_LPAR = 17
 # Columns of the per-episode regret records (one row per decision epoch, regret on).
 D_MINUTE = 0
 D_ACTION = 1
@@ -369,10 +370,13 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         if controller == _RULES:
             a = CK.rules_act(cstate, obs, minute, s[L.S_FALLBACK_ACTIVE] > 0.5, d_crit,
                              cooldown)
-        elif controller == _HUMAN:  # controllers.human.HumanController.act, fixed delay
+        elif controller == _HUMAN:  # controllers.human.HumanController.act
             if respond_at < 0:
                 if minute >= quiet_until and CK.alarm(obs, d_crit):
-                    respond_at = minute + int(lpar[LP_RESPONSE_MIN])
+                    delay = int(lpar[LP_RESPONSE_MIN])
+                    if lpar[LP_RANDOM_DELAY] > 0.5:  # the same draw from the same generator
+                        delay = int(round(rng.exponential(lpar[LP_RESPONSE_MIN])))
+                    respond_at = minute + delay
                     paged_at = minute
             elif minute >= respond_at:
                 respond_at = -1
@@ -664,9 +668,6 @@ def _check(controller_name: str, params: dict | None) -> tuple[int, float, int, 
     if cooldown < 0:
         raise ValueError(f"cooldown must be >= 0, got {cooldown}")
     other = {**allowed, **params}
-    if other.get("random_delay"):
-        raise ValueError("the fast path plays the human model with a fixed delay only "
-                         "(random_delay=false): use experiments.episode.run_episode")
     return FAST_CONTROLLERS[controller_name], alpha, cooldown, other
 
 
@@ -695,6 +696,7 @@ def _lpar(other: dict) -> np.ndarray:
     lpar[LP_USE_SLA_FILTER] = float(bool(o["use_sla_filter"]))
     lpar[LP_USE_ERROR_BUDGET] = float(bool(o["use_error_budget"]))
     lpar[LP_WINDOW] = -1 if o["window"] is None else int(o["window"])
+    lpar[LP_RANDOM_DELAY] = float(bool(o["random_delay"]))
     return lpar
 
 
@@ -905,10 +907,11 @@ def run_episodes_fast(controller_name: str, params: dict | None,
 def fast_path_params(controller: Controller) -> dict | None:
     """Return the fast path's ``params`` for ``controller``, or None if it cannot play it.
 
-    Plain instances (not subclasses) of the noop, rules, human (fixed delay), rl, bandit,
-    hybrid_literal and hybrid (any ablation, either canary judge) controllers qualify;
-    the first five with direct deployments and the default canary judge. The linear and
-    conservative bandits, the oracle and user controllers run on the Gymnasium path.
+    Plain instances (not subclasses) of the noop, rules, human (fixed or random delay),
+    rl, bandit, hybrid_literal and hybrid (any ablation, either canary judge) controllers
+    and the oracle qualify; the first six with direct deployments and the default canary
+    judge. The linear and conservative bandits and user controllers run on the Gymnasium
+    path.
     """
     from controllers.bandit import BanditController
     from controllers.human import HumanController
@@ -934,12 +937,10 @@ def fast_path_params(controller: Controller) -> dict | None:
     if name == "oracle":
         params.update(window=controller.window, deployment=controller.deployment)
     elif name == "human":
-        if controller.random_delay:
-            return None
         params.update(response_minutes=int(controller.response_minutes),
                       accuracy=float(controller.accuracy),
                       handling_minutes=float(controller.handling_minutes),
-                      random_delay=False)
+                      random_delay=bool(controller.random_delay))
     elif name in ("rl", "bandit", "hybrid_literal", "hybrid"):
         params.update(lam=controller.lam, n_actions=controller.n_actions)
         if name == "hybrid":

@@ -185,7 +185,8 @@ def test_fast_path_params_accepts_only_the_plain_built_ins():
     assert hyb["budget_window"] == 60 and hyb["sla_threshold"] == 0.95
     assert F.fast_path_params(OracleController(window=40)) == {
         "alpha": 0.05, "cooldown": 30, "window": 40, "deployment": "direct"}
-    for other in (Canary(), MyBandit(), HumanController(random_delay=True), LinUCBController()):
+    assert F.fast_path_params(HumanController(random_delay=True))["random_delay"] is True
+    for other in (Canary(), MyBandit(), LinUCBController()):
         assert F.fast_path_params(other) is None
     with pytest.raises(ValueError, match="cannot play"):
         F.run_controller_fast(Canary(), _scenarios()[:1], 0)
@@ -194,6 +195,7 @@ def test_fast_path_params_accepts_only_the_plain_built_ins():
 #: Learning and random controllers on the fast path: (config name, overrides, action set).
 LEARNERS = (
     ("human", {}, "auto"),
+    ("human", {"random_delay": True, "cooldown": 5}, "auto"),
     ("rl", {}, "auto"),
     ("rl_decaying", {}, "auto"),
     ("rl", {"cooldown": 5, "epsilon": 0.5}, "auto"),
