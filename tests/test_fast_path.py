@@ -270,8 +270,6 @@ def test_fast_path_error_contract():
         F.play_fast("rules", None, c, [0, 1])
     with pytest.raises(ValueError, match="needs the rl controller"):
         F.play_fast("rl", None, c, [0])
-    with pytest.raises(ValueError, match="random_delay"):
-        F.play_fast("human", {"random_delay": True}, c, [0], HumanController())
     with pytest.raises(ValueError, match=r"unknown bandit parameters .*\['epsilon'\]"):
         F.play_fast("bandit", {"epsilon": 0.1}, c, [0], BanditController())
     with pytest.raises(ValueError, match="action_set"):
