@@ -4,8 +4,11 @@ The numeric core of :func:`simulator.assessment.assess_action`, which wraps it, 
 batched fast path (:mod:`experiments.fast`), which calls it from compiled code: one
 implementation of the verdicts (their definitions are in :mod:`simulator.assessment`).
 The simulation arrays are those of :mod:`simulator.kernels` (``p``, ``fa``, ``fr``, ``ac``,
-``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``); they are copied, never mutated,
-except the sample cache (``smp``, ``smeta``), which the forks share and fill.
+``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``); they are copied, never mutated.
+The forks play open loop (``S_OPEN_LOOP``): nobody observes them, so the step kernel skips
+the measurements (samples, KS statistic, anomaly share, delayed labels, noisy latency and
+error readings) and a retrained model's reference sample, on which no outcome depends;
+their dollars, SLO records and catastrophes are those of a fully measured fork.
 Window sums are sequential (left to right), so compiled and interpreted results agree bit
 for bit.
 """
@@ -70,6 +73,8 @@ def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, w
     hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
     fr_b, s_b, m_b, refs_b = fr.copy(), s.copy(), models.copy(), refs.copy()
     hist_b, live_b, rs_b = hist.copy(), live.copy(), rs.copy()
+    s_a[L.S_OPEN_LOOP] = 1.0  # open loop: the verdicts need no measurements
+    s_b[L.S_OPEN_LOOP] = 1.0
     aborts0 = s_a[L.S_N_CANARY_ABORTS]
     ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, smp, smeta, action, w)
     kb = rollout(p, fa, fr_b, ac, s_b, m_b, refs_b, hist_b, live_b, rs_b, smp, smeta, L.NO_OP,
@@ -138,6 +143,7 @@ def evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_actio
     for a in range(n_actions):
         fr_a, s_a, m_a, refs_a = fr.copy(), s.copy(), models.copy(), refs.copy()
         hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
+        s_a[L.S_OPEN_LOOP] = 1.0  # open loop: the window dollars need no measurements
         ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, smp, smeta, a,
                      w)
         k = min(k, ka)

@@ -463,8 +463,9 @@ def _finish_retrain(p, s, models, refs, rs, t):
     for j in range(L.N_FEATURES):
         models[c, L.MF_LOC + j] = s[L.S_JOB_LOC + j]
         models[c, L.MF_SCALE + j] = s[L.S_JOB_SCALE + j]
-    seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_RETRAIN)
-    draw_reference(models, refs, c, p, rs)
+    if s[L.S_OPEN_LOOP] < 0.5:  # the reference serves the measurements only
+        seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_RETRAIN)
+        draw_reference(models, refs, c, p, rs)
     s[L.S_JOB_ACTIVE] = 0.0
     _deploy(p, s, models, refs, c, t)
 
@@ -949,100 +950,103 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
         rec[L.R_LOC + j] = loc[j]
         rec[L.R_SCALE + j] = scale[j]
 
-    # 5. Measurements from samples (stream (seed, t)). The samples do not depend on the
-    # actions, so a minute drawn once by this episode or any fork sharing the sample cache
-    # (``smp``, ``smeta``) is copied from it instead of drawn and sorted again.
-    seed_stream(rs, seed, ti, STREAM_MINUTE)
-    n = int(p[L.P_SAMPLES_PER_MIN])
-    slot = ti % live.shape[0]
-    z_thr = p[L.P_ANOMALY_Z]
-    use_cache = ti < smeta.shape[0]
-    if use_cache and smeta[ti, SC_FLAGS] & SC_SAMPLES:
-        raw = smp[ti, :, n:2 * n]
-        for j in range(L.N_FEATURES):
-            live[slot, j, :n] = smp[ti, j, :n]
-        n_invalid = int(smeta[ti, SC_INVALID])
-        rs[0] = smeta[ti, SC_STREAM]
-    else:
-        raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
-        n_invalid = draw_samples(fa, levels, scale, raw, rs, n)
-        for j in range(L.N_FEATURES):
-            live[slot, j, :n] = raw[j, :n]
-            sort_block(live[slot, j, :n])
-        if use_cache:
+    # 5. Measurements (what a controller observes), from samples (stream (seed, t)). They
+    # are skipped on open-loop forks (``S_OPEN_LOOP``): no outcome of the minute (SLOs,
+    # catastrophes, dollars) and no later state depends on them. The samples do not depend
+    # on the actions, so a minute drawn once by this episode or any fork sharing the sample
+    # cache (``smp``, ``smeta``) is copied from it instead of drawn and sorted again.
+    if s[L.S_OPEN_LOOP] < 0.5:
+        seed_stream(rs, seed, ti, STREAM_MINUTE)
+        n = int(p[L.P_SAMPLES_PER_MIN])
+        slot = ti % live.shape[0]
+        z_thr = p[L.P_ANOMALY_Z]
+        use_cache = ti < smeta.shape[0]
+        if use_cache and smeta[ti, SC_FLAGS] & SC_SAMPLES:
+            raw = smp[ti, :, n:2 * n]
             for j in range(L.N_FEATURES):
-                smp[ti, j, :n] = live[slot, j, :n]
-            smeta[ti, SC_INVALID] = np.uint64(n_invalid)
-            smeta[ti, SC_STREAM] = rs[0]
-            smeta[ti, SC_FLAGS] |= np.uint64(SC_SAMPLES)
-    # Anomalous rows: a z-score above the threshold against the serving model's reference
-    # moments; cached like the KS statistic for the initial references.
-    ref_id = int(models[main, L.MF_REF_ID])
-    a_bit = np.uint64(SC_A0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
-    if use_cache and a_bit and smeta[ti, SC_FLAGS] & a_bit:
-        n_anom = int(smeta[ti, SC_ANOM + ref_id])
-    else:
-        n_anom = 0
-        for i in range(n):
+                live[slot, j, :n] = smp[ti, j, :n]
+            n_invalid = int(smeta[ti, SC_INVALID])
+            rs[0] = smeta[ti, SC_STREAM]
+        else:
+            raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
+            n_invalid = draw_samples(fa, levels, scale, raw, rs, n)
             for j in range(L.N_FEATURES):
-                zz = abs(raw[j, i] - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
-                if zz > z_thr:
-                    n_anom += 1
-                    break
-        if use_cache and a_bit:
-            smeta[ti, SC_ANOM + ref_id] = np.uint64(n_anom)
-            smeta[ti, SC_FLAGS] |= a_bit
-    rec[L.R_RHO] = n_anom / n
-    rec[L.R_VALIDATION_FAIL] = n_invalid / n
+                live[slot, j, :n] = raw[j, :n]
+                sort_block(live[slot, j, :n])
+            if use_cache:
+                for j in range(L.N_FEATURES):
+                    smp[ti, j, :n] = live[slot, j, :n]
+                smeta[ti, SC_INVALID] = np.uint64(n_invalid)
+                smeta[ti, SC_STREAM] = rs[0]
+                smeta[ti, SC_FLAGS] |= np.uint64(SC_SAMPLES)
+        # Anomalous rows: a z-score above the threshold against the serving model's reference
+        # moments; cached like the KS statistic for the initial references.
+        ref_id = int(models[main, L.MF_REF_ID])
+        a_bit = np.uint64(SC_A0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
+        if use_cache and a_bit and smeta[ti, SC_FLAGS] & a_bit:
+            n_anom = int(smeta[ti, SC_ANOM + ref_id])
+        else:
+            n_anom = 0
+            for i in range(n):
+                for j in range(L.N_FEATURES):
+                    zz = abs(raw[j, i] - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
+                    if zz > z_thr:
+                        n_anom += 1
+                        break
+            if use_cache and a_bit:
+                smeta[ti, SC_ANOM + ref_id] = np.uint64(n_anom)
+                smeta[ti, SC_FLAGS] |= a_bit
+        rec[L.R_RHO] = n_anom / n
+        rec[L.R_VALIDATION_FAIL] = n_invalid / n
 
-    # KS statistic per feature: merge the window's sorted minute blocks. The merged window
-    # is cached with the samples; so is the statistic against the three initial reference
-    # samples (drawn from the episode seed alone, shared by every fork).
-    w = live.shape[0]
-    m = int(p[L.P_REF_SIZE])
-    d_bit = np.uint64(SC_D0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
-    cached_d = smeta.view(np.float64)
-    if use_cache and d_bit and smeta[ti, SC_FLAGS] & d_bit:
-        d_max = cached_d[ti, SC_D + ref_id]
-    else:
-        merged = use_cache and smeta[ti, SC_FLAGS] & SC_MERGED
-        buf = np.empty(w * n)
-        d_max = 0.0
-        for j in range(L.N_FEATURES):
-            if merged:
-                win = smp[ti, j, 2 * n:(2 + w) * n]
-            else:
-                merge_sorted_blocks(live, j, n, buf)
-                win = buf
-                if use_cache:
-                    smp[ti, j, 2 * n:(2 + w) * n] = buf
-            d = ks_statistic(win, refs[main, j, :m])
-            if d > d_max:
-                d_max = d
-        if use_cache:
-            smeta[ti, SC_FLAGS] |= np.uint64(SC_MERGED)
-            if d_bit:
-                cached_d[ti, SC_D + ref_id] = d_max
-                smeta[ti, SC_FLAGS] |= d_bit
-    rec[L.R_D] = d_max
+        # KS statistic per feature: merge the window's sorted minute blocks. The merged window
+        # is cached with the samples; so is the statistic against the three initial reference
+        # samples (drawn from the episode seed alone, shared by every fork).
+        w = live.shape[0]
+        m = int(p[L.P_REF_SIZE])
+        d_bit = np.uint64(SC_D0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
+        cached_d = smeta.view(np.float64)
+        if use_cache and d_bit and smeta[ti, SC_FLAGS] & d_bit:
+            d_max = cached_d[ti, SC_D + ref_id]
+        else:
+            merged = use_cache and smeta[ti, SC_FLAGS] & SC_MERGED
+            buf = np.empty(w * n)
+            d_max = 0.0
+            for j in range(L.N_FEATURES):
+                if merged:
+                    win = smp[ti, j, 2 * n:(2 + w) * n]
+                else:
+                    merge_sorted_blocks(live, j, n, buf)
+                    win = buf
+                    if use_cache:
+                        smp[ti, j, 2 * n:(2 + w) * n] = buf
+                d = ks_statistic(win, refs[main, j, :m])
+                if d > d_max:
+                    d_max = d
+            if use_cache:
+                smeta[ti, SC_FLAGS] |= np.uint64(SC_MERGED)
+                if d_bit:
+                    cached_d[ti, SC_D + ref_id] = d_max
+                    smeta[ti, SC_FLAGS] |= d_bit
+        rec[L.R_D] = d_max
 
-    vol = int(p[L.P_LABEL_VOLUME])
-    rec[L.R_LABELS_CORRECT] = binomial(rs, vol, acc_served)
-    delay = int(p[L.P_LABEL_DELAY])
-    lw = int(p[L.P_LABEL_WINDOW])
-    hi = ti - delay
-    correct = 0.0
-    total = 0.0
-    for u in range(max(0, hi - lw + 1), hi + 1):
-        correct += hist[u, L.R_LABELS_CORRECT]
-        total += vol
-    rec[L.R_A] = max(0.0, p[L.P_BASE_ACC] - correct / total) if total > 0 else 0.0
+        vol = int(p[L.P_LABEL_VOLUME])
+        rec[L.R_LABELS_CORRECT] = binomial(rs, vol, acc_served)
+        delay = int(p[L.P_LABEL_DELAY])
+        lw = int(p[L.P_LABEL_WINDOW])
+        hi = ti - delay
+        correct = 0.0
+        total = 0.0
+        for u in range(max(0, hi - lw + 1), hi + 1):
+            correct += hist[u, L.R_LABELS_CORRECT]
+            total += vol
+        rec[L.R_A] = max(0.0, p[L.P_BASE_ACC] - correct / total) if total > 0 else 0.0
 
-    z1 = normal(rs)
-    z2 = normal(rs)
-    rec[L.R_P99_OBS] = max(0.0, p99 * (1.0 + 0.05 * z1))
-    n_req = max(rps * 60.0, 1.0)
-    rec[L.R_ERR_OBS] = min(1.0, max(0.0, err + np.sqrt(err * (1.0 - err) / n_req) * z2))
+        z1 = normal(rs)
+        z2 = normal(rs)
+        rec[L.R_P99_OBS] = max(0.0, p99 * (1.0 + 0.05 * z1))
+        n_req = max(rps * 60.0, 1.0)
+        rec[L.R_ERR_OBS] = min(1.0, max(0.0, err + np.sqrt(err * (1.0 - err) / n_req) * z2))
 
     # 6. Outcomes of the minute.
     update_slos(rec, s, p)

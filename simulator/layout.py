@@ -225,7 +225,8 @@ S_SLO_MET_RUN = 27  # consecutive minutes with every SLO met
 S_JOB_LOC = 28  # N_FEATURES: training location captured by the retrain job
 S_JOB_SCALE = S_JOB_LOC + N_FEATURES
 S_SEED = S_JOB_SCALE + N_FEATURES  # episode seed (exact in float64 below 2**53)
-N_STATE = S_SEED + 1
+S_OPEN_LOOP = S_SEED + 1  # 1 on an assessment fork: measurements are not computed
+N_STATE = S_OPEN_LOOP + 1
 
 CAT_NONE = 0
 CAT_AVAILABILITY = 1
