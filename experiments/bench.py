@@ -14,7 +14,8 @@ Prints, in one run on one machine:
 - Gymnasium's ``CartPole-v1`` steps/s with random actions, as a yardstick;
 - cold start: seconds for a fresh process with an empty Numba cache to finish one episode;
 - wall time and peak memory (max RSS) of ``reproduce`` at the quick default (and at
-  ``--seeds N`` if asked), where each seed's controllers share their episodes' samples.
+  ``--seeds N`` if asked), where each seed's controllers share their episodes' samples,
+  and of ``reproduce regret=true`` at ``--regret-seeds N`` if asked.
 
 Writes ``results/bench.json`` and ``results/bench.md``. Benchmarks are scripts, never
 timed tests.
@@ -168,13 +169,19 @@ def cold_start_seconds() -> float:
     return wall
 
 
-def reproduce_cost(n_seeds: int | None) -> dict:
-    """Wall seconds and peak RSS (MiB, largest single process) of ``reproduce``."""
+def reproduce_cost(n_seeds: int | None, regret: bool = False) -> dict:
+    """Wall seconds and peak RSS (MiB, largest single process) of ``reproduce``.
+
+    ``regret``: with ``regret=true`` (the oracle runs too, and every decision of every
+    controller is forked against it).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         args = ["-m", "experiments.reproduce", f"raw_dir={tmp}/raw", f"tables_dir={tmp}/tables",
                 f"hydra.run.dir={tmp}/hydra"]
         if n_seeds is not None:
             args.append(f"n_seeds={n_seeds}")
+        if regret:
+            args.append("regret=true")
         wall, peak = _timed_subprocess(args)
     return {"wall_s": wall, "peak_rss_mib": peak}
 
@@ -184,6 +191,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=None,
                     help="also time reproduce at this many seeds (e.g. 100)")
+    ap.add_argument("--regret-seeds", type=int, default=None,
+                    help="also time reproduce regret=true at this many seeds (e.g. 100)")
     ap.add_argument("--seconds", type=float, default=5.0, help="seconds per throughput test")
     ap.add_argument("--repeats", type=int, default=3,
                     help="timings per path of the fast-vs-Gymnasium comparison (min counts)")
@@ -214,6 +223,9 @@ def main(argv: list[str] | None = None) -> dict:
     res["kernel_vs_gym_hybrid"] = res["kernel_steps_per_s"] / res["gym_path_hybrid_steps_per_s"]
     if args.seeds:
         res[f"reproduce_{args.seeds}_seeds"] = reproduce_cost(args.seeds)
+    if args.regret_seeds:
+        res[f"reproduce_regret_{args.regret_seeds}_seeds"] = reproduce_cost(args.regret_seeds,
+                                                                            regret=True)
     lines = ["| measure | value |", "|---|---|"]
     for k, v in res.items():
         if isinstance(v, dict):
