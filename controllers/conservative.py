@@ -31,16 +31,23 @@ The left side sums per-round lower bounds, itself a lower bound of CLUCB's joint
 the confidence set. alpha_c = 1 never constrains (plain LinUCB); alpha_c = 0 with wide bounds
 never explores (plain rules). Rounds accumulate over the run (learning is kept across
 episodes), so the guarantee is on the learner's lifetime, as in the papers.
+
+The choice, the margin, the round bookkeeping and the learning are the kernels
+``cucb_*`` of :mod:`controllers.linear_kernels` (shared with compiled callers); the rounds
+live in preallocated arrays that grow by doubling.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from controllers.learners import argmax_random_ties, reward_to_unit
+from controllers import linear_kernels as LinK
+from controllers.learners import N_LINEAR_FEATURES, _check_allowed
 from controllers.linucb import LinUCBController
 from controllers.rules import expert_rules
-from simulator.layout import NO_OP
+
+#: Initial capacity of the round arrays (doubled when full).
+ROUNDS_CAPACITY = 64
 
 
 class ConservativeUCBController(LinUCBController):
@@ -62,6 +69,10 @@ class ConservativeUCBController(LinUCBController):
     last_margin : float
         Left minus right side of the condition at the last round where a_t != b_t
         (:meth:`margin`).
+    round_x, round_played, round_base, round_reward : ndarray
+        The recorded rounds (views of the first ``n_rounds`` rows of the capacity arrays;
+        see :mod:`controllers.linear_kernels`): context (n_rounds, N_LINEAR_FEATURES),
+        action played and baseline action (int64), reward in [0, 1] (NaN until known).
     """
 
     name = "conservative_ucb"
@@ -76,10 +87,10 @@ class ConservativeUCBController(LinUCBController):
             raise ValueError(f"alpha_c must be in [0, 1], got {alpha_c}")
         self.alpha_c = float(alpha_c)
         self._fb_since = -1
-        self._round_x: list[np.ndarray] = []
-        self._round_played: list[int] = []
-        self._round_base: list[int] = []
-        self._round_reward: list[float] = []  # realised reward in [0, 1]; nan until known
+        self._rx, self._rplayed, self._rbase, self._rreward = LinK.cucb_grow(
+            np.zeros((0, N_LINEAR_FEATURES)), np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64), np.zeros(0), ROUNDS_CAPACITY)
+        self._n_rounds = 0
         self._round_of_decision: dict[int, int] = {}  # decision minute -> round (episode)
         self._pending_round: tuple | None = None  # decided by act(), recorded by update()
         self.n_explored = 0
@@ -88,7 +99,27 @@ class ConservativeUCBController(LinUCBController):
     @property
     def n_rounds(self) -> int:
         """Decision rounds so far (over the whole run)."""
-        return len(self._round_played)
+        return self._n_rounds
+
+    @property
+    def round_x(self) -> np.ndarray:
+        """Contexts of the rounds, shape (n_rounds, N_LINEAR_FEATURES) (a view)."""
+        return self._rx[: self._n_rounds]
+
+    @property
+    def round_played(self) -> np.ndarray:
+        """Actions played in the rounds, shape (n_rounds,) (a view)."""
+        return self._rplayed[: self._n_rounds]
+
+    @property
+    def round_base(self) -> np.ndarray:
+        """Baseline actions of the rounds, shape (n_rounds,) (a view)."""
+        return self._rbase[: self._n_rounds]
+
+    @property
+    def round_reward(self) -> np.ndarray:
+        """Realised rewards in [0, 1] of the rounds, NaN until known, shape (n_rounds,)."""
+        return self._rreward[: self._n_rounds]
 
     def reset(self, seed: int) -> None:
         """Clear per-episode state (fallback clock, pending decisions); rounds are kept."""
@@ -108,18 +139,20 @@ class ConservativeUCBController(LinUCBController):
         return super().act(observation, info)
 
     def bounds(self, xs: np.ndarray, arms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """LCB and UCB in [0, 1] of ``arms[i]`` at context ``xs[i]``; shapes (k,)."""
-        xs = np.atleast_2d(xs)
-        arms = np.asarray(arms, dtype=np.int64)
-        lo = np.full(arms.shape[0], self.no_op_value)
-        hi = lo.copy()
-        for a in np.unique(arms):
-            if a == NO_OP:
-                continue
-            sel = arms == a
-            mean, width = self.learner.predict_arm(int(a), xs[sel])
-            lo[sel] = np.clip(mean - self.ucb_alpha * width, 0.0, 1.0)
-            hi[sel] = np.clip(mean + self.ucb_alpha * width, 0.0, 1.0)
+        """LCB and UCB in [0, 1] of ``arms[i]`` at context ``xs[i]``; shapes (k,).
+
+        :func:`controllers.linear_kernels.cucb_bounds` row by row.
+        """
+        xs = np.atleast_2d(self.learner._check(xs))
+        arms = np.asarray(arms, dtype=np.int64).reshape(-1)
+        if xs.ndim != 2 or arms.shape[0] != xs.shape[0]:
+            raise ValueError(f"bounds needs one arm per context, got {arms.shape[0]} arms "
+                             f"for contexts of shape {xs.shape}")
+        lo, hi = np.empty(arms.shape[0]), np.empty(arms.shape[0])
+        for i, a in enumerate(arms):
+            lo[i], hi[i] = LinK.cucb_bounds(self.learner.chol, self.learner.b,
+                                            self.learner._check_arm(a), xs[i],
+                                            self.ucb_alpha, self.no_op_value)
         return lo, hi
 
     def baseline(self, x, info) -> int:
@@ -128,55 +161,67 @@ class ConservativeUCBController(LinUCBController):
         return expert_rules(x, fb_min)[0]
 
     def choose(self, ctx, allowed, x, info) -> int:
-        """LinUCB's action if the conservative condition holds, else the baseline's."""
-        base = self.baseline(x, info)
-        if not allowed[base]:
-            base = NO_OP
-        cand = argmax_random_ties(self.scores(ctx), allowed, self.rng)
-        play = cand
+        """LinUCB's action if the conservative condition holds, else the baseline's.
+
+        :func:`controllers.linear_kernels.cucb_choose`.
+        """
+        L_ = self.learner
+        ctx = L_._check(ctx, ndim=1)
+        play, base, cand, margin = LinK.cucb_choose(
+            self.rng, L_.chol, L_.b, ctx, L_._check_arm(self.baseline(x, info)),
+            _check_allowed(allowed, L_.n_arms), self.ucb_alpha, self.no_op_value,
+            self.alpha_c, self._rx, self._rplayed, self._rbase, self._rreward, self._n_rounds)
         if cand != base:
-            self.last_margin = self.margin(ctx, cand, base)
-            play = cand if self.last_margin >= 0.0 else base
+            self.last_margin = float(margin)
         # Recorded by update(): act() changes per-episode state only (the conformance contract).
-        self._pending_round = (np.asarray(ctx, dtype=np.float64), int(play), int(base),
-                               int(info.get("minute", 0)) + 1)
-        return play
+        self._pending_round = (ctx, int(play), int(base), int(info.get("minute", 0)) + 1)
+        return int(play)
+
+    def _record_round(self, ctx: np.ndarray, play: int, base: int) -> tuple[int, bool]:
+        """Append a round; return its index and whether its reward awaits feedback.
+
+        :func:`controllers.linear_kernels.cucb_record`, after growing the arrays if full.
+        """
+        k = self._n_rounds
+        if k == self._rplayed.shape[0]:
+            self._rx, self._rplayed, self._rbase, self._rreward = LinK.cucb_grow(
+                self._rx, self._rplayed, self._rbase, self._rreward, 2 * k)
+        pending = LinK.cucb_record(self._rx, self._rplayed, self._rbase, self._rreward, k,
+                                   self.learner._check(ctx, ndim=1),
+                                   self.learner._check_arm(play), self.learner._check_arm(base),
+                                   self.no_op_value)
+        self._n_rounds = k + 1
+        self.n_explored += int(play != base)
+        return k, bool(pending)
 
     def update(self, transition) -> None:
         """Record the decision round played this step, then learn from matured feedback."""
         if self._pending_round is not None:
             ctx, play, base, minute = self._pending_round
             self._pending_round = None
-            k = len(self._round_played)
-            self._round_x.append(ctx)
-            self._round_played.append(play)
-            self._round_base.append(base)
-            if play == base and play == NO_OP:
-                self._round_reward.append(self.no_op_value)  # known at once
-            else:
-                self._round_reward.append(np.nan)  # until the feedback arrives
+            k, pending = self._record_round(ctx, play, base)
+            if pending:  # until the feedback arrives
                 self._round_of_decision[minute] = k
-            self.n_explored += int(play != base)
         super().update(transition)
 
     def margin(self, ctx: np.ndarray, cand: int, base: int) -> float:
-        """Left minus right side of the conservative condition if ``cand`` is played now."""
-        played = np.array([*self._round_played, cand])
-        bases = np.array([*self._round_base, base])
-        reward = np.array([*self._round_reward, np.nan])
-        settled = (played == bases) & ~np.isnan(reward)
-        left = right = float(reward[settled].sum())
-        rest = np.flatnonzero(~settled)
-        xs = np.vstack([*(self._round_x[i] for i in rest[:-1]), ctx])
-        lo, _ = self.bounds(xs, played[rest])
-        _, hi = self.bounds(xs, bases[rest])
-        left += float(lo.sum())
-        right += float(hi.sum())
-        return left - (1.0 - self.alpha_c) * right
+        """Left minus right side of the conservative condition if ``cand`` is played now.
+
+        :func:`controllers.linear_kernels.cucb_margin`.
+        """
+        L_ = self.learner
+        return float(LinK.cucb_margin(L_.chol, L_.b, self.ucb_alpha, self.no_op_value,
+                                      self.alpha_c, self._rx, self._rplayed, self._rbase,
+                                      self._rreward, self._n_rounds, L_._check(ctx, ndim=1),
+                                      L_._check_arm(cand), L_._check_arm(base)))
 
     def learn(self, ctx, action, reward, fb) -> None:
-        """Update the action's model and settle the round's reward."""
-        super().learn(ctx, action, reward, fb)
-        k = self._round_of_decision.pop(int(fb["decision_minute"]), None)
-        if k is not None:
-            self._round_reward[k] = reward_to_unit(reward, self.lam)
+        """Update the action's model and settle the round's reward.
+
+        :func:`controllers.linear_kernels.cucb_learn`.
+        """
+        ctx, action = self._check_learn(ctx, action, reward)
+        k = self._round_of_decision.pop(int(fb["decision_minute"]), -1)
+        L_ = self.learner
+        LinK.cucb_learn(L_.A, L_.b, L_.chol, L_.counts, action, ctx, float(reward), self.lam,
+                        self._rreward, k)

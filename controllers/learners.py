@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from controllers import learner_kernels as LK
+from controllers import linear_kernels as LinK
 from controllers.base import Controller, Transition, check_int, check_number
 from controllers.envelope import N_CONTEXTS, Observation, context_id
 from simulator.layout import ACTION_NAMES, NO_OP
@@ -265,9 +266,9 @@ LINEAR_FEATURES = (
     "canary_share",  # in [0, 1]
     "validation_fail",  # in [0, 1]
 )
-N_LINEAR_FEATURES = len(LINEAR_FEATURES)
+N_LINEAR_FEATURES = LinK.N_LINEAR_FEATURES  # = len(LINEAR_FEATURES)
 #: Every feature is clipped to [0, FEATURE_CAP] (only out-of-range inputs reach the cap).
-FEATURE_CAP = 20.0
+FEATURE_CAP = LinK.FEATURE_CAP
 
 
 def linear_features(x: Observation) -> np.ndarray:
@@ -278,63 +279,10 @@ def linear_features(x: Observation) -> np.ndarray:
     log(1 + v / v0) with a typical scale v0 (p99: the 300 ms latency SLO; utilisation: 1;
     traffic: 100 requests/s; cost: 1 dollar/min), so that the env's largest values stay
     below 17. Every entry is then clipped to [0, ``FEATURE_CAP``]: negative, infinite or
-    absurd inputs (1e8 and beyond) give bounded features.
+    absurd inputs (1e8 and beyond) give bounded features. The kernel
+    :func:`controllers.linear_kernels.linear_features` on the observation vector.
     """
-    raw = np.array([
-        1.0,
-        x.d,
-        x.a,
-        x.rho,
-        np.log1p(max(x.p99_ms, 0.0) / 300.0),
-        x.error_rate,
-        np.log1p(max(x.utilisation, 0.0)),
-        np.log1p(max(x.traffic_rps, 0.0) / 100.0),
-        np.log1p(max(x.cost_usd_per_min, 0.0)),
-        x.canary_share,
-        x.validation_fail,
-    ], dtype=np.float64)
-    return np.clip(np.nan_to_num(raw, nan=0.0, posinf=FEATURE_CAP), 0.0, FEATURE_CAP)
-
-
-def _cholesky_rank_one_update(chol: np.ndarray, x: np.ndarray) -> None:
-    """Replace the lower factor ``chol`` of A by that of A + x x^T, in place.
-
-    Givens rotations of [chol | x] (LINPACK ``dchud``): cosines and sines stay in [-1, 1],
-    and each diagonal entry becomes hypot(old, x_k) >= old, so the factor stays nonsingular.
-    ``x`` is overwritten.
-    """
-    n = x.shape[0]
-    for k in range(n):
-        if x[k] == 0.0:  # nothing to rotate into this column
-            continue
-        lkk = chol[k, k]
-        r = float(np.hypot(lkk, x[k]))
-        c, s = lkk / r, x[k] / r
-        chol[k, k] = r
-        col = chol[k + 1 :, k].copy()
-        chol[k + 1 :, k] = c * col + s * x[k + 1 :]
-        x[k + 1 :] = c * x[k + 1 :] - s * col
-
-
-def _forward_substitution(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve ``chol @ out = rhs`` for lower-triangular ``chol`` (d, d); ``rhs`` (d,) or (d, k).
-
-    A row loop vectorised over right-hand sides: for d ~ 10 this is faster than LAPACK's
-    ``trtrs`` call overhead and independent of BLAS threading.
-    """
-    out = np.empty(rhs.shape)
-    for i in range(chol.shape[0]):
-        out[i] = (rhs[i] - chol[i, :i] @ out[:i]) / chol[i, i]
-    return out
-
-
-def _back_substitution(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve ``chol.T @ out = rhs`` for lower-triangular ``chol`` (d, d); ``rhs`` (d,)."""
-    d = chol.shape[0]
-    out = np.empty(rhs.shape)
-    for i in range(d - 1, -1, -1):
-        out[i] = (rhs[i] - chol[i + 1 :, i] @ out[i + 1 :]) / chol[i, i]
-    return out
+    return LinK.linear_features(x.vector, np.empty(N_LINEAR_FEATURES))
 
 
 class RidgeArms:
@@ -347,6 +295,9 @@ class RidgeArms:
     prior (l2_lambda > 0) keeps every diagonal entry of L_a >= sqrt(l2_lambda): an arm with 0
     or 1 observations, zero or collinear contexts and contexts of scale 1e8 all give finite
     predictions.
+
+    The arithmetic is :mod:`controllers.linear_kernels`' (shared with compiled callers);
+    this class validates the inputs and holds the state arrays the kernels take.
 
     Parameters
     ----------
@@ -367,39 +318,47 @@ class RidgeArms:
     def __init__(self, n_arms: int, n_features: int, l2_lambda: float = 1.0):
         if not (np.isfinite(l2_lambda) and l2_lambda > 0):
             raise ValueError(f"l2_lambda must be finite and > 0, got {l2_lambda}")
-        eye = np.eye(n_features)
         self.l2_lambda = float(l2_lambda)
         self.n_features = int(n_features)
-        self.A = np.tile(self.l2_lambda * eye, (n_arms, 1, 1))
-        self.b = np.zeros((n_arms, n_features))
-        self.chol = np.tile(np.sqrt(self.l2_lambda) * eye, (n_arms, 1, 1))
-        self.counts = np.zeros(n_arms, dtype=np.int64)
+        self.A = np.empty((n_arms, n_features, n_features))
+        self.b = np.empty((n_arms, n_features))
+        self.chol = np.empty((n_arms, n_features, n_features))
+        self.counts = np.empty(n_arms, dtype=np.int64)
+        LinK.ridge_init(self.A, self.b, self.chol, self.counts, self.l2_lambda)
 
-    def _check(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if x.shape[-1] != self.n_features or not np.all(np.isfinite(x)):
+    @property
+    def n_arms(self) -> int:
+        """Number of arms."""
+        return self.b.shape[0]
+
+    def _check(self, x: np.ndarray, ndim: int | None = None) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        if (x.shape[-1:] != (self.n_features,) or (ndim is not None and x.ndim != ndim)
+                or not np.all(np.isfinite(x))):
             raise ValueError(
                 f"contexts must be finite with {self.n_features} features, got shape "
                 f"{x.shape} (finite: {bool(np.all(np.isfinite(x)))})"
             )
         return x
 
+    def _check_arm(self, arm) -> int:
+        if not 0 <= int(arm) < self.n_arms or int(arm) != arm:
+            raise ValueError(f"arm must be an integer in [0, {self.n_arms}), got {arm!r}")
+        return int(arm)
+
     def update(self, arm: int, x: np.ndarray, reward: float) -> None:
         """Add one observation (context ``x``, shape (n_features,), and ``reward``) to ``arm``."""
-        x = self._check(x)
+        arm = self._check_arm(arm)
+        x = self._check(x, ndim=1)
         if not np.isfinite(reward):
             raise ValueError(f"reward must be finite, got {reward}")
-        self.A[arm] += np.outer(x, x)
-        self.b[arm] += reward * x
-        _cholesky_rank_one_update(self.chol[arm], x.copy())
-        self.counts[arm] += 1
+        LinK.ridge_update(self.A, self.b, self.chol, self.counts, arm, x, float(reward))
 
     def theta(self) -> np.ndarray:
         """Ridge estimates theta_a = A_a^{-1} b_a, shape (n_arms, n_features)."""
         out = np.empty_like(self.b)
-        for k in range(self.b.shape[0]):
-            out[k] = _back_substitution(self.chol[k], _forward_substitution(self.chol[k],
-                                                                             self.b[k]))
+        for k in range(self.n_arms):
+            LinK.ridge_theta(self.chol, self.b, k, out[k])
         return out
 
     def predict_arm(self, arm: int, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -407,20 +366,29 @@ class RidgeArms:
 
         ``xs`` has shape (k, n_features) (or (n_features,)); both results have shape (k,).
         """
+        arm = self._check_arm(arm)
         xs = np.atleast_2d(self._check(xs))
-        L = self.chol[arm]
-        w = _forward_substitution(L, xs.T)  # (n_features, k)
-        u = _forward_substitution(L, self.b[arm])
-        return u @ w, np.sqrt(np.einsum("ij,ij->j", w, w))
+        if xs.ndim != 2:
+            raise ValueError(f"contexts must have shape (k, {self.n_features}), got {xs.shape}")
+        mean, width = np.empty(xs.shape[0]), np.empty(xs.shape[0])
+        LinK.ridge_predict_many(self.chol, self.b, arm, xs, mean, width)
+        return mean, width
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and width of every arm at one context ``x``; two arrays of shape (n_arms,)."""
-        n = self.b.shape[0]
-        mean, width = np.empty(n), np.empty(n)
-        for k in range(n):
-            m, w = self.predict_arm(k, x)
-            mean[k], width[k] = m[0], w[0]
+        x = self._check(x, ndim=1)
+        mean, width = np.empty(self.n_arms), np.empty(self.n_arms)
+        LinK.ridge_predict_all(self.chol, self.b, x, mean, width)
         return mean, width
+
+
+def _check_allowed(allowed: np.ndarray, n_arms: int) -> np.ndarray:
+    """Return ``allowed`` as a bool array of shape (n_arms,) with at least one True."""
+    allowed = np.ascontiguousarray(allowed, dtype=np.bool_)
+    if allowed.shape != (n_arms,) or not allowed.any():
+        raise ValueError(f"allowed must be a mask of shape ({n_arms},) with at least one "
+                         f"True, got {allowed!r}")
+    return allowed
 
 
 class LinUCB(RidgeArms):
@@ -444,8 +412,19 @@ class LinUCB(RidgeArms):
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Upper confidence bounds of every arm at context ``x``, shape (n_arms,)."""
-        mean, width = self.predict(x)
-        return mean + self.ucb_alpha * width
+        out = np.empty(self.n_arms)
+        LinK.linucb_scores(self.chol, self.b, self._check(x, ndim=1), self.ucb_alpha, out)
+        return out
+
+    def choose(self, x: np.ndarray, allowed: np.ndarray, no_op_value: float,
+               rng: np.random.Generator) -> int:
+        """Best allowed arm by :meth:`scores`, ``no_op``'s replaced by ``no_op_value``.
+
+        Exact ties are broken by ``rng`` (:func:`controllers.linear_kernels.linucb_choose`).
+        """
+        return int(LinK.linucb_choose(rng, self.chol, self.b, self._check(x, ndim=1),
+                                      self.ucb_alpha, float(no_op_value),
+                                      _check_allowed(allowed, self.n_arms)))
 
 
 class LinearThompson(RidgeArms):
@@ -474,16 +453,30 @@ class LinearThompson(RidgeArms):
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """One posterior sample of every arm's expected reward at ``x``, shape (n_arms,)."""
-        mean, width = self.predict(x)
-        return mean + self.v * width * self.rng.standard_normal(mean.shape[0])
+        out = np.empty(self.n_arms)
+        LinK.lints_scores(self.rng, self.chol, self.b, self._check(x, ndim=1), self.v, out)
+        return out
+
+    def choose(self, x: np.ndarray, allowed: np.ndarray, no_op_value: float,
+               rng: np.random.Generator | None = None) -> int:
+        """Best allowed arm of one posterior sample, ``no_op``'s replaced by ``no_op_value``.
+
+        Draws from ``rng`` (default: the learner's own generator), ties broken by it too
+        (:func:`controllers.linear_kernels.lints_choose`).
+        """
+        return int(LinK.lints_choose(self.rng if rng is None else rng, self.chol, self.b,
+                                     self._check(x, ndim=1), self.v, float(no_op_value),
+                                     _check_allowed(allowed, self.n_arms)))
 
 
 def argmax_random_ties(scores: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) -> int:
-    """Index of the best allowed score; exact ties broken uniformly at random."""
-    idx = np.flatnonzero(allowed)
-    v = scores[idx]
-    best = idx[v == v.max()]
-    return int(best[0]) if best.shape[0] == 1 else int(rng.choice(best))
+    """Index of the best allowed score; exact ties broken uniformly at random.
+
+    :func:`controllers.linear_kernels.argmax_random_ties` (a draw of ``rng.integers(0, k)``,
+    as ``rng.choice`` of the k tied indices, only on ties).
+    """
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    return int(LinK.argmax_random_ties(scores, _check_allowed(allowed, scores.shape[0]), rng))
 
 
 class LinearBanditController(LearningController):
@@ -499,6 +492,8 @@ class LinearBanditController(LearningController):
     r(no_op) = ``no_op_reward`` (default 0 = -C(no_op) with no success credit). An action is
     therefore preferred to waiting when its estimated reward beats that, e.g. when its success
     probability exceeds C(a) / lambda.
+
+    Decisions and updates are the kernels of :mod:`controllers.linear_kernels`.
 
     Parameters
     ----------
@@ -519,9 +514,9 @@ class LinearBanditController(LearningController):
             raise ValueError(f"no_op_reward must be in [-1, lam], got {no_op_reward}")
         self.l2_lambda = float(l2_lambda)
         self.no_op_value = reward_to_unit(no_op_reward, self.lam)
-        self.learner: RidgeArms = self.make_learner()
+        self.learner: LinUCB | LinearThompson = self.make_learner()
 
-    def make_learner(self) -> RidgeArms:
+    def make_learner(self) -> LinUCB | LinearThompson:
         """Build the per-arm model (subclasses implement)."""
         raise NotImplementedError
 
@@ -537,9 +532,19 @@ class LinearBanditController(LearningController):
 
     def choose(self, ctx, allowed, x, info) -> int:
         """Best-scoring allowed action (random among exact ties)."""
-        return argmax_random_ties(self.scores(ctx), allowed, self.rng)
+        return self.learner.choose(ctx, allowed, self.no_op_value, self.rng)
 
     def learn(self, ctx, action, reward, fb) -> None:
-        """Ridge update of the action's model with the reward mapped to [0, 1]."""
-        if action != NO_OP:
-            self.learner.update(action, ctx, reward_to_unit(reward, self.lam))
+        """Ridge update of the action's model with the reward mapped to [0, 1].
+
+        :func:`controllers.linear_kernels.linear_learn` (no_op's value is known, not learned).
+        """
+        ctx, action = self._check_learn(ctx, action, reward)
+        L_ = self.learner
+        LinK.linear_learn(L_.A, L_.b, L_.chol, L_.counts, action, ctx, float(reward), self.lam)
+
+    def _check_learn(self, ctx, action, reward) -> tuple[np.ndarray, int]:
+        """Validate one feedback item (context, action index, finite reward)."""
+        if not np.isfinite(reward):
+            raise ValueError(f"reward must be finite, got {reward}")
+        return self.learner._check(ctx, ndim=1), self.learner._check_arm(action)

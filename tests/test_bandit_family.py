@@ -355,10 +355,8 @@ def test_conservative_margin_matches_the_documented_formula():
     rounds = [(1, 1, 0.8), (L.NO_OP, L.NO_OP, 1 / 11), (2, 1, np.nan), (3, 3, np.nan),
               (L.NO_OP, 2, 0.3), (2, 2, 0.1)]
     for x, (p, b, rew) in zip(xs[:6], rounds, strict=True):
-        ctrl._round_x.append(x)
-        ctrl._round_played.append(p)
-        ctrl._round_base.append(b)
-        ctrl._round_reward.append(rew)
+        k, _ = ctrl._record_round(x, p, b)
+        ctrl.round_reward[k] = rew
     ctx, cand, base = xs[8], 3, 1
 
     def bound(arm, x, sign):
@@ -384,10 +382,10 @@ def test_conservative_settles_baseline_rewards_from_feedback():
     a = ctrl.act(obs, info)
     assert a == L.FALLBACK and ctrl._pending_round is not None
     ctrl.update(Transition(obs, a, 0.0, obs, False, False, {}))
-    assert ctrl.n_rounds == 1 and math.isnan(ctrl._round_reward[0])
+    assert ctrl.n_rounds == 1 and math.isnan(ctrl.round_reward[0])
     fb = {"decision_minute": 6, "action": "fallback", "paper_cost": 0.2, "success": False}
     ctrl.update(Transition(obs, a, 0.0, obs, False, False, {"feedback": [fb]}))
-    assert ctrl._round_reward[0] == reward_to_unit(-0.2, 10.0)
+    assert ctrl.round_reward[0] == reward_to_unit(-0.2, 10.0)
 
 
 # =========================================================================== canary judges
