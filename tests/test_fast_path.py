@@ -283,7 +283,7 @@ COVERED = {
                             "expert_rules", "rules_act"},
     "simulator.assess_kernel": {"rollout", "assess", "evaluate", "best_action"},
     "experiments.fast": {"observe", "play_episode", "play_batch", "_deliver_feedback",
-                         "_learner_choose"},
+                         "_learner_choose", "_evaluate_at"},
 }
 
 
@@ -435,7 +435,7 @@ def test_rollout_matches_py_func_and_simulation_rollout():
 def test_assess_matches_py_func(scenario, minute, action):
     """The assess kernel equals its py_func bit for bit and leaves the state untouched.
 
-    Only the shared sample cache changes: it gains the minutes the forks drew.
+    The shared sample cache too: the forks play open loop and draw no samples.
     """
     sim = _sim_at(scenario, minute)
     other = _own_cache(sim.fork())
@@ -449,7 +449,7 @@ def test_assess_matches_py_func(scenario, minute, action):
     for x, y in zip(r1, r2, strict=True):
         _same(x, y)
     _assert_arrays_equal(before, _kernel_args(sim)[:-2])
-    assert filled_rows() == filled + r1[-1]
+    assert filled_rows() == filled
 
 
 def test_observe_matches_py_func_and_env_obs():
@@ -748,6 +748,52 @@ def test_best_action_kernel_equals_action_values_best(costs, data):
     v = ActionValues(minute=1, cost_usd=cost, catastrophic=cat, minutes=5)
     assert AK.best_action(cost, cat, len(costs)) == v.best
     assert AK.best_action.py_func(cost, cat, len(costs)) == v.best
+
+
+@pytest.mark.parametrize(("scenario", "minute"), [("cov_sudden_campaign", 65),
+                                                ("corruption_missing_logging", 70)])
+def test_open_loop_forks_equal_fully_measured_forks(scenario, minute):
+    """The oracle's open-loop forks give the dollars and catastrophes of measured forks.
+
+    The reference forks are Simulation.fork() rollouts, which measure every minute (samples,
+    KS statistic, labels, a retrained model's reference); retrain finishes within the window.
+    """
+    sim = _sim_at(scenario, minute)
+    w = int(sim.p[L.P_OUTCOME_WINDOW])
+    cost, cat = np.zeros(4), np.zeros(4, dtype=bool)
+    assert AK.evaluate(*_kernel_args(sim), 4, -1, cost, cat) == w
+    promoted = []
+    for a in range(4):
+        fork = sim.fork()
+        rows = fork.rollout(a, w)
+        assert rows.shape[0] == w and rows[:, L.R_D].max() > 0.0  # measured
+        total = 0.0
+        for r in rows:
+            total += r[L.R_COST_RATE]
+        assert cost[a] == total and cat[a] == (fork.catastrophe != L.CAT_NONE)
+        promoted.append(fork.models[L.M_SERVING, L.MF_REF_ID])
+    assert promoted[L.RETRAIN] == -1.0  # the retrained model serves: its reference was drawn
+
+
+def test_evaluate_at_memo_matches_py_func():
+    """The fork memo holds evaluate's values on a pristine trajectory and reads them back."""
+    sim = _sim_at("cov_sudden_campaign", 65)
+    t = sim.t
+    want_c, want_k = np.zeros(8), np.zeros(8, dtype=bool)
+    n = AK.evaluate(*_kernel_args(sim), 4, -1, want_c, want_k)
+    for fn in (F._evaluate_at, F._evaluate_at.py_func):
+        memo = np.zeros((sim.horizon + 2, F.N_FM_FIELDS))
+        c, k = np.zeros(8), np.zeros(8, dtype=bool)
+        assert fn(*_kernel_args(sim), 4, c, k, memo, False) == n  # not pristine: no memo
+        assert not memo.any()
+        assert fn(*_kernel_args(sim), 4, c, k, memo, True) == n
+        assert memo[t, F.FM_VALID] == 1.0 and memo[t, F.FM_WINDOW] == n
+        np.testing.assert_array_equal(memo[t, F.FM_COST:F.FM_COST + 4], want_c[:4])
+        memo[t, F.FM_COST] = 123.0  # read back, not recomputed
+        c2, k2 = np.zeros(8), np.zeros(8, dtype=bool)
+        assert fn(*_kernel_args(sim), 4, c2, k2, memo, True) == n
+        assert c2[0] == 123.0 and (c2[1:4] == want_c[1:4]).all()
+        np.testing.assert_array_equal(k2, want_k)
 
 
 def test_evaluate_matches_py_func_and_leaves_the_state():
