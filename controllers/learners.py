@@ -513,6 +513,7 @@ class LinearBanditController(LearningController):
         if not -1.0 <= no_op_reward <= lam:
             raise ValueError(f"no_op_reward must be in [-1, lam], got {no_op_reward}")
         self.l2_lambda = float(l2_lambda)
+        self.no_op_reward = float(no_op_reward)
         self.no_op_value = reward_to_unit(no_op_reward, self.lam)
         self.learner: LinUCB | LinearThompson = self.make_learner()
 

@@ -5,7 +5,8 @@ returning to Python between minutes: the simulator's step kernel
 (:func:`simulator.kernels.step`), the controller's decision (noop; rules through
 :func:`controllers.kernels.rules_act`; the human model; rl, bandit and hybrid_literal through
 :mod:`controllers.learner_kernels`; hybrid and its ablations through
-:mod:`controllers.hybrid_kernels`), the counterfactual assessment of every non-no_op action
+:mod:`controllers.hybrid_kernels`; LinUCB and linear TS through
+:mod:`controllers.linear_kernels`), the counterfactual assessment of every non-no_op action
 (:func:`simulator.assess_kernel.assess`), the delayed feedback the learners learn from, and
 the first-alarm tracking of :func:`experiments.episode.run_episode`. The kernels are the
 ones the Gymnasium path calls, and the learners draw from the controller's own NumPy
@@ -29,8 +30,8 @@ The protocol replayed per episode (as ``run_episode`` with ``SelfHealEnv``):
 Rows are built in Python from the returned arrays by ``run_episode``'s own row builder,
 :func:`experiments.episode.summarise_episode`. :func:`run_controller_fast` is
 ``run_controller`` on this path, for the controllers :func:`fast_path_params` accepts.
-The linear and conservative bandits and user controllers run on the Gymnasium
-path.
+LinUCB and linear Thompson sampling learn through :mod:`controllers.linear_kernels`.
+Conservative UCB and user controllers run on the Gymnasium path.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from numba.typed import List
 from controllers import hybrid_kernels as HK
 from controllers import kernels as CK
 from controllers import learner_kernels as LK
+from controllers import linear_kernels as LinK
 from controllers.base import Controller
 from controllers.envelope import critical_value
 from experiments.episode import episode_seed, scenario_order, summarise_episode
@@ -58,7 +60,7 @@ from simulator.scenarios import CompiledScenario, Scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
 FAST_CONTROLLERS = {"noop": 0, "rules": 1, "human": 2, "rl": 3, "bandit": 4,
-                    "hybrid_literal": 5, "hybrid": 6, "oracle": 7}
+                    "hybrid_literal": 5, "hybrid": 6, "oracle": 7, "linucb": 8, "lin_ts": 9}
 _NOOP = 0
 _RULES = 1
 _HUMAN = 2
@@ -67,6 +69,8 @@ _BANDIT = 4
 _HYBRID_LITERAL = 5
 _HYBRID = 6
 _ORACLE = 7
+_LINUCB = 8
+_LINTS = 9
 
 # Controller parameters (``lpar``).
 LP_LAM = 0
@@ -86,7 +90,10 @@ LP_USE_SLA_FILTER = 13
 LP_USE_ERROR_BUDGET = 14
 LP_WINDOW = 15  # the oracle's fork window (minutes; -1: the scenario's outcome window)
 LP_RANDOM_DELAY = 16  # 1: the human's delay is exponential with mean LP_RESPONSE_MIN
-N_LPAR = 17
+LP_UCB_ALPHA = 17  # LinUCB's width multiplier
+LP_V = 18  # linear Thompson sampling's posterior scale
+LP_NO_OP_VALUE = 19  # the linear bandits' known no_op value, in [0, 1]
+N_LPAR = 20
 # Columns of the per-episode regret records (one row per decision epoch, regret on).
 D_MINUTE = 0
 D_ACTION = 1
@@ -154,12 +161,14 @@ def observe(rec, obs_idx, obs_high, out):
 
 @nb.njit(cache=True)
 def _deliver_feedback(controller, verdicts, n_verdicts, delivered, ctx_of, now, done, window,
-                      c_paper, tab, safe, lpar, rng, rewards, n_rewards):
+                      c_paper, tab, safe, lpar, rng, rewards, n_rewards, lin, lin_x):
     """Learn from every verdict matured by minute ``now`` (all when ``done``), in order.
 
     ``SelfHealEnv.step``'s feedback and ``LearningController.update``: a verdict of decision
     minute t matures at t + outcome_window; its reward is -C(a) + lambda * success; a
-    decision of an earlier episode (no context) is dropped. Returns (delivered, n_rewards).
+    decision of an earlier episode (no context) is dropped. The linear bandits learn the
+    decision's feature vector ``lin_x[t]`` into their ridge models ``lin`` = (A, b, chol,
+    counts) (:mod:`controllers.linear_kernels`). Returns (delivered, n_rewards).
     """
     lam = lpar[LP_LAM]
     while delivered < n_verdicts:
@@ -178,6 +187,8 @@ def _deliver_feedback(controller, verdicts, n_verdicts, delivered, ctx_of, now, 
         n_rewards += 1
         if controller == _RL:
             LK.eg_update(tab, ctx, act, r)
+        elif controller == _LINUCB or controller == _LINTS:
+            LinK.linear_learn(lin[0], lin[1], lin[2], lin[3], act, lin_x[dm], r, lam)
         elif controller == _HYBRID:
             HK.hybrid_learn(rng, tab, safe, ctx, act, r, lam, v[V_VIOLATION] > 0.5)
         else:
@@ -243,7 +254,7 @@ def _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_e
 @nb.njit(cache=True)
 def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, obs_idx,
                  obs_high, hist, s, verdicts, counts, tab, safe, lpar, rng, rewards, lstats,
-                 smp_in, smeta_in, regret, decs, memo):
+                 smp_in, smeta_in, regret, decs, memo, lin):
     """Play one episode of ``controller`` (``FAST_CONTROLLERS``); fill the output arrays.
 
     Parameters
@@ -298,6 +309,9 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     memo : ndarray, shape (horizon + 2, N_FM_FIELDS)
         Regret forks of the episode's no_op-only trajectory, shared by the controllers
         playing the episode (:func:`_evaluate_at`); no rows: not kept.
+    lin : tuple of ndarray
+        The linear bandits' ridge models (A, b, chol, counts) of
+        :class:`controllers.learners.RidgeArms`, updated in place; unused by the others.
 
     Returns
     -------
@@ -337,6 +351,8 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     respond_at = -1  # the human model's open page
     paged_at = 0
     ctx_of = np.full(int(horizon) + 2, -1, dtype=np.int64)  # decision minute -> context
+    lin_x = np.zeros((int(horizon) + 2 if controller >= _LINUCB else 0,
+                      LinK.N_LINEAR_FEATURES))  # decision minute -> linear features
     last_alarm = HK.NO_ALARM  # the hybrid's shield memory
     budget = max(1, int(lpar[LP_BUDGET_WINDOW]))  # the hybrid's error-budget window
     slo_ring = np.zeros(budget, dtype=np.bool_)
@@ -431,6 +447,20 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                 a = best_action(ev_cost, ev_cat, n_env)
                 if a != L.NO_OP:
                     quiet_until = minute + 1 + cooldown
+        elif controller >= _LINUCB:  # LinearBanditController.decide at a decision epoch
+            if minute >= quiet_until and CK.alarm(obs, d_crit):
+                x = LinK.linear_features(obs, lin_x[t])
+                allowed = np.zeros(lin[1].shape[0], dtype=np.bool_)
+                allowed[:min(lin[1].shape[0], n_env)] = True
+                if controller == _LINUCB:
+                    a = LinK.linucb_choose(rng, lin[2], lin[1], x, lpar[LP_UCB_ALPHA],
+                                           lpar[LP_NO_OP_VALUE], allowed)
+                else:
+                    a = LinK.lints_choose(rng, lin[2], lin[1], x, lpar[LP_V],
+                                          lpar[LP_NO_OP_VALUE], allowed)
+                ctx_of[t] = 0  # a decision of this episode: its context is lin_x[t]
+                if a != L.NO_OP:
+                    quiet_until = minute + 1 + cooldown
         elif controller >= _RL:  # LearningController.decide at a decision epoch
             if minute >= quiet_until and CK.alarm(obs, d_crit):
                 ctx = LK.context_id(obs, d_crit)
@@ -486,7 +516,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         if controller >= _RL:
             delivered, n_rewards = _deliver_feedback(
                 controller, verdicts, n_verdicts, delivered, ctx_of, int(s[L.S_T]) - 1, done,
-                window, c_paper, tab, safe, lpar, rng, rewards, n_rewards)
+                window, c_paper, tab, safe, lpar, rng, rewards, n_rewards, lin, lin_x)
         if done:
             break
     lstats[LS_N_REWARDS] = n_rewards
@@ -497,7 +527,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
 def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, onsets,
                obs_idx, obs_high, hists, states, verdicts, counts, status, n_verdicts,
                first_alarm, paper_costs, tab, safe, lpar, rng, rewards, lstats, smps,
-               smetas, regret, decs, n_decs, memos):
+               smetas, regret, decs, n_decs, memos, lin):
     """Play the episodes of the batch in order with ``ps[i]``, ``fas[i]``, ... (play_episode).
 
     ``ps``, ``fas``, ``acs``, ``c_papers``, ``hists``, ``states``, ``verdicts``,
@@ -513,7 +543,7 @@ def play_batch(controller, ps, fas, acs, c_papers, seeds, d_crits, cooldown, ons
             controller, ps[i], fas[i], acs[i], c_papers[i], seeds[i], d_crits[i], cooldown,
             onsets[i], obs_idx, obs_high, hists[i], states[i], verdicts[i], counts[i], tab,
             safe, lpar, rng, rewards[i], lstats[i], smps[i], smetas[i], regret, decs[i],
-            memos[i])
+            memos[i], lin)
         status[i] = st
         n_verdicts[i] = nv
         first_alarm[i] = fa_min
@@ -644,6 +674,9 @@ _PARAMS = {
                "use_canary": True, "use_sla_filter": True, "use_error_budget": True,
                "canary_judge": "delta_sla"},
     "oracle": {"window": None, "deployment": "direct"},
+    "linucb": {"lam": 10.0, "n_actions": 4, "ucb_alpha": 0.5, "l2_lambda": 1.0,
+               "no_op_reward": 0.0},
+    "lin_ts": {"lam": 10.0, "n_actions": 4, "v": 0.25, "l2_lambda": 1.0, "no_op_reward": 0.0},
 }
 
 
@@ -697,6 +730,9 @@ def _lpar(other: dict) -> np.ndarray:
     lpar[LP_USE_ERROR_BUDGET] = float(bool(o["use_error_budget"]))
     lpar[LP_WINDOW] = -1 if o["window"] is None else int(o["window"])
     lpar[LP_RANDOM_DELAY] = float(bool(o["random_delay"]))
+    lpar[LP_UCB_ALPHA] = float(o["ucb_alpha"])
+    lpar[LP_V] = float(o["v"])
+    lpar[LP_NO_OP_VALUE] = LK.reward_to_unit(float(o["no_op_reward"]), float(o["lam"]))
     return lpar
 
 
@@ -771,7 +807,13 @@ def play_fast(controller_name: str, params: dict | None,
         raise ValueError(f"the fast path needs the {controller_name} controller itself "
                          "(its generator and learned state)")
     learner = getattr(controller, "learner", None) if code >= _RL else None
-    tab = learner.tab if learner is not None else np.zeros((2, 1, 1))
+    if code >= _LINUCB:  # the ridge models, learned in place
+        lin = (learner.A, learner.b, learner.chol, learner.counts)
+        tab = np.zeros((2, 1, 1))
+    else:
+        lin = (np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1, 1)),
+               np.zeros(1, dtype=np.int64))
+        tab = learner.tab if learner is not None else np.zeros((2, 1, 1))
     safe = controller.safe if code == _HYBRID else np.ones((2, 1, 1))
     rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
@@ -818,7 +860,7 @@ def play_fast(controller_name: str, params: dict | None,
         play_batch(code, ps, fas, acs, cps, ep_seeds, d_crits, cooldown, onsets, _OBS_IDX,
                    _OBS_HIGH, hists, states, verds, counts, status, n_verdicts, first_alarm,
                    paper_costs, tab, safe, _lpar(other), rng, rews, lstats, smps, smetas,
-                   bool(regret), decs, n_decs, memos)
+                   bool(regret), decs, n_decs, memos, lin)
     bad = np.flatnonzero(status != OK)
     if bad.size:
         raise ValueError(f"non-finite observation in episode {int(bad[0])} "
@@ -908,15 +950,17 @@ def fast_path_params(controller: Controller) -> dict | None:
     """Return the fast path's ``params`` for ``controller``, or None if it cannot play it.
 
     Plain instances (not subclasses) of the noop, rules, human (fixed or random delay),
-    rl, bandit, hybrid_literal and hybrid (any ablation, either canary judge) controllers
-    and the oracle qualify; the first six with direct deployments and the default canary
-    judge. The linear and conservative bandits and user controllers run on the Gymnasium
-    path.
+    rl, bandit, hybrid_literal, hybrid (any ablation, either canary judge), LinUCB and
+    linear TS controllers and the oracle qualify; all but hybrid and the oracle with direct
+    deployments and the default canary judge. Conservative UCB and user controllers run on
+    the Gymnasium path.
     """
     from controllers.bandit import BanditController
     from controllers.human import HumanController
     from controllers.hybrid import HybridController
     from controllers.hybrid_literal import HybridLiteralController
+    from controllers.lints import LinTSController
+    from controllers.linucb import LinUCBController
     from controllers.noop import NoOpController
     from controllers.oracle import OracleController
     from controllers.rl import RLController
@@ -925,7 +969,8 @@ def fast_path_params(controller: Controller) -> dict | None:
     kinds = {NoOpController: "noop", RulesController: "rules", HumanController: "human",
              RLController: "rl", BanditController: "bandit",
              HybridLiteralController: "hybrid_literal", HybridController: "hybrid",
-             OracleController: "oracle"}
+             OracleController: "oracle", LinUCBController: "linucb",
+             LinTSController: "lin_ts"}
     name = kinds.get(type(controller))
     if name is None or controller.name != name:
         return None
@@ -941,6 +986,13 @@ def fast_path_params(controller: Controller) -> dict | None:
                       accuracy=float(controller.accuracy),
                       handling_minutes=float(controller.handling_minutes),
                       random_delay=bool(controller.random_delay))
+    elif name in ("linucb", "lin_ts"):
+        params.update(lam=controller.lam, n_actions=controller.n_actions,
+                      l2_lambda=controller.l2_lambda, no_op_reward=controller.no_op_reward)
+        if name == "linucb":
+            params.update(ucb_alpha=controller.ucb_alpha)
+        else:
+            params.update(v=controller.v)
     elif name in ("rl", "bandit", "hybrid_literal", "hybrid"):
         params.update(lam=controller.lam, n_actions=controller.n_actions)
         if name == "hybrid":

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from controllers import kernels as CK
 from controllers.bandit import BanditController
+from controllers.conservative import ConservativeUCBController
 from controllers.envelope import (
     Observation,
     alarm,
@@ -186,7 +187,9 @@ def test_fast_path_params_accepts_only_the_plain_built_ins():
     assert F.fast_path_params(OracleController(window=40)) == {
         "alpha": 0.05, "cooldown": 30, "window": 40, "deployment": "direct"}
     assert F.fast_path_params(HumanController(random_delay=True))["random_delay"] is True
-    for other in (Canary(), MyBandit(), LinUCBController()):
+    lin = F.fast_path_params(LinUCBController(ucb_alpha=0.7, no_op_reward=1.0))
+    assert lin["ucb_alpha"] == 0.7 and lin["no_op_reward"] == 1.0
+    for other in (Canary(), MyBandit(), ConservativeUCBController()):
         assert F.fast_path_params(other) is None
     with pytest.raises(ValueError, match="cannot play"):
         F.run_controller_fast(Canary(), _scenarios()[:1], 0)
@@ -206,6 +209,9 @@ LEARNERS = (
     ("hybrid", {"canary_judge": "mann_whitney", "cooldown": 5, "burn_limit": 2.0}, "auto"),
     ("hybrid_no_shield", {"cooldown": 5}, "auto"),
     ("hybrid_no_canary", {"n_actions": 8}, "extended"),
+    ("linucb", {}, "auto"),
+    ("linucb", {"cooldown": 5, "n_actions": 8, "ucb_alpha": 2.0}, "extended"),
+    ("lin_ts", {"cooldown": 5, "no_op_reward": 1.0}, "auto"),
 )
 
 
@@ -239,7 +245,10 @@ def test_learning_controllers_fast_path_equals_run_controller(name, overrides, a
         assert gym["n_actions_taken"].sum() > 20
         assert fast_ctrl.rng.random() == gym_ctrl.rng.random()
         if hasattr(gym_ctrl, "learner"):
-            np.testing.assert_array_equal(fast_ctrl.learner.tab, gym_ctrl.learner.tab)
+            for arr in ("tab", "A", "b", "chol", "counts"):  # the learned state
+                if hasattr(gym_ctrl.learner, arr):
+                    np.testing.assert_array_equal(getattr(fast_ctrl.learner, arr),
+                                                  getattr(gym_ctrl.learner, arr), strict=True)
             assert fast_ctrl.rewards == gym_ctrl.rewards and len(gym_ctrl.rewards) > 10
             assert getattr(fast_ctrl, "bandit_choices", 0) == getattr(
                 gym_ctrl, "bandit_choices", 0)
@@ -257,7 +266,7 @@ def test_fast_path_error_contract():
     """Unsupported controllers, unknown parameters and mismatched lengths raise ValueError."""
     c = [F.compile_for_fast(_scenarios()[5])]
     with pytest.raises(ValueError, match="fast path plays"):
-        F.play_fast("linucb", None, c, [0])
+        F.play_fast("conservative_ucb", None, c, [0])
     with pytest.raises(ValueError, match="must match use_canary"):  # c is compiled direct
         F.play_fast("hybrid", None, c, [0], HybridController())
     with pytest.raises(ValueError, match="unknown rules parameters"):
@@ -657,7 +666,7 @@ def test_run_controllers_fast_shares_samples_and_equals_separate_runs():
         if hasattr(alone, "learner"):
             np.testing.assert_array_equal(alone.learner.tab, ctrl.learner.tab)
     with pytest.raises(ValueError, match="cannot play"):
-        F.run_controllers_fast([RulesController(), LinUCBController()], scenarios, 0)
+        F.run_controllers_fast([RulesController(), ConservativeUCBController()], scenarios, 0)
 
 
 def test_regret_forks_shared_between_controllers_equal_separate_runs():

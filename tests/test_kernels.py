@@ -916,29 +916,30 @@ def test_sample_cache_changes_no_result(canary):
     assert verdicts[0] == verdicts[1]
     for name in ARRAYS:
         _assert_same(getattr(cached, name), getattr(plain, name), name)
-    # the forks drew minutes ahead of the episode, which later read them back
+    # the forks play open loop and draw nothing: the episode's own minutes are cached
     flags = cached.smeta[:, K.SC_FLAGS]
     filled = (flags & K.SC_SAMPLES) > 0
-    assert filled.sum() == 56 + 12  # rows 0..67: the last forks start at minute 56
-    assert ((flags & K.SC_MERGED) > 0).sum() == 56 + 12
-    # KS statistics cached against the initial serving reference and, from the fallback
-    # forks and episode, against the fallback's; never against a retrained reference
-    assert ((flags & K.SC_D0) > 0).sum() >= 10 and ((flags & (K.SC_D0 << 2)) > 0).sum() > 5
+    assert filled.sum() == STEP_MINUTES + 1 and filled[: STEP_MINUTES + 1].all()
+    assert ((flags & K.SC_MERGED) > 0).sum() == STEP_MINUTES + 1
+    # KS statistics cached against the initial serving reference and, once the episode
+    # falls back, against the fallback's; never against a retrained reference
+    assert ((flags & K.SC_D0) > 0).sum() >= 2 and ((flags & (K.SC_D0 << 2)) > 0).sum() > 5
     # anomaly counts likewise, against the same references as the KS statistics
     for k in range(K.N_CACHED_REFS):
         np.testing.assert_array_equal((flags & (K.SC_A0 << k)) > 0, (flags & (K.SC_D0 << k)) > 0)
     fresh = Simulation(cached.compiled)
-    fresh.reset(4242)  # the initial serving reference's moments
-    mean = fresh.models[L.M_SERVING, L.MF_RMEAN:L.MF_RMEAN + L.N_FEATURES]
-    std = fresh.models[L.M_SERVING, L.MF_RSTD:L.MF_RSTD + L.N_FEATURES]
+    fresh.reset(4242)  # the initial references' moments
     n = int(cached.p[L.P_SAMPLES_PER_MIN])
-    rows = np.flatnonzero((flags & K.SC_A0) > 0)
-    assert rows.size >= 10
-    for t in rows:
-        raw = cached.smp[t, :, n:2 * n]  # (N_FEATURES, n)
-        z = np.abs(raw - mean[:, None]) / std[:, None]
-        want = int((z > cached.p[L.P_ANOMALY_Z]).any(axis=0).sum())
-        assert int(cached.smeta[t, K.SC_ANOM]) == want
+    for k, slot in ((0, L.M_SERVING), (2, L.M_FALLBACK)):
+        mean = fresh.models[slot, L.MF_RMEAN:L.MF_RMEAN + L.N_FEATURES]
+        std = fresh.models[slot, L.MF_RSTD:L.MF_RSTD + L.N_FEATURES]
+        rows = np.flatnonzero((flags & (K.SC_A0 << k)) > 0)
+        assert rows.size >= 2
+        for t in rows:
+            raw = cached.smp[t, :, n:2 * n]  # (N_FEATURES, n)
+            z = np.abs(raw - mean[:, None]) / std[:, None]
+            want = int((z > cached.p[L.P_ANOMALY_Z]).any(axis=0).sum())
+            assert int(cached.smeta[t, K.SC_ANOM + k]) == want
 
 
 def test_reset_gives_a_fresh_sample_cache_and_forks_keep_theirs():
