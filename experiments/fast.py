@@ -5,7 +5,7 @@ returning to Python between minutes: the simulator's step kernel
 (:func:`simulator.kernels.step`), the controller's decision (noop; rules through
 :func:`controllers.kernels.rules_act`; the human model; rl, bandit and hybrid_literal through
 :mod:`controllers.learner_kernels`; hybrid and its ablations through
-:mod:`controllers.hybrid_kernels`; LinUCB and linear TS through
+:mod:`controllers.hybrid_kernels`; LinUCB, linear TS and conservative UCB through
 :mod:`controllers.linear_kernels`), the counterfactual assessment of every non-no_op action
 (:func:`simulator.assess_kernel.assess`), the delayed feedback the learners learn from, and
 the first-alarm tracking of :func:`experiments.episode.run_episode`. The kernels are the
@@ -30,8 +30,8 @@ The protocol replayed per episode (as ``run_episode`` with ``SelfHealEnv``):
 Rows are built in Python from the returned arrays by ``run_episode``'s own row builder,
 :func:`experiments.episode.summarise_episode`. :func:`run_controller_fast` is
 ``run_controller`` on this path, for the controllers :func:`fast_path_params` accepts.
-LinUCB and linear Thompson sampling learn through :mod:`controllers.linear_kernels`.
-Conservative UCB and user controllers run on the Gymnasium path.
+LinUCB, linear Thompson sampling and conservative UCB learn through
+:mod:`controllers.linear_kernels`. User controllers run on the Gymnasium path.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ from simulator.scenarios import CompiledScenario, Scenario, paper_cost
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
 FAST_CONTROLLERS = {"noop": 0, "rules": 1, "human": 2, "rl": 3, "bandit": 4,
-                    "hybrid_literal": 5, "hybrid": 6, "oracle": 7, "linucb": 8, "lin_ts": 9}
+                    "hybrid_literal": 5, "hybrid": 6, "oracle": 7, "linucb": 8, "lin_ts": 9,
+                    "conservative_ucb": 10}
 _NOOP = 0
 _RULES = 1
 _HUMAN = 2
@@ -71,6 +72,7 @@ _HYBRID = 6
 _ORACLE = 7
 _LINUCB = 8
 _LINTS = 9
+_CUCB = 10
 
 # Controller parameters (``lpar``).
 LP_LAM = 0
@@ -93,7 +95,12 @@ LP_RANDOM_DELAY = 16  # 1: the human's delay is exponential with mean LP_RESPONS
 LP_UCB_ALPHA = 17  # LinUCB's width multiplier
 LP_V = 18  # linear Thompson sampling's posterior scale
 LP_NO_OP_VALUE = 19  # the linear bandits' known no_op value, in [0, 1]
-N_LPAR = 20
+LP_ALPHA_C = 20  # conservative UCB's tolerated shortfall against the rules baseline
+N_LPAR = 21
+# Conservative UCB's run totals (``lin[8]``).
+CU_N_ROUNDS = 0
+CU_N_EXPLORED = 1
+CU_LAST_MARGIN = 2
 # Columns of the per-episode regret records (one row per decision epoch, regret on).
 D_MINUTE = 0
 D_ACTION = 1
@@ -161,14 +168,16 @@ def observe(rec, obs_idx, obs_high, out):
 
 @nb.njit(cache=True)
 def _deliver_feedback(controller, verdicts, n_verdicts, delivered, ctx_of, now, done, window,
-                      c_paper, tab, safe, lpar, rng, rewards, n_rewards, lin, lin_x):
+                      c_paper, tab, safe, lpar, rng, rewards, n_rewards, lin, lin_x,
+                      round_of):
     """Learn from every verdict matured by minute ``now`` (all when ``done``), in order.
 
     ``SelfHealEnv.step``'s feedback and ``LearningController.update``: a verdict of decision
     minute t matures at t + outcome_window; its reward is -C(a) + lambda * success; a
     decision of an earlier episode (no context) is dropped. The linear bandits learn the
     decision's feature vector ``lin_x[t]`` into their ridge models ``lin`` = (A, b, chol,
-    counts) (:mod:`controllers.linear_kernels`). Returns (delivered, n_rewards).
+    counts) (:mod:`controllers.linear_kernels`); conservative UCB also settles the round
+    ``round_of[t]``. Returns (delivered, n_rewards).
     """
     lam = lpar[LP_LAM]
     while delivered < n_verdicts:
@@ -189,6 +198,10 @@ def _deliver_feedback(controller, verdicts, n_verdicts, delivered, ctx_of, now, 
             LK.eg_update(tab, ctx, act, r)
         elif controller == _LINUCB or controller == _LINTS:
             LinK.linear_learn(lin[0], lin[1], lin[2], lin[3], act, lin_x[dm], r, lam)
+        elif controller == _CUCB:  # settles the decision's round, if it awaits a reward
+            k = round_of[dm]
+            round_of[dm] = -1
+            LinK.cucb_learn(lin[0], lin[1], lin[2], lin[3], act, lin_x[dm], r, lam, lin[7], k)
         elif controller == _HYBRID:
             HK.hybrid_learn(rng, tab, safe, ctx, act, r, lam, v[V_VIOLATION] > 0.5)
         else:
@@ -311,7 +324,9 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         playing the episode (:func:`_evaluate_at`); no rows: not kept.
     lin : tuple of ndarray
         The linear bandits' ridge models (A, b, chol, counts) of
-        :class:`controllers.learners.RidgeArms`, updated in place; unused by the others.
+        :class:`controllers.learners.RidgeArms`, then conservative UCB's rounds (x, played,
+        base, reward; capacity for every decision of the batch) and run totals (``CU_*``),
+        updated in place; unused by the others.
 
     Returns
     -------
@@ -353,6 +368,8 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     ctx_of = np.full(int(horizon) + 2, -1, dtype=np.int64)  # decision minute -> context
     lin_x = np.zeros((int(horizon) + 2 if controller >= _LINUCB else 0,
                       LinK.N_LINEAR_FEATURES))  # decision minute -> linear features
+    round_of = np.full(int(horizon) + 2, -1, dtype=np.int64)  # decision minute -> round
+    fb_since = -1  # conservative UCB's fallback clock (the rules' rule 0)
     last_alarm = HK.NO_ALARM  # the hybrid's shield memory
     budget = max(1, int(lpar[LP_BUDGET_WINDOW]))  # the hybrid's error-budget window
     slo_ring = np.zeros(budget, dtype=np.bool_)
@@ -383,6 +400,12 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         if regret:  # experiments.regret.is_decision, before the controller acts
             quiet = cstate[CK.RS_QUIET_UNTIL] if controller == _RULES else quiet_until
             decision = minute >= quiet and CK.alarm(obs, d_crit)
+        if controller == _CUCB:  # ConservativeUCBController.act: every minute
+            if s[L.S_FALLBACK_ACTIVE] > 0.5:
+                if fb_since < 0:
+                    fb_since = minute
+            else:
+                fb_since = -1
         if controller == _RULES:
             a = CK.rules_act(cstate, obs, minute, s[L.S_FALLBACK_ACTIVE] > 0.5, d_crit,
                              cooldown)
@@ -455,6 +478,24 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                 if controller == _LINUCB:
                     a = LinK.linucb_choose(rng, lin[2], lin[1], x, lpar[LP_UCB_ALPHA],
                                            lpar[LP_NO_OP_VALUE], allowed)
+                elif controller == _CUCB:  # the rules' action unless exploring is safe
+                    fb_min = minute - fb_since if fb_since >= 0 else 0
+                    base, _ = CK.expert_rules(obs, d_crit, fb_min, CK.DEFAULT_TIMEOUT_MS,
+                                              CK.DEFAULT_SLO_LATENCY_MS)
+                    cst = lin[8]
+                    nr = int(cst[CU_N_ROUNDS])
+                    a, base, cand, margin = LinK.cucb_choose(
+                        rng, lin[2], lin[1], x, base, allowed, lpar[LP_UCB_ALPHA],
+                        lpar[LP_NO_OP_VALUE], lpar[LP_ALPHA_C], lin[4], lin[5], lin[6],
+                        lin[7], nr)
+                    if cand != base:
+                        cst[CU_LAST_MARGIN] = margin
+                    # the round, as ConservativeUCBController.update records it
+                    if LinK.cucb_record(lin[4], lin[5], lin[6], lin[7], nr, x, a, base,
+                                        lpar[LP_NO_OP_VALUE]):
+                        round_of[t] = nr
+                    cst[CU_N_ROUNDS] = nr + 1
+                    cst[CU_N_EXPLORED] += 1.0 if a != base else 0.0
                 else:
                     a = LinK.lints_choose(rng, lin[2], lin[1], x, lpar[LP_V],
                                           lpar[LP_NO_OP_VALUE], allowed)
@@ -516,7 +557,8 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         if controller >= _RL:
             delivered, n_rewards = _deliver_feedback(
                 controller, verdicts, n_verdicts, delivered, ctx_of, int(s[L.S_T]) - 1, done,
-                window, c_paper, tab, safe, lpar, rng, rewards, n_rewards, lin, lin_x)
+                window, c_paper, tab, safe, lpar, rng, rewards, n_rewards, lin, lin_x,
+                round_of)
         if done:
             break
     lstats[LS_N_REWARDS] = n_rewards
@@ -677,6 +719,8 @@ _PARAMS = {
     "linucb": {"lam": 10.0, "n_actions": 4, "ucb_alpha": 0.5, "l2_lambda": 1.0,
                "no_op_reward": 0.0},
     "lin_ts": {"lam": 10.0, "n_actions": 4, "v": 0.25, "l2_lambda": 1.0, "no_op_reward": 0.0},
+    "conservative_ucb": {"lam": 10.0, "n_actions": 4, "alpha_c": 0.1, "ucb_alpha": 0.5,
+                         "l2_lambda": 1.0, "no_op_reward": 0.0},
 }
 
 
@@ -733,6 +777,7 @@ def _lpar(other: dict) -> np.ndarray:
     lpar[LP_UCB_ALPHA] = float(o["ucb_alpha"])
     lpar[LP_V] = float(o["v"])
     lpar[LP_NO_OP_VALUE] = LK.reward_to_unit(float(o["no_op_reward"]), float(o["lam"]))
+    lpar[LP_ALPHA_C] = float(o["alpha_c"])
     return lpar
 
 
@@ -807,13 +852,23 @@ def play_fast(controller_name: str, params: dict | None,
         raise ValueError(f"the fast path needs the {controller_name} controller itself "
                          "(its generator and learned state)")
     learner = getattr(controller, "learner", None) if code >= _RL else None
+    ridge = (np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1, 1)),
+             np.zeros(1, dtype=np.int64))
+    rounds = (np.zeros((1, LinK.N_LINEAR_FEATURES)), np.zeros(1, dtype=np.int64),
+              np.zeros(1, dtype=np.int64), np.zeros(1))
+    totals = np.zeros(3)
+    tab = np.zeros((2, 1, 1))
     if code >= _LINUCB:  # the ridge models, learned in place
-        lin = (learner.A, learner.b, learner.chol, learner.counts)
-        tab = np.zeros((2, 1, 1))
-    else:
-        lin = (np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1, 1)),
-               np.zeros(1, dtype=np.int64))
-        tab = learner.tab if learner is not None else np.zeros((2, 1, 1))
+        ridge = (learner.A, learner.b, learner.chol, learner.counts)
+    elif learner is not None:
+        tab = learner.tab
+    if code == _CUCB:  # room for a round at every minute of the batch, then written back
+        need = controller.n_rounds + sum(int(c.params[L.P_HORIZON]) + 1
+                                         for c in compiled_scenarios)
+        rounds = LinK.cucb_grow(controller._rx, controller._rplayed, controller._rbase,
+                                controller._rreward, max(need, controller._rplayed.shape[0]))
+        totals[:] = (controller.n_rounds, controller.n_explored, controller.last_margin)
+    lin = (*ridge, *rounds, totals)
     safe = controller.safe if code == _HYBRID else np.ones((2, 1, 1))
     rng = controller.rng if controller is not None else np.random.default_rng(0)
     n_ep = len(seeds)
@@ -865,6 +920,11 @@ def play_fast(controller_name: str, params: dict | None,
     if bad.size:
         raise ValueError(f"non-finite observation in episode {int(bad[0])} "
                          f"(seed {seeds[int(bad[0])]})")
+    if code == _CUCB:  # what ConservativeUCBController.update records
+        controller._rx, controller._rplayed, controller._rbase, controller._rreward = rounds
+        controller._n_rounds = int(totals[CU_N_ROUNDS])
+        controller.n_explored = int(totals[CU_N_EXPLORED])
+        controller.last_margin = float(totals[CU_LAST_MARGIN])
     if learner is not None:  # what LearningController.update records
         for i in range(n_ep):
             controller.rewards.extend(float(r) for r in rews[i][: lstats[i, LS_N_REWARDS]])
@@ -950,12 +1010,13 @@ def fast_path_params(controller: Controller) -> dict | None:
     """Return the fast path's ``params`` for ``controller``, or None if it cannot play it.
 
     Plain instances (not subclasses) of the noop, rules, human (fixed or random delay),
-    rl, bandit, hybrid_literal, hybrid (any ablation, either canary judge), LinUCB and
-    linear TS controllers and the oracle qualify; all but hybrid and the oracle with direct
-    deployments and the default canary judge. Conservative UCB and user controllers run on
+    rl, bandit, hybrid_literal, hybrid (any ablation, either canary judge), LinUCB, linear
+    TS and conservative UCB controllers and the oracle qualify; all but hybrid and the
+    oracle with direct deployments and the default canary judge. User controllers run on
     the Gymnasium path.
     """
     from controllers.bandit import BanditController
+    from controllers.conservative import ConservativeUCBController
     from controllers.human import HumanController
     from controllers.hybrid import HybridController
     from controllers.hybrid_literal import HybridLiteralController
@@ -970,7 +1031,7 @@ def fast_path_params(controller: Controller) -> dict | None:
              RLController: "rl", BanditController: "bandit",
              HybridLiteralController: "hybrid_literal", HybridController: "hybrid",
              OracleController: "oracle", LinUCBController: "linucb",
-             LinTSController: "lin_ts"}
+             LinTSController: "lin_ts", ConservativeUCBController: "conservative_ucb"}
     name = kinds.get(type(controller))
     if name is None or controller.name != name:
         return None
@@ -986,13 +1047,15 @@ def fast_path_params(controller: Controller) -> dict | None:
                       accuracy=float(controller.accuracy),
                       handling_minutes=float(controller.handling_minutes),
                       random_delay=bool(controller.random_delay))
-    elif name in ("linucb", "lin_ts"):
+    elif name in ("linucb", "lin_ts", "conservative_ucb"):
         params.update(lam=controller.lam, n_actions=controller.n_actions,
                       l2_lambda=controller.l2_lambda, no_op_reward=controller.no_op_reward)
-        if name == "linucb":
-            params.update(ucb_alpha=controller.ucb_alpha)
-        else:
+        if name == "lin_ts":
             params.update(v=controller.v)
+        else:
+            params.update(ucb_alpha=controller.ucb_alpha)
+        if name == "conservative_ucb":
+            params.update(alpha_c=controller.alpha_c)
     elif name in ("rl", "bandit", "hybrid_literal", "hybrid"):
         params.update(lam=controller.lam, n_actions=controller.n_actions)
         if name == "hybrid":

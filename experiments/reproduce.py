@@ -83,7 +83,7 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
         if fast_path_params(controller) is not None:
             fast_idx.append(i)
             fast_ctrls.append(controller)
-        else:  # the Gymnasium path (user controllers, conservative UCB)
+        else:  # the Gymnasium path (user controllers)
             decs: list[dict] = []
             rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decs)
             out[i] = _store(cell, rows, decs)

@@ -189,7 +189,9 @@ def test_fast_path_params_accepts_only_the_plain_built_ins():
     assert F.fast_path_params(HumanController(random_delay=True))["random_delay"] is True
     lin = F.fast_path_params(LinUCBController(ucb_alpha=0.7, no_op_reward=1.0))
     assert lin["ucb_alpha"] == 0.7 and lin["no_op_reward"] == 1.0
-    for other in (Canary(), MyBandit(), ConservativeUCBController()):
+    cu = F.fast_path_params(ConservativeUCBController(alpha_c=0.3))
+    assert cu["alpha_c"] == 0.3 and cu["ucb_alpha"] == 0.5
+    for other in (Canary(), MyBandit()):
         assert F.fast_path_params(other) is None
     with pytest.raises(ValueError, match="cannot play"):
         F.run_controller_fast(Canary(), _scenarios()[:1], 0)
@@ -212,6 +214,8 @@ LEARNERS = (
     ("linucb", {}, "auto"),
     ("linucb", {"cooldown": 5, "n_actions": 8, "ucb_alpha": 2.0}, "extended"),
     ("lin_ts", {"cooldown": 5, "no_op_reward": 1.0}, "auto"),
+    ("conservative_ucb", {}, "auto"),
+    ("conservative_ucb", {"cooldown": 5, "alpha_c": 0.5, "n_actions": 8}, "extended"),
 )
 
 
@@ -249,6 +253,13 @@ def test_learning_controllers_fast_path_equals_run_controller(name, overrides, a
                 if hasattr(gym_ctrl.learner, arr):
                     np.testing.assert_array_equal(getattr(fast_ctrl.learner, arr),
                                                   getattr(gym_ctrl.learner, arr), strict=True)
+            for arr in ("round_x", "round_played", "round_base", "round_reward"):
+                if hasattr(gym_ctrl, arr):  # conservative UCB's rounds
+                    np.testing.assert_array_equal(getattr(fast_ctrl, arr),
+                                                  getattr(gym_ctrl, arr), strict=True)
+            for attr in ("n_rounds", "n_explored", "last_margin"):
+                if hasattr(gym_ctrl, attr):
+                    np.testing.assert_equal(getattr(fast_ctrl, attr), getattr(gym_ctrl, attr))
             assert fast_ctrl.rewards == gym_ctrl.rewards and len(gym_ctrl.rewards) > 10
             assert getattr(fast_ctrl, "bandit_choices", 0) == getattr(
                 gym_ctrl, "bandit_choices", 0)
@@ -266,7 +277,7 @@ def test_fast_path_error_contract():
     """Unsupported controllers, unknown parameters and mismatched lengths raise ValueError."""
     c = [F.compile_for_fast(_scenarios()[5])]
     with pytest.raises(ValueError, match="fast path plays"):
-        F.play_fast("conservative_ucb", None, c, [0])
+        F.play_fast("my_controller", None, c, [0])
     with pytest.raises(ValueError, match="must match use_canary"):  # c is compiled direct
         F.play_fast("hybrid", None, c, [0], HybridController())
     with pytest.raises(ValueError, match="unknown rules parameters"):
@@ -666,7 +677,8 @@ def test_run_controllers_fast_shares_samples_and_equals_separate_runs():
         if hasattr(alone, "learner"):
             np.testing.assert_array_equal(alone.learner.tab, ctrl.learner.tab)
     with pytest.raises(ValueError, match="cannot play"):
-        F.run_controllers_fast([RulesController(), ConservativeUCBController()], scenarios, 0)
+        F.run_controllers_fast([RulesController(), type("MyRules", (RulesController,), {})()],
+                               scenarios, 0)
 
 
 def test_regret_forks_shared_between_controllers_equal_separate_runs():
