@@ -781,6 +781,14 @@ def _lpar(other: dict) -> np.ndarray:
     return lpar
 
 
+def no_linear_state() -> tuple:
+    """Return a placeholder ``lin`` argument of :func:`play_episode` (no linear learner)."""
+    return (np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1, 1)),
+            np.zeros(1, dtype=np.int64), np.zeros((1, LinK.N_LINEAR_FEATURES)),
+            np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1),
+            np.zeros(3))
+
+
 def play_fast(controller_name: str, params: dict | None,
               compiled_scenarios: Sequence[CompiledScenario],
               seeds: Sequence[int], controller: Controller | None = None,
@@ -852,11 +860,8 @@ def play_fast(controller_name: str, params: dict | None,
         raise ValueError(f"the fast path needs the {controller_name} controller itself "
                          "(its generator and learned state)")
     learner = getattr(controller, "learner", None) if code >= _RL else None
-    ridge = (np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1, 1)),
-             np.zeros(1, dtype=np.int64))
-    rounds = (np.zeros((1, LinK.N_LINEAR_FEATURES)), np.zeros(1, dtype=np.int64),
-              np.zeros(1, dtype=np.int64), np.zeros(1))
-    totals = np.zeros(3)
+    no_lin = no_linear_state()
+    ridge, rounds, totals = no_lin[:4], no_lin[4:8], no_lin[8]
     tab = np.zeros((2, 1, 1))
     if code >= _LINUCB:  # the ridge models, learned in place
         ridge = (learner.A, learner.b, learner.chol, learner.counts)

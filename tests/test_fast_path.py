@@ -502,7 +502,8 @@ def _episode_args(sc, seed, alpha=0.05):
             np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.int64), np.zeros((2, 1, 1)),
             np.ones((2, 1, 1)), F._lpar(F._PARAMS["rules"]), np.random.default_rng(0),
             np.zeros(horizon + 1), np.zeros(F.N_LSTATS, dtype=np.int64), F._NO_SMP,
-            F._NO_SMETA, False, np.zeros((0, F.N_DEC_FIELDS)), np.zeros((0, F.N_FM_FIELDS)))
+            F._NO_SMETA, False, np.zeros((0, F.N_DEC_FIELDS)), np.zeros((0, F.N_FM_FIELDS)),
+            F.no_linear_state())
 
 
 def test_play_episode_matches_py_func():
@@ -647,7 +648,8 @@ def test_learner_helpers_match_py_func(code):
             ctx_of[[3, 9, 20, 30, 41]] = [1, 2, 3, 4, 5]  # minute 5: an earlier episode's
             rewards = np.zeros(10)
             r = fn(code, verdicts, 6, 0, ctx_of, 35, False, 10, np.array([0.0, 1, 2, 4]),
-                   tab, safe, lpar, rng, rewards, 0)
+                   tab, safe, lpar, rng, rewards, 0, F.no_linear_state(),
+                   np.zeros((0, 11)), np.full(50, -1, dtype=np.int64))
             outs.append((r, rewards, ctx_of))
         assert outs[0][0] == outs[1][0] == (4, 3)  # 4 matured by minute 35, 1 of them dropped
         np.testing.assert_array_equal(outs[0][1], outs[1][1])
