@@ -11,6 +11,9 @@ Prints, in one run on one machine:
   ``rules``, ``noop`` and ``hybrid``: env steps/s of each and ``ratio_fast_vs_gym`` (rules;
   ``ratio_fast_vs_gym_noop``, ``ratio_fast_vs_gym_hybrid``), the minimum time of
   ``--repeats`` runs (one controller at a time: no samples shared between controllers);
+- one seed of the ``reproduce`` default (all its controllers, every paper43 scenario) on
+  each path, as each path plays it: seconds and ``ratio_sweep_fast_vs_gym`` (the fast
+  path shares each episode's samples between the seed's controllers);
 - Gymnasium's ``CartPole-v1`` steps/s with random actions, as a yardstick;
 - cold start: seconds for a fresh process with an empty Numba cache to finish one episode;
 - wall time and peak memory (max RSS) of ``reproduce`` at the quick default (and at
@@ -131,6 +134,47 @@ def fast_vs_gym(controller_name: str, repeats: int = 3) -> dict:
     return out
 
 
+def sweep_fast_vs_gym(run_seed: int = 0) -> dict:
+    """Seconds of one seed of the ``reproduce`` default on each path, in one process.
+
+    The workload ``reproduce`` runs per seed: its default controllers over every paper43
+    scenario (seeded order and episode seeds), played on the Gymnasium path one controller
+    after the other (``run_controller``), and on the fast path as ``reproduce`` plays them
+    (``run_controllers_fast``: the seed's controllers share each episode's samples). The
+    rows are checked equal.
+
+    Returns
+    -------
+    dict
+        ``gym_s``, ``fast_s`` and ``steps`` (env steps of all the runs).
+    """
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from experiments.config import controller_config
+    from experiments.episode import run_controller
+    from experiments.fast import run_controllers_fast
+    from simulator.scenarios import load_scenarios
+
+    names = list(OmegaConf.load(REPO_ROOT / "configs" / "reproduce.yaml").controllers)
+    scenarios = load_scenarios("paper43")
+
+    def fresh():
+        return [instantiate(controller_config(n), seed=run_seed) for n in names]
+
+    run_controllers_fast(fresh(), scenarios[:1], run_seed)  # warm up (compile)
+    t0 = time.perf_counter()
+    fast = run_controllers_fast(fresh(), scenarios, run_seed)
+    fast_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gym_rows = [run_controller(c, scenarios, run_seed) for c in fresh()]
+    gym_s = time.perf_counter() - t0
+    if gym_rows != fast:
+        raise RuntimeError("the fast path's rows differ from the Gymnasium path's")
+    steps = sum(int(r["minutes"]) for rows in fast for r in rows)
+    return {"gym_s": gym_s, "fast_s": fast_s, "steps": steps}
+
+
 def cartpole_steps_per_s(seconds: float = 3.0) -> float:
     """Gymnasium CartPole-v1 steps per second with random actions."""
     env = gym.make("CartPole-v1")
@@ -200,6 +244,7 @@ def main(argv: list[str] | None = None) -> dict:
     rules = fast_vs_gym("rules", args.repeats)
     noop = fast_vs_gym("noop", args.repeats)
     hybrid = fast_vs_gym("hybrid", args.repeats)
+    sweep = sweep_fast_vs_gym()
     res: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                    f"{platform.python_version()}",
@@ -216,6 +261,9 @@ def main(argv: list[str] | None = None) -> dict:
         "ratio_fast_vs_gym": rules["fast"] / rules["gym"],
         "ratio_fast_vs_gym_noop": noop["fast"] / noop["gym"],
         "ratio_fast_vs_gym_hybrid": hybrid["fast"] / hybrid["gym"],
+        "sweep_seed_gym_s": sweep["gym_s"],
+        "sweep_seed_fast_s": sweep["fast_s"],
+        "ratio_sweep_fast_vs_gym": sweep["gym_s"] / sweep["fast_s"],
         "cold_start_s": cold_start_seconds(),
         "reproduce_quick": reproduce_cost(None),
     }
