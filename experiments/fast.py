@@ -53,7 +53,14 @@ from controllers.envelope import critical_value
 from experiments.episode import episode_seed, scenario_order, summarise_episode
 from experiments.regret import episode_regret
 from simulator import layout as L
-from simulator.assess_kernel import assess, best_action, evaluate
+from simulator.assess_kernel import (
+    assess,
+    best_action,
+    evaluate,
+    evaluate_range,
+    fork_window,
+    window_cost,
+)
 from simulator.env import _FULL_HIGH, _REC_OF_OBS, compile_for_env
 from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
 from simulator.scenarios import CompiledScenario, Scenario, paper_cost
@@ -232,14 +239,21 @@ def _learner_choose(controller, obs, d_crit, ctx, n_allowed, tab, lpar, rng, lst
 
 @nb.njit(cache=True)
 def _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env, cost, cat,
-                 memo, pristine):
+                 memo, pristine, sh, sh_ok):
     """:func:`simulator.assess_kernel.evaluate` at the current minute with the outcome window.
 
-    A trajectory on which only ``no_op`` has been played without engineer minutes
-    (``pristine``) is in the same state, array for array, for every controller playing the
-    episode in the same compiled scenario: its forks are computed once and kept in
-    ``memo[t]`` (shape (horizon + 2, N_FM_FIELDS); no rows: no memo). The values are those
-    of the forks themselves, so results are unchanged.
+    Two shortcuts leave the values those of the forks themselves:
+
+    - a trajectory on which only ``no_op`` has been played without engineer minutes
+      (``pristine``) is in the same state, array for array, for every controller playing
+      the episode in the same compiled scenario: its forks are computed once and kept in
+      ``memo[t]`` (shape (horizon + 2, N_FM_FIELDS); no rows: no memo);
+    - the ``no_op`` fork is a *shadow* simulation ``sh`` (fr, s, models, refs, hist, live,
+      rs) that keeps playing ``no_op`` open loop: while the live episode has played only
+      ``no_op`` without engineer minutes since the shadow was started from it
+      (``sh_ok[0] == 1``), the shadow passes through the live state, so the no_op fork of a
+      later decision is the shadow extended to the end of that decision's window, not a
+      new fork. The caller clears ``sh_ok[0]`` when the live episode plays anything else.
 
     Returns
     -------
@@ -253,8 +267,26 @@ def _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_e
             cost[a] = memo[t, FM_COST + a]
             cat[a] = memo[t, FM_CAT + a] > 0.5
         return int(memo[t, FM_WINDOW])
-    k = evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env, -1, cost,
-                 cat)
+    sh_fr, sh_s, sh_models, sh_refs, sh_hist, sh_live, sh_rs = sh
+    if sh_ok[0] == 0:  # start the shadow from the live state
+        sh_fr[:] = fr
+        sh_s[:] = s
+        sh_models[:] = models
+        sh_refs[:] = refs
+        sh_hist[:] = hist
+        sh_live[:] = live
+        sh_rs[:] = rs
+        sh_s[L.S_OPEN_LOOP] = 1.0
+        sh_ok[0] = 1
+    w = fork_window(p, t, -1)
+    while sh_s[L.S_T] < t + w:  # extend it to the window's last minute
+        step(p, fa, sh_fr, ac, sh_s, sh_models, sh_refs, sh_hist, sh_live, sh_rs, smp, smeta,
+             L.NO_OP, 0.0)
+    cost[L.NO_OP] = window_cost(sh_hist, t, w)
+    cat[L.NO_OP] = sh_s[L.S_CATASTROPHIC] != L.CAT_NONE
+    k = evaluate_range(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta,
+                       L.NO_OP + 1, n_env, -1, cost, cat)
+    k = min(k, w)
     if use:
         for a in range(n_env):
             memo[t, FM_COST + a] = cost[a]
@@ -389,6 +421,10 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     ev_k = 0
     oracle_window = int(lpar[LP_WINDOW])
     pristine = True  # only no_op, without engineer minutes, played so far
+    # the no_op shadow of the regret and oracle forks (_evaluate_at)
+    sh = (fr.copy(), s.copy(), models.copy(), refs.copy(), np.zeros_like(hist), live.copy(),
+          rs.copy())
+    sh_ok = np.zeros(1, dtype=np.int64)
     if not observe(hist[0], obs_idx, obs_high, obs):
         return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
     while True:
@@ -462,7 +498,8 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             if minute >= quiet_until and CK.alarm(obs, d_crit):
                 if oracle_window < 0 or oracle_window == window:  # the regret forks' window
                     ev_k = _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp,
-                                        smeta, n_env, ev_cost, ev_cat, memo, pristine)
+                                        smeta, n_env, ev_cost, ev_cat, memo, pristine, sh,
+                                        sh_ok)
                     ev_t = t
                 else:
                     evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env,
@@ -515,7 +552,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
                 k = ev_k
             else:
                 k = _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta,
-                                 n_env, ev_cost, ev_cat, memo, pristine)
+                                 n_env, ev_cost, ev_cat, memo, pristine, sh, sh_ok)
             b = best_action(ev_cost, ev_cat, n_env)
             avoidable = ev_cat[a] and not ev_cat[b]
             gap = ev_cost[a] - ev_cost[b]
@@ -546,6 +583,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, eng)
         if a != L.NO_OP or eng != 0.0:
             pristine = False
+            sh_ok[0] = 0  # the live episode leaves the no_op shadow's path
         if not observe(hist[t], obs_idx, obs_high, obs):
             return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
         if first_alarm < 0 and t >= onset and CK.alarm(obs, d_crit):

@@ -65,9 +65,7 @@ def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, w
         Window length actually simulated.
     """
     t0 = int(s[L.S_T])
-    horizon = int(p[L.P_HORIZON])
-    w = int(p[L.P_OUTCOME_WINDOW]) if window < 0 else window
-    w = max(1, min(w, horizon - t0 + 1))
+    w = fork_window(p, t0, window)
     # fork A plays the action, fork B no_op; both copy every mutable array
     fr_a, s_a, m_a, refs_a = fr.copy(), s.copy(), models.copy(), refs.copy()
     hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
@@ -135,24 +133,48 @@ def evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_actio
     int
         Window length actually simulated (the shortest fork).
     """
+    return evaluate_range(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, 0,
+                          n_actions, window, cost, cat)
+
+
+@nb.njit(cache=True)
+def evaluate_range(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, first,
+                   n_actions, window, cost, cat):
+    """:func:`evaluate` for actions ``first .. n_actions - 1`` only (the others untouched)."""
     t0 = int(s[L.S_T])
-    horizon = int(p[L.P_HORIZON])
-    w = int(p[L.P_OUTCOME_WINDOW]) if window < 0 else window
-    w = max(1, min(w, horizon - t0 + 1))
+    w = fork_window(p, t0, window)
     k = w
-    for a in range(n_actions):
+    for a in range(first, n_actions):
         fr_a, s_a, m_a, refs_a = fr.copy(), s.copy(), models.copy(), refs.copy()
         hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
         s_a[L.S_OPEN_LOOP] = 1.0  # open loop: the window dollars need no measurements
         ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, smp, smeta, a,
                      w)
         k = min(k, ka)
-        c = 0.0
-        for u in range(t0, t0 + ka):
-            c += hist_a[u, L.R_COST_RATE]
-        cost[a] = c
+        cost[a] = window_cost(hist_a, t0, ka)
         cat[a] = s_a[L.S_CATASTROPHIC] != L.CAT_NONE
     return k
+
+
+@nb.njit(cache=True)
+def fork_window(p, t0, window):
+    """Return the minutes a fork from ``t0`` plays: ``window``, clipped to the episode.
+
+    ``window`` < 0 stands for the scenario's outcome window; the result is in
+    [1, minutes left in the episode].
+    """
+    horizon = int(p[L.P_HORIZON])
+    w = int(p[L.P_OUTCOME_WINDOW]) if window < 0 else window
+    return max(1, min(w, horizon - t0 + 1))
+
+
+@nb.njit(cache=True)
+def window_cost(hist, t0, k):
+    """Dollars of the minutes ``t0 .. t0 + k - 1`` of ``hist``, summed left to right."""
+    c = 0.0
+    for u in range(t0, t0 + k):
+        c += hist[u, L.R_COST_RATE]
+    return c
 
 
 @nb.njit(cache=True)

@@ -301,7 +301,8 @@ def test_fast_path_error_contract():
 COVERED = {
     "controllers.kernels": {"d_eff", "pi_det", "risk_high", "infra_alarm", "alarm",
                             "expert_rules", "rules_act"},
-    "simulator.assess_kernel": {"rollout", "assess", "evaluate", "best_action"},
+    "simulator.assess_kernel": {"rollout", "assess", "evaluate", "evaluate_range",
+                                "fork_window", "window_cost", "best_action"},
     "experiments.fast": {"observe", "play_episode", "play_batch", "_deliver_feedback",
                          "_learner_choose", "_evaluate_at"},
 }
@@ -798,6 +799,13 @@ def test_open_loop_forks_equal_fully_measured_forks(scenario, minute):
     assert promoted[L.RETRAIN] == -1.0  # the retrained model serves: its reference was drawn
 
 
+def _shadow(sim):
+    """Return an unstarted no_op shadow for _evaluate_at, shaped like the simulation."""
+    return ((sim.fr.copy(), sim.s.copy(), sim.models.copy(), sim.refs.copy(),
+             np.zeros_like(sim.hist), sim.live.copy(), sim.rs.copy()),
+            np.zeros(1, dtype=np.int64))
+
+
 def test_evaluate_at_memo_matches_py_func():
     """The fork memo holds evaluate's values on a pristine trajectory and reads them back."""
     sim = _sim_at("cov_sudden_campaign", 65)
@@ -807,16 +815,41 @@ def test_evaluate_at_memo_matches_py_func():
     for fn in (F._evaluate_at, F._evaluate_at.py_func):
         memo = np.zeros((sim.horizon + 2, F.N_FM_FIELDS))
         c, k = np.zeros(8), np.zeros(8, dtype=bool)
-        assert fn(*_kernel_args(sim), 4, c, k, memo, False) == n  # not pristine: no memo
+        assert fn(*_kernel_args(sim), 4, c, k, memo, False, *_shadow(sim)) == n  # no memo
         assert not memo.any()
-        assert fn(*_kernel_args(sim), 4, c, k, memo, True) == n
+        np.testing.assert_array_equal(c[:4], want_c[:4])
+        assert fn(*_kernel_args(sim), 4, c, k, memo, True, *_shadow(sim)) == n
         assert memo[t, F.FM_VALID] == 1.0 and memo[t, F.FM_WINDOW] == n
         np.testing.assert_array_equal(memo[t, F.FM_COST:F.FM_COST + 4], want_c[:4])
         memo[t, F.FM_COST] = 123.0  # read back, not recomputed
         c2, k2 = np.zeros(8), np.zeros(8, dtype=bool)
-        assert fn(*_kernel_args(sim), 4, c2, k2, memo, True) == n
+        assert fn(*_kernel_args(sim), 4, c2, k2, memo, True, *_shadow(sim)) == n
         assert c2[0] == 123.0 and (c2[1:4] == want_c[1:4]).all()
         np.testing.assert_array_equal(k2, want_k)
+
+
+@pytest.mark.parametrize("scenario", ["cov_sudden_campaign", "corruption_missing_logging"])
+def test_no_op_shadow_equals_fresh_forks(scenario):
+    """The no_op shadow gives each decision exactly evaluate's values from the live state.
+
+    It is started at one decision and extended while the episode plays no_op.
+    """
+    sim = _sim_at(scenario, 60)
+    sh, sh_ok = _shadow(sim)
+    memo = np.zeros((0, F.N_FM_FIELDS))
+    for minute in range(60, 140):
+        if minute % 7 in (0, 1, 3):  # decisions at irregular minutes, gaps beyond the window
+            c, k = np.zeros(8), np.zeros(8, dtype=bool)
+            n = F._evaluate_at(*_kernel_args(sim), 4, c, k, memo, False, sh, sh_ok)
+            want_c, want_k = np.zeros(8), np.zeros(8, dtype=bool)
+            assert AK.evaluate(*_kernel_args(sim), 4, -1, want_c, want_k) == n
+            np.testing.assert_array_equal(c, want_c)
+            np.testing.assert_array_equal(k, want_k)
+            assert sh_ok[0] == 1 and sh[1][L.S_T] == sim.t + n  # extended to the window end
+        sim.step(L.NO_OP)
+        if minute == 100:  # the episode acts: the caller drops the shadow, a new one starts
+            sim.step(L.FALLBACK)
+            sh_ok[0] = 0
 
 
 def test_evaluate_matches_py_func_and_leaves_the_state():
