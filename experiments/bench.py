@@ -31,7 +31,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -190,15 +189,25 @@ def cartpole_steps_per_s(seconds: float = 3.0) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+#: Runs a command and prints the peak RSS (KiB) of its process tree: a fresh parent per
+#: measurement, so earlier runs never count (RUSAGE_CHILDREN is a running maximum).
+_PEAK_RSS = ("import resource, subprocess, sys;"
+             "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL,"
+             " stderr=subprocess.DEVNULL);"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
 def _timed_subprocess(args: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Run a Python subprocess; return (wall seconds, peak RSS in MiB of the children)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a Python subprocess; return (wall seconds, peak RSS in MiB of its processes).
+
+    The peak is the largest resident set of any one process of that run (the main process
+    or a joblib worker), measured through a fresh parent process.
+    """
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = subprocess.run([sys.executable, "-c", _PEAK_RSS, sys.executable, *args],
+                         cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024.0
+    return wall, float(out.stdout.split()[-1]) / 1024.0
 
 
 def cold_start_seconds() -> float:
@@ -241,6 +250,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3,
                     help="timings per path of the fast-vs-Gymnasium comparison (min counts)")
     args = ap.parse_args(argv)
+    for name in ("seconds", "repeats", "seeds", "regret_seeds"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            ap.error(f"--{name.replace('_', '-')} must be > 0, got {value}")
     rules = fast_vs_gym("rules", args.repeats)
     noop = fast_vs_gym("noop", args.repeats)
     hybrid = fast_vs_gym("hybrid", args.repeats)
@@ -289,6 +302,7 @@ def main(argv: list[str] | None = None) -> dict:
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(res, indent=2) + "\n")
     (out / "bench.md").write_text(md)
+    print(f"wrote {out / 'bench.json'} and bench.md (replacing the previous figures)")
     return res
 
 
