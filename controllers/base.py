@@ -10,6 +10,7 @@ knowledge of the right fix).
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field
 
@@ -25,10 +26,15 @@ def check_bool(name: str, value) -> bool:
     return bool(value)
 
 
-def check_number(name: str, value) -> float:
-    """Return ``value`` as a float; raise ValueError unless it is a real number."""
+def check_number(name: str, value, *, finite: bool = False) -> float:
+    """Return ``value`` as a float; raise ValueError unless it is a real number.
+
+    With ``finite``, NaN and +-inf are refused too.
+    """
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
+    if finite and not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     return float(value)
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from controllers import linear_kernels as LinK
+from controllers.base import check_number
 from controllers.learners import N_LINEAR_FEATURES, _check_allowed
 from controllers.linucb import LinUCBController
 from controllers.rules import expert_rules
@@ -83,6 +84,7 @@ class ConservativeUCBController(LinUCBController):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
                          n_actions=n_actions, ucb_alpha=ucb_alpha, l2_lambda=l2_lambda,
                          no_op_reward=no_op_reward)
+        alpha_c = check_number("alpha_c", alpha_c, finite=True)
         if not 0.0 <= alpha_c <= 1.0:
             raise ValueError(f"alpha_c must be in [0, 1], got {alpha_c}")
         self.alpha_c = float(alpha_c)

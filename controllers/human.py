@@ -39,11 +39,15 @@ class HumanController(Controller):
                  handling_minutes: float = 30.0, random_delay: bool = False):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
         response_minutes = check_int("response_minutes", response_minutes)
-        accuracy = check_number("accuracy", accuracy)
-        handling_minutes = check_number("handling_minutes", handling_minutes)
+        accuracy = check_number("accuracy", accuracy, finite=True)
+        handling_minutes = check_number("handling_minutes", handling_minutes, finite=True)
         random_delay = check_bool("random_delay", random_delay)
-        if response_minutes < 0 or not 0.0 <= accuracy <= 1.0 or handling_minutes < 0:
-            raise ValueError("need response_minutes >= 0, accuracy in [0, 1], handling >= 0")
+        if response_minutes < 0:
+            raise ValueError(f"response_minutes must be >= 0, got {response_minutes}")
+        if not 0.0 <= accuracy <= 1.0:
+            raise ValueError(f"accuracy must be in [0, 1], got {accuracy}")
+        if handling_minutes < 0:
+            raise ValueError(f"handling_minutes must be >= 0, got {handling_minutes}")
         self.response_minutes = response_minutes
         self.accuracy = accuracy
         self.handling_minutes = handling_minutes

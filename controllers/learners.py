@@ -192,10 +192,10 @@ class LearningController(Controller):
     def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
                  lam: float = 10.0, n_actions: int = 4):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
-        lam = check_number("lam", lam)
+        lam = check_number("lam", lam, finite=True)
         n_actions = check_int("n_actions", n_actions)
         if lam <= 0:
-            raise ValueError(f"lam must be > 0, got {lam}")
+            raise ValueError(f"lam must be finite and > 0, got {lam}")
         if n_actions not in (4, 8):
             raise ValueError(f"n_actions must be 4 or 8, got {n_actions}")
         self.lam = float(lam)
@@ -316,7 +316,8 @@ class RidgeArms:
     """
 
     def __init__(self, n_arms: int, n_features: int, l2_lambda: float = 1.0):
-        if not (np.isfinite(l2_lambda) and l2_lambda > 0):
+        l2_lambda = check_number("l2_lambda", l2_lambda, finite=True)
+        if not l2_lambda > 0:
             raise ValueError(f"l2_lambda must be finite and > 0, got {l2_lambda}")
         self.l2_lambda = float(l2_lambda)
         self.n_features = int(n_features)
@@ -406,7 +407,8 @@ class LinUCB(RidgeArms):
     def __init__(self, n_arms: int, n_features: int, ucb_alpha: float = 1.0,
                  l2_lambda: float = 1.0):
         super().__init__(n_arms, n_features, l2_lambda)
-        if not (np.isfinite(ucb_alpha) and ucb_alpha >= 0):
+        ucb_alpha = check_number("ucb_alpha", ucb_alpha, finite=True)
+        if not ucb_alpha >= 0:
             raise ValueError(f"ucb_alpha must be finite and >= 0, got {ucb_alpha}")
         self.ucb_alpha = float(ucb_alpha)
 
@@ -446,7 +448,8 @@ class LinearThompson(RidgeArms):
     def __init__(self, n_arms: int, n_features: int, v: float, l2_lambda: float,
                  rng: np.random.Generator):
         super().__init__(n_arms, n_features, l2_lambda)
-        if not (np.isfinite(v) and v >= 0):
+        v = check_number("v", v, finite=True)
+        if not v >= 0:
             raise ValueError(f"v must be finite and >= 0, got {v}")
         self.v = float(v)
         self.rng = rng
@@ -510,9 +513,11 @@ class LinearBanditController(LearningController):
                  no_op_reward: float = 0.0):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
                          n_actions=n_actions)
-        if not -1.0 <= no_op_reward <= lam:
-            raise ValueError(f"no_op_reward must be in [-1, lam], got {no_op_reward}")
-        self.l2_lambda = float(l2_lambda)
+        no_op_reward = check_number("no_op_reward", no_op_reward, finite=True)
+        if not -1.0 <= no_op_reward <= self.lam:
+            raise ValueError(f"no_op_reward must be in [-1, lam = {self.lam}], "
+                             f"got {no_op_reward}")
+        self.l2_lambda = check_number("l2_lambda", l2_lambda, finite=True)
         self.no_op_reward = float(no_op_reward)
         self.no_op_value = reward_to_unit(no_op_reward, self.lam)
         self.learner: LinUCB | LinearThompson = self.make_learner()

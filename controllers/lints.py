@@ -9,6 +9,7 @@ observation with a bias, :func:`controllers.learners.linear_features`) and plays
 
 from __future__ import annotations
 
+from controllers.base import check_number
 from controllers.learners import N_LINEAR_FEATURES, LinearBanditController, LinearThompson
 
 
@@ -30,7 +31,7 @@ class LinTSController(LinearBanditController):
     def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
                  lam: float = 10.0, n_actions: int = 4, v: float = 0.25,
                  l2_lambda: float = 1.0, no_op_reward: float = 0.0):
-        self.v = float(v)
+        self.v = check_number("v", v, finite=True)
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
                          n_actions=n_actions, l2_lambda=l2_lambda, no_op_reward=no_op_reward)
 

@@ -11,6 +11,7 @@ paper's cost-aware reward. ``no_op``'s value is known, not learned
 
 from __future__ import annotations
 
+from controllers.base import check_number
 from controllers.learners import N_LINEAR_FEATURES, LinearBanditController, LinUCB
 
 
@@ -33,7 +34,7 @@ class LinUCBController(LinearBanditController):
     def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
                  lam: float = 10.0, n_actions: int = 4, ucb_alpha: float = 0.5,
                  l2_lambda: float = 1.0, no_op_reward: float = 0.0):
-        self.ucb_alpha = float(ucb_alpha)
+        self.ucb_alpha = check_number("ucb_alpha", ucb_alpha, finite=True)
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
                          n_actions=n_actions, l2_lambda=l2_lambda, no_op_reward=no_op_reward)
 

@@ -123,16 +123,13 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     if cfg.n_jobs == 0 or cfg.n_jobs < -os.cpu_count():
         raise ValueError(f"n_jobs must be >= 1 (or -1 for all cores), got {cfg.n_jobs}")
     load_scenarios(cfg.scenario_set.name, cfg.select)  # fail early on bad scenarios
-    raw = _writable_dir("raw_dir", cfg.raw_dir)
-    _writable_dir("tables_dir", cfg.tables_dir)
-    commit = git_commit()
-    jobs = []
     regret = bool(cfg.regret)
     overrides = _overrides(cfg)
     stray = sorted(set(overrides) - set(run_names(cfg)))
     if stray:
         raise ValueError(f"overrides name controllers that are not run: {stray}; "
                          f"controllers are {list(run_names(cfg))}")
+    controllers = []
     for base in run_names(cfg):
         ctrl_cfg = controller_config(base)
         extra = overrides.get(base) or {}
@@ -149,6 +146,13 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
             cause = err.__cause__ if err.__cause__ is not None else err
             where = f"overrides.{base}" if extra else f"configs/controller/{base}.yaml"
             raise ValueError(f"{where}: {cause}") from None
+        controllers.append((base, ctrl_cfg, extra))
+    # the folders only once every setting is known to be valid: a refused run leaves none
+    raw = _writable_dir("raw_dir", cfg.raw_dir)
+    _writable_dir("tables_dir", cfg.tables_dir)
+    commit = git_commit()
+    jobs = []
+    for base, ctrl_cfg, extra in controllers:
         name = _label(base, extra)
         key = {"controller": ctrl_cfg, "set": cfg.scenario_set.name, "select": cfg.select}
         if regret:
@@ -195,7 +199,14 @@ def _writable_dir(setting: str, value: str) -> Path:
 def _overrides(cfg: DictConfig) -> dict:
     """Return the ``overrides`` mapping as plain dicts ({} when absent)."""
     ov = cfg.get("overrides")
-    return OmegaConf.to_container(ov, resolve=True) if ov else {}
+    ov = OmegaConf.to_container(ov, resolve=True) if ov else {}
+    if not isinstance(ov, dict):
+        raise ValueError(f"overrides must map controller names to parameters, got {ov!r}")
+    for name, extra in ov.items():
+        if extra is not None and not isinstance(extra, dict):
+            raise ValueError(f"overrides.{name} must map parameter names to values "
+                             f"(e.g. +overrides.{name}.cooldown=5), got {extra!r}")
+    return ov
 
 
 def _label(name: str, extra: dict) -> str:

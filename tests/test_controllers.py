@@ -21,12 +21,16 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 from scipy import stats
 
+from controllers.bandit import BanditController
 from controllers.base import Controller, Transition
+from controllers.conservative import ConservativeUCBController
 from controllers.envelope import NONE, Observation, alarm, context_id, pi_det, risk_high
 from controllers.human import HumanController
 from controllers.hybrid import HybridController
 from controllers.hybrid_literal import HybridLiteralController
 from controllers.learners import LearningController
+from controllers.lints import LinTSController
+from controllers.linucb import LinUCBController
 from controllers.rl import RLController
 from controllers.rules import RULE_NAMES, RulesController, expert_rules
 from controllers.shield import Shield
@@ -559,9 +563,21 @@ def test_rules_alpha_changes_the_result_row():
         (HybridController, {"sla_threshold": 0.0}, r"sla_threshold must be in \(0, 1\]"),
         (HybridController, {"slo_target": 1.0}, r"slo_target must be in \(0, 1\)"),
         (HybridController, {"budget_window": 0}, "budget_window must be >= 1"),
-        (HybridController, {"lam": 0.0}, "lam must be > 0"),
+        (HybridController, {"lam": 0.0}, "lam must be finite and > 0"),
+        (BanditController, {"lam": float("nan")}, "lam must be a finite number"),
+        (HybridController, {"lam": float("inf")}, "lam must be a finite number"),
         (HybridLiteralController, {"n_actions": 5}, "n_actions must be 4 or 8"),
-        (HumanController, {"accuracy": 1.5}, r"accuracy in \[0, 1\]"),
+        (HumanController, {"accuracy": 1.5}, r"accuracy must be in \[0, 1\], got 1.5"),
+        (HumanController, {"handling_minutes": float("inf")},
+         "handling_minutes must be a finite number"),
+        (HumanController, {"response_minutes": -3}, "response_minutes must be >= 0"),
+        (LinUCBController, {"ucb_alpha": "abc"}, "ucb_alpha must be a number"),
+        (LinUCBController, {"l2_lambda": "abc"}, "l2_lambda must be a number"),
+        (LinUCBController, {"lam": float("nan")}, "lam must be a finite number"),
+        (LinTSController, {"v": None}, "v must be a number"),
+        (ConservativeUCBController, {"alpha_c": float("nan")}, "alpha_c must be a finite"),
+        (ConservativeUCBController, {"no_op_reward": "abc"}, "no_op_reward must be a number"),
+        (ConservativeUCBController, {"no_op_reward": 20.0}, r"\[-1, lam = 10.0\]"),
     ],
 )
 def test_bad_parameters_raise_value_error(cls, kwargs, match):

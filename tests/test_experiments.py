@@ -484,11 +484,19 @@ def test_reproduce_refuses_bad_settings_early_naming_them(tmp_path):
          r"overrides\.human: random_delay must be true or false"),
         (["controllers=[rules,rules]"], r"controllers lists \['rules'\] more than once"),
         (["controllers=[rules]", "n_jobs=0"], r"n_jobs must be >= 1"),
+        (["controllers=[linucb]", "+overrides.linucb=5"],
+         r"overrides\.linucb must map parameter names to values"),
+        (["controllers=[rl]", "+overrides.rl.lam=nan"],
+         r"overrides\.rl: lam must be a finite number, got nan"),
+        (["controllers=[human]", "+overrides.human.handling_minutes=inf"],
+         r"overrides\.human: handling_minutes must be a finite number"),
+        (["controllers=[conservative_ucb]", "+overrides.conservative_ucb.alpha_c=abc"],
+         r"overrides\.conservative_ucb: alpha_c must be a number, got 'abc'"),
     ]
     for extra, msg in cases:
         with pytest.raises(ValueError, match=msg):
             run(*extra)
-    assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*.parquet"))
+    assert not (tmp_path / "raw").exists()  # a refused run creates no folder
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ValueError, match=r"raw_dir=.*cannot create the folder"):
