@@ -66,7 +66,7 @@ class HybridController(LearningController):
         sla_threshold = check_number("sla_threshold", sla_threshold)
         slo_target = check_number("slo_target", slo_target)
         budget_window = check_int("budget_window", budget_window)
-        burn_limit = check_number("burn_limit", burn_limit)
+        burn_limit = check_number("burn_limit", burn_limit, finite=True)
         use_shield = check_bool("use_shield", use_shield)
         use_canary = check_bool("use_canary", use_canary)
         use_sla_filter = check_bool("use_sla_filter", use_sla_filter)
@@ -75,8 +75,10 @@ class HybridController(LearningController):
             raise ValueError(f"sla_threshold must be in (0, 1], got {sla_threshold}")
         if not 0.0 < slo_target < 1.0:
             raise ValueError(f"slo_target must be in (0, 1), got {slo_target}")
-        if budget_window < 1 or burn_limit <= 0:
-            raise ValueError("budget_window must be >= 1 and burn_limit > 0")
+        if budget_window < 1:
+            raise ValueError(f"budget_window must be >= 1 minute, got {budget_window}")
+        if burn_limit <= 0:
+            raise ValueError(f"burn_limit must be > 0, got {burn_limit}")
         if canary_judge not in CANARY_JUDGES:
             raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, got {canary_judge!r}")
         self.sla_threshold = sla_threshold

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controllers.base import Controller
+from controllers.base import Controller, check_int
 from controllers.envelope import Observation
 from simulator import layout as L
 from simulator.assess_kernel import evaluate
@@ -145,8 +145,10 @@ class OracleController(Controller):
     def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
                  window: int | None = None, deployment: str = "direct"):
         super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
-        if window is not None and int(window) < 1:
-            raise ValueError(f"window must be >= 1 minute, got {window}")
+        if window is not None:
+            window = check_int("window", window)
+            if window < 1:
+                raise ValueError(f"window must be >= 1 minute (or null), got {window}")
         if deployment not in ("direct", "canary"):
             raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
         self.window = None if window is None else int(window)

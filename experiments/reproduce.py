@@ -148,8 +148,7 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
             raise ValueError(f"{where}: {cause}") from None
         controllers.append((base, ctrl_cfg, extra))
     # the folders only once every setting is known to be valid: a refused run leaves none
-    raw = _writable_dir("raw_dir", cfg.raw_dir)
-    _writable_dir("tables_dir", cfg.tables_dir)
+    raw, _ = _writable_dirs({"raw_dir": cfg.raw_dir, "tables_dir": cfg.tables_dir})
     commit = git_commit()
     jobs = []
     for base, ctrl_cfg, extra in controllers:
@@ -184,16 +183,35 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _writable_dir(setting: str, value: str) -> Path:
-    """Create the folder ``value`` of ``setting`` if needed; raise ValueError if unwritable."""
-    path = Path(to_absolute_path(value))
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"{setting}={value}: cannot create the folder ({err.strerror})") from None
-    if not os.access(path, os.W_OK):
-        raise ValueError(f"{setting}={value}: the folder is not writable")
-    return path
+def _writable_dirs(settings: dict) -> list[Path]:
+    """Create the folders of ``settings`` ({setting: folder}) once all of them can be.
+
+    Each folder must exist and be writable, or its nearest existing ancestor must be a
+    writable folder; only then are they created, so that a refused run leaves none.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting whose folder is not writable or cannot be created.
+    """
+    paths = {}
+    for setting, value in settings.items():
+        path = Path(to_absolute_path(value))
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ValueError(f"{setting}={value}: cannot create the folder ({probe} is a file)")
+        if not os.access(probe, os.W_OK):
+            raise ValueError(f"{setting}={value}: the folder is not writable")
+        paths[setting] = path
+    for setting, path in paths.items():
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"{setting}={settings[setting]}: cannot create the folder "
+                             f"({err.strerror})") from None
+    return list(paths.values())
 
 
 def _overrides(cfg: DictConfig) -> dict:

@@ -31,6 +31,7 @@ from controllers.hybrid_literal import HybridLiteralController
 from controllers.learners import LearningController
 from controllers.lints import LinTSController
 from controllers.linucb import LinUCBController
+from controllers.oracle import OracleController
 from controllers.rl import RLController
 from controllers.rules import RULE_NAMES, RulesController, expert_rules
 from controllers.shield import Shield
@@ -564,6 +565,11 @@ def test_rules_alpha_changes_the_result_row():
         (HybridController, {"slo_target": 1.0}, r"slo_target must be in \(0, 1\)"),
         (HybridController, {"budget_window": 0}, "budget_window must be >= 1"),
         (HybridController, {"lam": 0.0}, "lam must be finite and > 0"),
+        (HybridController, {"burn_limit": float("nan")}, "burn_limit must be a finite number"),
+        (HybridController, {"burn_limit": -1.0}, "burn_limit must be > 0, got -1.0"),
+        (OracleController, {"window": 2.7}, "window must be a whole number, got 2.7"),
+        (OracleController, {"window": True}, "window must be a whole number"),
+        (OracleController, {"window": 0}, "window must be >= 1 minute"),
         (BanditController, {"lam": float("nan")}, "lam must be a finite number"),
         (HybridController, {"lam": float("inf")}, "lam must be a finite number"),
         (HybridLiteralController, {"n_actions": 5}, "n_actions must be 4 or 8"),

@@ -501,6 +501,9 @@ def test_reproduce_refuses_bad_settings_early_naming_them(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match=r"raw_dir=.*cannot create the folder"):
         run("controllers=[rules]", raw=blocker / "sub")
+    with pytest.raises(ValueError, match=r"tables_dir=.*cannot create the folder"):
+        run("controllers=[rules]", f"tables_dir={blocker / 'tables'}", raw=tmp_path / "raw2")
+    assert not (tmp_path / "raw2").exists()  # checked together: raw_dir was not created
     df = run("controllers=[hybrid]", "+overrides.hybrid.canary_judge=mann_whitney")
     assert df.controller.unique().tolist() == ["hybrid[canary_judge=mann_whitney]"]
 
