@@ -421,9 +421,11 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     ev_k = 0
     oracle_window = int(lpar[LP_WINDOW])
     pristine = True  # only no_op, without engineer minutes, played so far
-    # the no_op shadow of the regret and oracle forks (_evaluate_at)
-    sh = (fr.copy(), s.copy(), models.copy(), refs.copy(), np.zeros_like(hist), live.copy(),
-          rs.copy())
+    # the no_op shadow of the regret and oracle forks (_evaluate_at); no history rows when
+    # nothing forks through it
+    sh_rows = hist.shape[0] if regret or controller == _ORACLE else 0
+    sh = (fr.copy(), s.copy(), models.copy(), refs.copy(), np.zeros((sh_rows, hist.shape[1])),
+          live.copy(), rs.copy())
     sh_ok = np.zeros(1, dtype=np.int64)
     if not observe(hist[0], obs_idx, obs_high, obs):
         return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
