@@ -148,14 +148,13 @@ def sweep_fast_vs_gym(run_seed: int = 0) -> dict:
         ``gym_s``, ``fast_s`` and ``steps`` (env steps of all the runs).
     """
     from hydra.utils import instantiate
-    from omegaconf import OmegaConf
 
-    from experiments.config import controller_config
+    from experiments.config import ReproduceConfig, controller_config
     from experiments.episode import run_controller
     from experiments.fast import run_controllers_fast
     from simulator.scenarios import load_scenarios
 
-    names = list(OmegaConf.load(REPO_ROOT / "configs" / "reproduce.yaml").controllers)
+    names = ReproduceConfig().controllers
     scenarios = load_scenarios("paper43")
 
     def fresh():
