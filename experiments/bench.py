@@ -251,8 +251,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     for name in ("seconds", "repeats", "seeds", "regret_seeds"):
         value = getattr(args, name)
-        if value is not None and not value > 0:
-            ap.error(f"--{name.replace('_', '-')} must be > 0, got {value}")
+        if value is not None and not 0 < value < math.inf:
+            ap.error(f"--{name.replace('_', '-')} must be finite and > 0, got {value}")
     rules = fast_vs_gym("rules", args.repeats)
     noop = fast_vs_gym("noop", args.repeats)
     hybrid = fast_vs_gym("hybrid", args.repeats)
