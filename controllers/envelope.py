@@ -26,8 +26,6 @@ import numpy as np
 
 from controllers import kernels as _k
 from controllers import learner_kernels as _lk
-from simulator.kernels import ks_critical_value
-from simulator.layout import N_FEATURES
 
 NONE = _k.NONE
 
@@ -35,11 +33,18 @@ NONE = _k.NONE
 @functools.lru_cache(maxsize=256)
 def _critical(alpha: float, n: int, m: int) -> float:
     """Bonferroni-corrected KS critical value, cached (it is asked for every minute)."""
-    return ks_critical_value(alpha / N_FEATURES, n, m)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if n < 1 or m < 1:
+        raise ValueError(f"sample sizes must be >= 1, got n={n}, m={m}")
+    return float(_k.critical_value(alpha, n, m))
 
 
 def critical_value(alpha: float, ks_n: int, ks_m: int) -> float:
-    """Return the KS critical value the controllers compare ``d`` with (info ks_n, ks_m)."""
+    """Return the KS critical value the controllers compare ``d`` with (info ks_n, ks_m).
+
+    :func:`controllers.kernels.critical_value`: the asymptotic D at alpha / N_FEATURES.
+    """
     return _critical(float(alpha), int(ks_n), int(ks_m))
 
 

@@ -4,81 +4,117 @@ An alert pages an engineer, who responds after a mean of 45 minutes and applies 
 fix 88% of the time.
 
 The engineer's knowledge of the right fix is the scenario's annotated optimal action,
-read from ``info["truth"]["optimal_action"]`` (``uses_hidden_state``: the one piece of
-hidden state this model uses, standing for the investigation). A wrong fix is drawn
-uniformly from the other paper actions. Each incident charges the investigation time plus
+read from the hidden ``truth`` (``uses_hidden_state``: the one piece of hidden state this
+model uses, standing for the investigation). A wrong fix is drawn uniformly from the other
+actions of the env's set. Each incident charges the investigation time plus
 ``handling_minutes`` of engineer time.
 """
 
 from __future__ import annotations
 
-from controllers.base import Controller, check_bool, check_int, check_number
-from controllers.envelope import alarm
-from simulator.layout import ACTION_NAMES
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from controllers import kernels as K
+from controllers.base import ControllerConfig, KernelController, require
+from controllers.protocol import Kernels, VarsState, d_crit, reset_vars, vars_state
+from simulator.layout import NO_OP
+
+#: Per-episode scalars: the cooldown clock, the minute the open page is answered (-1: none)
+#: and the minute it was sent.
+VARS = np.dtype([("quiet_until", np.int64), ("respond_at", np.int64), ("paged_at", np.int64)],
+                align=True)
 
 
-class HumanController(Controller):
-    """Alert, wait ``response_minutes``, then act correctly with probability ``accuracy``.
+@dataclass
+class HumanConfig(ControllerConfig):
+    """``human``'s parameters.
 
-    Parameters
+    Attributes
     ----------
+    cooldown : int
+        Minutes after a fix before the next page (60).
     response_minutes : int
-        Mean response delay (paper: 45); drawn per incident from an exponential with this
-        mean when ``random_delay`` is true, else fixed.
+        Mean response delay, minutes (paper: 45); drawn per incident from an exponential
+        with this mean when ``random_delay`` is true, else fixed.
     accuracy : float
-        Probability the engineer picks the right action (paper: 0.88).
+        Probability the engineer picks the right action (paper: 0.88), in [0, 1].
     handling_minutes : float
-        Engineer minutes per incident on top of the response delay.
+        Engineer minutes per incident on top of the response delay, >= 0.
+    random_delay : bool
+        Exponential response delays instead of a fixed one.
     """
+
+    _target_: str = "controllers.human.HumanController"
+    cooldown: int = 60
+    response_minutes: int = 45
+    accuracy: float = 0.88
+    handling_minutes: float = 30.0
+    random_delay: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.response_minutes >= 0, "response_minutes", self.response_minutes, ">= 0")
+        require(0.0 <= self.accuracy <= 1.0, "accuracy", self.accuracy, "in [0, 1]")
+        require(0.0 <= self.handling_minutes < float("inf"), "handling_minutes",
+                self.handling_minutes, "finite and >= 0")
+
+
+class HumanParams(NamedTuple):
+    """Kernel parameters of ``human``."""
+
+    alpha: float
+    cooldown: int
+    response_minutes: int
+    accuracy: float
+    handling_minutes: float
+    random_delay: bool
+
+
+@nb.njit(cache=True)
+def act(state, params, obs, info, truth, rng):
+    """Page on an alarm; when the engineer arrives, apply a fix and charge the time.
+
+    Returns (action, engineer minutes): the right fix (``truth``'s optimal action) with
+    probability ``accuracy``, else one of the other actions uniformly (one draw of
+    ``rng.integers(0, n - 1)``, as ``rng.choice`` of them).
+    """
+    v = state.vars[0]
+    minute = info[0].minute
+    if v.respond_at < 0:
+        if minute >= v.quiet_until and K.alarm(obs, d_crit(params, info)):
+            delay = params.response_minutes
+            if params.random_delay:
+                delay = int(round(rng.exponential(params.response_minutes)))
+            v.respond_at = minute + delay
+            v.paged_at = minute
+        return NO_OP, 0.0
+    if minute < v.respond_at:
+        return NO_OP, 0.0
+    v.respond_at = -1
+    v.quiet_until = minute + 1 + params.cooldown
+    eng = (minute - v.paged_at) + params.handling_minutes
+    n = info[0].n_actions
+    right = truth.rec[0].optimal_action
+    if rng.random() < params.accuracy:
+        return right, eng
+    if right < n:  # uniformly among the others
+        k = rng.integers(0, n - 1)
+        return (k if k < right else k + 1), eng
+    return rng.integers(0, n), eng
+
+
+class HumanController(KernelController):
+    """Alert, wait ``response_minutes``, then act correctly with probability ``accuracy``."""
 
     name = "human"
     uses_hidden_state = True
+    Config = HumanConfig
+    kernels = Kernels(HumanParams, act=act, reset=reset_vars)
 
-    def __init__(self, seed: int = 0, cooldown: int = 60, alpha: float = 0.05,
-                 response_minutes: int = 45, accuracy: float = 0.88,
-                 handling_minutes: float = 30.0, random_delay: bool = False):
-        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
-        response_minutes = check_int("response_minutes", response_minutes)
-        accuracy = check_number("accuracy", accuracy, finite=True)
-        handling_minutes = check_number("handling_minutes", handling_minutes, finite=True)
-        random_delay = check_bool("random_delay", random_delay)
-        if response_minutes < 0:
-            raise ValueError(f"response_minutes must be >= 0, got {response_minutes}")
-        if not 0.0 <= accuracy <= 1.0:
-            raise ValueError(f"accuracy must be in [0, 1], got {accuracy}")
-        if handling_minutes < 0:
-            raise ValueError(f"handling_minutes must be >= 0, got {handling_minutes}")
-        self.response_minutes = response_minutes
-        self.accuracy = accuracy
-        self.handling_minutes = handling_minutes
-        self.random_delay = random_delay
-        self._respond_at = -1
-        self._paged_at = 0
-
-    def reset(self, seed: int) -> None:
-        """Close any open incident."""
-        super().reset(seed)
-        self._respond_at = -1
-
-    def act(self, observation, info) -> int:
-        """Page on an alarm; act when the engineer arrives."""
-        minute = int(info.get("minute", 0))
-        if self._respond_at < 0:
-            if not self.in_cooldown(info) and alarm(self.observe(observation, info)):
-                delay = self.response_minutes
-                if self.random_delay:
-                    delay = int(round(self.rng.exponential(self.response_minutes)))
-                self._respond_at = minute + delay
-                self._paged_at = minute
-            return 0
-        if minute < self._respond_at:
-            return 0
-        self._respond_at = -1
-        self._quiet_until = minute + 1 + self.cooldown
-        self.engineer_minutes += (minute - self._paged_at) + self.handling_minutes
-        n = int(info.get("n_actions", 4))
-        right = ACTION_NAMES.index(info["truth"]["optimal_action"])
-        if self.rng.random() < self.accuracy:
-            return right
-        others = [a for a in range(n) if a != right]
-        return int(self.rng.choice(others))
+    def new_state(self, config: HumanConfig) -> VarsState:
+        """No cooldown, no open page; nothing is learned."""
+        return vars_state(VARS, quiet_until=-1, respond_at=-1)

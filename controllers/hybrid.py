@@ -5,7 +5,7 @@ tightens the shield.
 
 Per decision epoch:
 
-1. Layer 1 (:class:`~controllers.shield.Shield`) gives the mask of permitted actions.
+1. Layer 1 (the shield, :mod:`controllers.shield`) gives the mask of permitted actions.
 2. Error budget (SRE): burn rate = share of the last ``budget_window`` minutes out of SLO,
    divided by the budget (1 - ``slo_target``). Above ``burn_limit`` the shield tightens
    (retrain only when the envelope asks for it) and the controller plays the shield's
@@ -17,130 +17,211 @@ Per decision epoch:
 4. Layer 2: Beta-Bernoulli Thompson sampling (paper Sec. 3.3) among what is left.
 5. Deployments (retrain, rollback) go through the canary (paper Sec. 3.4), judged by the
    paper's delta-SLA rule or, with ``canary_judge="mann_whitney"``, by a one-sided
-   Mann-Whitney U test on per-request correctness (``simulator.kernels._judge_canary``).
+   Mann-Whitney U test on per-request correctness (the simulator's canary judge).
 
 Ablation switches: ``use_shield``, ``use_canary``, ``use_sla_filter``, ``use_error_budget``.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 
-from controllers import hybrid_kernels as _hk
-from controllers.base import check_bool, check_int, check_number
-from controllers.learners import N_CTX, BetaThompson, LearningController
-from controllers.shield import Shield, shield_facts
+from controllers import hybrid_kernels as HK
+from controllers import learner_kernels as LK
+from controllers.base import KernelController, require
+from controllers.learners import BetaThompson, LearnerConfig
+from controllers.protocol import Kernels
+from simulator.layout import NO_OP
 from simulator.scenarios.compile import CANARY_JUDGES
 
+#: Per-episode scalars: the cooldown clock, the shield's last data-quality alarm, and the
+#: error budget's ring buffer of SLO misses (head, length, misses in it).
+VARS = np.dtype([("quiet_until", np.int64), ("last_alarm", np.int64), ("slo_head", np.int64),
+                 ("slo_len", np.int64), ("slo_count", np.int64)], align=True)
 
-class HybridController(LearningController):
-    """Shielded, cost-aware Thompson sampling with canary deployments.
 
-    Parameters
+@dataclass
+class HybridConfig(LearnerConfig):
+    """``hybrid``'s parameters.
+
+    Attributes
     ----------
     sla_threshold : float
-        Minimum predicted SLA compliance of an action (paper Sec. 3.4: 0.95).
+        Minimum predicted SLA compliance of an action (paper Sec. 3.4: 0.95), in (0, 1].
     slo_target : float
-        SLO of the error budget (share of minutes meeting all SLOs).
+        SLO of the error budget (share of minutes meeting all SLOs), in (0, 1).
     budget_window : int
-        Minutes over which the burn rate is measured.
+        Minutes over which the burn rate is measured, >= 1.
     burn_limit : float
-        Burn rate above which the shield tightens.
+        Burn rate above which the shield tightens, finite and > 0.
     use_shield, use_canary, use_sla_filter, use_error_budget : bool
         Ablation switches.
     canary_judge : str
-        ``"delta_sla"`` (paper Sec. 3.4) or ``"mann_whitney"``; the runner passes it to the env.
+        ``delta_sla`` (paper Sec. 3.4) or ``mann_whitney``; the runner passes it to the env.
     """
 
+    _target_: str = "controllers.hybrid.HybridController"
+    sla_threshold: float = 0.95
+    slo_target: float = 0.99
+    budget_window: int = 60
+    burn_limit: float = 14.4
+    use_shield: bool = True
+    use_canary: bool = True
+    use_sla_filter: bool = True
+    use_error_budget: bool = True
+    canary_judge: str = "delta_sla"
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(0.0 < self.sla_threshold <= 1.0, "sla_threshold", self.sla_threshold,
+                "in (0, 1]")
+        require(0.0 < self.slo_target < 1.0, "slo_target", self.slo_target, "in (0, 1)")
+        require(self.budget_window >= 1, "budget_window", self.budget_window, ">= 1 minute")
+        require(0.0 < self.burn_limit < float("inf"), "burn_limit", self.burn_limit,
+                "finite and > 0")
+        require(self.canary_judge in CANARY_JUDGES, "canary_judge", self.canary_judge,
+                f"one of {CANARY_JUDGES}")
+
+
+class HybridParams(NamedTuple):
+    """Kernel parameters of ``hybrid``."""
+
+    alpha: float
+    cooldown: int
+    lam: float
+    sla_threshold: float
+    slo_target: float
+    burn_limit: float
+    use_shield: bool
+    use_sla_filter: bool
+    use_error_budget: bool
+
+
+class HybridState(NamedTuple):
+    """State of ``hybrid``: :class:`controllers.learner_kernels.TabularState`'s fields, plus more.
+
+    Attributes
+    ----------
+    slo_ring : ndarray of bool, shape (budget_window,)
+        Per episode: SLO misses of the last minutes (a ring buffer, ``vars``' head/length).
+    mask : ndarray of bool, shape (n_actions,)
+        Per episode: the shield's mask at the last decision (before the SLA filter); all
+        False before the episode's first decision.
+    """
+
+    tab: np.ndarray
+    safe: np.ndarray
+    vars: np.ndarray
+    init: np.ndarray
+    pend_key: np.ndarray
+    pend_ctx: np.ndarray
+    stats: np.ndarray
+    slo_ring: np.ndarray
+    mask: np.ndarray
+    EPISODE = ("vars", "pend_key", "pend_ctx", "slo_ring", "mask")
+    RUN_STATS = ("stats",)
+
+
+@nb.njit(cache=True)
+def reset(state, params):
+    """Clear the cooldown, pending decisions, the shield's memory and the error budget."""
+    LK.tabular_reset(state, params)
+    state.slo_ring[:] = False
+    state.mask[:] = False  # no decision yet
+
+
+@nb.njit(cache=True)
+def observe_budget(state, violated):
+    """Append this minute's SLO miss to the error budget's window (oldest drops out)."""
+    v = state.vars[0]
+    ring = state.slo_ring
+    w = ring.shape[0]
+    if v.slo_len < w:
+        ring[(v.slo_head + v.slo_len) % w] = violated
+        v.slo_len += 1
+    else:
+        v.slo_count -= 1 if ring[v.slo_head] else 0
+        ring[v.slo_head] = violated
+        v.slo_head = (v.slo_head + 1) % w
+    v.slo_count += 1 if violated else 0
+
+
+@nb.njit(cache=True)
+def burn_rate(state, params):
+    """Error-budget burn rate over the window (1 = burning exactly the budget)."""
+    v = state.vars[0]
+    if v.slo_len == 0:
+        return 0.0
+    return (v.slo_count / v.slo_len) / (1.0 - params.slo_target)
+
+
+@nb.njit(cache=True)
+def act(state, params, obs, info, truth, rng):
+    """Every minute: the shield's memory and the error budget; at a decision epoch: choose."""
+    v = state.vars[0]
+    v.last_alarm = HK.shield_observe(obs, info[0].minute, v.last_alarm,
+                                     HK.QUALITY_VALIDATION, HK.QUALITY_RHO)
+    observe_budget(state, info[0].slo_violation)
+    ctx, dc, allowed = LK.begin_decision(state, params, obs, info)
+    if ctx < 0:
+        return NO_OP, 0.0
+    tight = params.use_error_budget and burn_rate(state, params) > params.burn_limit
+    return LK.end_decision(state, params, info, ctx, HK.hybrid_choose(
+        rng, state.tab, state.safe, ctx, allowed, obs, dc, info, v.last_alarm, tight, params,
+        state.mask))
+
+
+class HybridController(KernelController):
+    """Shielded, cost-aware Thompson sampling with canary deployments."""
+
     name = "hybrid"
+    Config = HybridConfig
+    kernels = Kernels(HybridParams, act=act, reset=reset, update=LK.update_hybrid)
 
-    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
-                 lam: float = 10.0, n_actions: int = 4, sla_threshold: float = 0.95,
-                 slo_target: float = 0.99, budget_window: int = 60, burn_limit: float = 14.4,
-                 use_shield: bool = True, use_canary: bool = True, use_sla_filter: bool = True,
-                 use_error_budget: bool = True, canary_judge: str = "delta_sla"):
-        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
-                         n_actions=n_actions)
-        sla_threshold = check_number("sla_threshold", sla_threshold)
-        slo_target = check_number("slo_target", slo_target)
-        budget_window = check_int("budget_window", budget_window)
-        burn_limit = check_number("burn_limit", burn_limit, finite=True)
-        use_shield = check_bool("use_shield", use_shield)
-        use_canary = check_bool("use_canary", use_canary)
-        use_sla_filter = check_bool("use_sla_filter", use_sla_filter)
-        use_error_budget = check_bool("use_error_budget", use_error_budget)
-        if not 0.0 < sla_threshold <= 1.0:
-            raise ValueError(f"sla_threshold must be in (0, 1], got {sla_threshold}")
-        if not 0.0 < slo_target < 1.0:
-            raise ValueError(f"slo_target must be in (0, 1), got {slo_target}")
-        if budget_window < 1:
-            raise ValueError(f"budget_window must be >= 1 minute, got {budget_window}")
-        if burn_limit <= 0:
-            raise ValueError(f"burn_limit must be > 0, got {burn_limit}")
-        if canary_judge not in CANARY_JUDGES:
-            raise ValueError(f"canary_judge must be one of {CANARY_JUDGES}, got {canary_judge!r}")
-        self.sla_threshold = sla_threshold
-        self.slo_target = slo_target
-        self.burn_limit = burn_limit
-        self.use_shield = use_shield
-        self.use_sla_filter = use_sla_filter
-        self.use_error_budget = use_error_budget
-        self.deployment = "canary" if use_canary else "direct"
-        self.canary_judge = canary_judge
-        self.learner = BetaThompson(N_CTX, self.n_actions, self.rng)
-        self.safe = np.ones((2, N_CTX, self.n_actions))
-        self.safe[0] = 19.0
-        self.shield = Shield()
-        self._slo_window: deque[bool] = deque(maxlen=budget_window)
-        self.last_mask: np.ndarray | None = None
-
-    def reset(self, seed: int) -> None:
-        """Clear the episode's shield memory and error-budget window."""
-        super().reset(seed)
-        self.shield.reset()
-        self._slo_window.clear()
-        self.last_mask = None
+    def new_state(self, config: HybridConfig) -> HybridState:
+        """Beta(1, 1) bandit priors, Beta(19, 1) SLA-filter priors, episode cleared."""
+        n = config.n_actions
+        safe = np.ones((2, LK.N_CONTEXTS, n))
+        safe[0] = 19.0
+        base = LK.new_tabular_state(np.ones((2, LK.N_CONTEXTS, n)), safe, VARS)
+        base.init[0]["last_alarm"] = HK.NO_ALARM
+        base.vars[:] = base.init
+        return HybridState(*base, np.zeros(config.budget_window, dtype=np.bool_),
+                           np.zeros(n, dtype=np.bool_))
 
     @property
-    def safe_a(self) -> np.ndarray:
-        """SLA filter: alphas of the "no safety violation" posteriors (a view of ``safe``)."""
-        return self.safe[0]
+    def deployment(self) -> str:
+        """``canary`` unless the canary is ablated."""
+        return "canary" if self.config.use_canary else "direct"
 
     @property
-    def safe_b(self) -> np.ndarray:
-        """SLA filter: betas of the "no safety violation" posteriors (a view of ``safe``)."""
-        return self.safe[1]
+    def canary_judge(self) -> str:
+        """How the env judges canaries."""
+        return self.config.canary_judge
+
+    @property
+    def learner(self) -> BetaThompson:
+        """The bandit's posteriors as a :class:`BetaThompson` (shares ``state.tab``)."""
+        return BetaThompson(LK.N_CONTEXTS, self.config.n_actions, self.rng, tab=self.state.tab)
+
+    @property
+    def safe(self) -> np.ndarray:
+        """SLA filter posteriors, shape (2, N_CONTEXTS, n_actions) (``state.safe``)."""
+        return self.state.safe
 
     @property
     def burn_rate(self) -> float:
         """Error-budget burn rate over the window (1 = burning exactly the budget)."""
-        if not self._slo_window:
-            return 0.0
-        return float(np.mean(self._slo_window)) / (1.0 - self.slo_target)
+        return float(burn_rate(self.state, self.params))
 
-    def act(self, observation, info) -> int:
-        """Update the shield's memory and the error budget every minute, then decide."""
-        x = self.observe(observation, info)
-        self.shield.observe(x, int(info.get("minute", 0)))
-        self._slo_window.append(bool(info.get("slo_violation", False)))
-        return super().act(observation, info)
+    @property
+    def last_mask(self) -> np.ndarray | None:
+        """The shield's mask at the episode's last decision (None before the first).
 
-    def choose(self, ctx, allowed, x, info) -> int:
-        """Mask, error budget, SLA filter, then Thompson sampling (hybrid_kernels)."""
-        tight = self.use_error_budget and self.burn_rate > self.burn_limit
-        minute, busy, prev_ok, prev_compat, delay, window = shield_facts(info)
-        mask = np.empty(self.n_actions, dtype=bool)
-        a = _hk.hybrid_choose(
-            self.rng, self.learner.tab, self.safe, int(ctx), np.asarray(allowed, dtype=bool),
-            x.vector, x.d_critical, minute, int(self.shield.last_quality_alarm), busy,
-            prev_ok, prev_compat, delay, window, bool(tight), bool(self.use_shield),
-            bool(self.use_sla_filter), float(self.sla_threshold), mask)
-        self.last_mask = mask
-        return int(a)
-
-    def learn(self, ctx, action, reward, fb) -> None:
-        """Update the bandit and the SLA filter's violation posterior."""
-        _hk.hybrid_learn(self.rng, self.learner.tab, self.safe, int(ctx), int(action),
-                         float(reward), self.lam, bool(fb.get("safety_violation")))
+        A mask always permits an action, so an all-False one means no decision yet.
+        """
+        return self.state.mask.copy() if self.state.mask.any() else None

@@ -1,10 +1,10 @@
 """Numba kernels of the shield and the hybrid controller's decision (DESIGN 4, 6).
 
-The one implementation of :class:`controllers.shield.Shield` and of
-:meth:`controllers.hybrid.HybridController.choose` / ``learn``: the Python classes call
-these kernels, and so does the batched fast path (:mod:`experiments.fast`). The rules are
-stated in :mod:`controllers.shield` and :mod:`controllers.hybrid`; observation vectors and
-``d_crit`` are as in :mod:`controllers.kernels`.
+The one implementation of :class:`controllers.shield.Shield` and of the hybrid's choice:
+the Python classes call these kernels, and the batched fast path composes them through
+:mod:`controllers.protocol`. The rules are stated in :mod:`controllers.shield` and
+:mod:`controllers.hybrid`; observation vectors and ``d_crit`` are as in
+:mod:`controllers.kernels`; ``info`` is a one-element :data:`simulator.records.INFO` array.
 
 SLA-filter state
 ----------------
@@ -29,7 +29,7 @@ from controllers.kernels import (
     expert_rules,
     pi_det,
 )
-from controllers.learner_kernels import reward_to_unit, ts_choose, ts_update
+from controllers.learner_kernels import ts_choose
 from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK, SCALE_OUT
 
 #: The shield's memory before any data-quality alarm (minutes).
@@ -52,31 +52,30 @@ def shield_observe(obs, minute, last_alarm, quality_validation, quality_rho):
 
 
 @nb.njit(cache=True)
-def shield_mask(obs, d_crit, minute, last_alarm, busy, prev_available, prev_compatible,
-                label_delay, train_window, tight, out):
+def shield_mask(obs, d_crit, info, last_alarm, tight, out):
     """Fill ``out`` (bool, shape (n_actions,)) with the permitted actions (Shield.mask).
 
     Parameters
     ----------
-    minute, last_alarm : int
-        This minute and the shield's last data-quality alarm.
-    busy : bool
-        A retrain or canary is running.
-    prev_available, prev_compatible : bool
-        A previous version exists / is schema-compatible with the live data.
-    label_delay, train_window : int
-        Minutes; a retrain's labelled data reach back label_delay + train_window minutes.
+    info : ndarray of INFO, shape (1,)
+        The minute, whether a retrain or canary runs (busy), whether a previous version
+        exists and is schema-compatible with the live data, and the label delay and
+        training window (minutes: a retrain's labelled data reach back their sum).
+    last_alarm : int
+        The shield's last data-quality alarm (minute).
     tight : bool
         The error budget burns fast.
     """
+    i = info[0]
     n_actions = out.shape[0]
+    busy = i.retrain_running or i.canary_active
     out[:] = True
     env = pi_det(obs, d_crit)
     if env != NONE and (obs[OBS_A] > 0.15 or obs[OBS_ERR] > 0.05 or obs[OBS_RHO] > 0.05):
         out[NO_OP] = False
-    if not prev_available or not prev_compatible or busy:
+    if not i.previous_available or not i.previous_schema_compatible or busy:
         out[ROLLBACK] = False
-    if busy or minute - last_alarm <= label_delay + train_window:
+    if busy or i.minute - last_alarm <= i.label_delay + i.train_window:
         out[RETRAIN] = False
     if tight and env != RETRAIN:
         out[RETRAIN] = False
@@ -87,44 +86,41 @@ def shield_mask(obs, d_crit, minute, last_alarm, busy, prev_available, prev_comp
 
 
 @nb.njit(cache=True)
-def shield_recommend(obs, d_crit, fallback_minutes):
+def shield_recommend(obs, d_crit):
     """pi_det's action if non-empty, else the first matching expert rule's."""
     env = pi_det(obs, d_crit)
     if env != NONE:
         return env
-    a, _ = expert_rules(obs, d_crit, fallback_minutes, DEFAULT_TIMEOUT_MS,
-                        DEFAULT_SLO_LATENCY_MS)
+    a, _ = expert_rules(obs, d_crit, 0, DEFAULT_TIMEOUT_MS, DEFAULT_SLO_LATENCY_MS)
     return a
 
 
 @nb.njit(cache=True)
-def hybrid_choose(rng, tab, safe, ctx, allowed, obs, d_crit, minute, last_alarm, busy,
-                  prev_available, prev_compatible, label_delay, train_window, tight,
-                  use_shield, use_sla_filter, sla_threshold, mask_out):
-    """Return the hybrid's action at a decision epoch (HybridController.choose).
+def hybrid_choose(rng, tab, safe, ctx, allowed, obs, d_crit, info, last_alarm, tight,
+                  params, mask_out):
+    """Return the hybrid's action at a decision epoch.
 
-    Shield mask (``use_shield``); with ``tight`` (error budget burning) the shield's
-    recommendation if permitted; the SLA filter (``use_sla_filter``: predicted compliance
-    safe_alpha / (safe_alpha + safe_beta) >= ``sla_threshold``, never emptying the set);
-    Thompson sampling among what is left. ``mask_out`` receives the mask before the SLA
-    filter (``HybridController.last_mask``).
+    Shield mask (``params.use_shield``); with ``tight`` (error budget burning) the shield's
+    recommendation if permitted; the SLA filter (``params.use_sla_filter``: predicted
+    compliance safe_alpha / (safe_alpha + safe_beta) >= ``params.sla_threshold``, never
+    emptying the set); Thompson sampling among what is left. ``mask_out`` receives the
+    mask before the SLA filter.
     """
     n = allowed.shape[0]
     mask = allowed.copy()
-    if use_shield:
+    if params.use_shield:
         sm = np.empty(n, dtype=np.bool_)
-        shield_mask(obs, d_crit, minute, last_alarm, busy, prev_available, prev_compatible,
-                    label_delay, train_window, tight, sm)
+        shield_mask(obs, d_crit, info, last_alarm, tight, sm)
         mask &= sm
     mask_out[:] = mask
-    rec = shield_recommend(obs, d_crit, 0)
+    rec = shield_recommend(obs, d_crit)
     if tight and mask[rec]:
         return rec
-    if use_sla_filter:
+    if params.use_sla_filter:
         keep = np.zeros(n, dtype=np.bool_)
         for i in range(n):
             pred = safe[0, ctx, i] / (safe[0, ctx, i] + safe[1, ctx, i])
-            keep[i] = mask[i] and pred >= sla_threshold
+            keep[i] = mask[i] and pred >= params.sla_threshold
         if not keep.any():
             if mask[rec]:
                 keep[rec] = True
@@ -135,13 +131,3 @@ def hybrid_choose(rng, tab, safe, ctx, allowed, obs, d_crit, minute, last_alarm,
                         break
         mask = keep
     return ts_choose(rng, tab[0, ctx], tab[1, ctx], mask)
-
-
-@nb.njit(cache=True)
-def hybrid_learn(rng, tab, safe, ctx, action, reward, lam, violation):
-    """Update the bandit (Bernoulli trick) and the SLA filter's posterior (HybridController)."""
-    ts_update(rng, tab, ctx, action, reward_to_unit(reward, lam))
-    if violation:
-        safe[1, ctx, action] += 1.0
-    else:
-        safe[0, ctx, action] += 1.0

@@ -9,34 +9,76 @@ choice. ``tests/test_controllers.py`` shows the reduction; ``hybrid`` is the int
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba as nb
 import numpy as np
 
-from controllers.bandit import BanditController
-from controllers.envelope import NONE, pi_det, risk_high
+from controllers import kernels as K
+from controllers import learner_kernels as LK
+from controllers.bandit import new_beta_state
+from controllers.base import KernelController
+from controllers.learners import BetaThompson, LearnerConfig
+from controllers.protocol import Kernels
 from simulator.layout import NO_OP
 
 
-class HybridLiteralController(BanditController):
-    """Sec. 3.5 verbatim (reduces to pi_det): the bandit's learner, restricted to A_safe."""
+@dataclass
+class HybridLiteralConfig(LearnerConfig):
+    """``hybrid_literal``'s parameters (those of every learner)."""
+
+    _target_: str = "controllers.hybrid_literal.HybridLiteralController"
+
+
+class HybridLiteralParams(NamedTuple):
+    """Kernel parameters of ``hybrid_literal``."""
+
+    alpha: float
+    cooldown: int
+    lam: float
+
+
+@nb.njit(cache=True)
+def act(state, params, obs, info, truth, rng):
+    """pi_det when non-empty and risky; else Thompson sampling over pi_det(x) U {no_op}.
+
+    A decision where the bandit has more than one action counts in
+    ``state.stats[0].bandit_choices``.
+    """
+    ctx, dc, _ = LK.begin_decision(state, params, obs, info)
+    if ctx < 0:
+        return NO_OP, 0.0
+    env = K.pi_det(obs, dc)
+    if env != K.NONE and K.risk_high(obs, dc):
+        return LK.end_decision(state, params, info, ctx, env)
+    safe = np.zeros(state.tab.shape[2], dtype=np.bool_)
+    safe[NO_OP] = True
+    if env != K.NONE:
+        safe[env] = True
+        state.stats[0].bandit_choices += 1
+    return LK.end_decision(state, params, info, ctx,
+                           LK.ts_choose(rng, state.tab[0, ctx], state.tab[1, ctx], safe))
+
+
+class HybridLiteralController(KernelController):
+    """Sec. 3.5 verbatim (reduces to pi_det): Thompson sampling restricted to A_safe."""
 
     name = "hybrid_literal"
-    deployment = "direct"
+    Config = HybridLiteralConfig
+    kernels = Kernels(HybridLiteralParams, act=act, reset=LK.tabular_reset,
+                      update=LK.update_thompson)
 
-    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
-                 lam: float = 10.0, n_actions: int = 4):
-        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha, lam=lam,
-                         n_actions=n_actions)
-        self.bandit_choices = 0  # decisions where the bandit had more than one action
+    def new_state(self, config: HybridLiteralConfig) -> LK.TabularState:
+        """Beta(1, 1) priors."""
+        return new_beta_state(config.n_actions)
 
-    def choose(self, ctx, allowed, x, info) -> int:
-        """pi_det when non-empty and risky; else TS over pi_det(x) U {no_op}."""
-        env = pi_det(x)
-        if env != NONE and risk_high(x):
-            return env
-        safe = np.zeros(self.n_actions, dtype=bool)
-        safe[NO_OP] = True
-        if env != NONE:
-            safe[env] = True
-        if safe.sum() > 1:
-            self.bandit_choices += 1
-        return self.learner.choose(ctx, safe)
+    @property
+    def learner(self) -> BetaThompson:
+        """The posteriors as a :class:`BetaThompson` (shares ``state.tab``)."""
+        return BetaThompson(LK.N_CONTEXTS, self.config.n_actions, self.rng, tab=self.state.tab)
+
+    @property
+    def bandit_choices(self) -> int:
+        """Decisions so far where the bandit had more than one action."""
+        return int(self.state.stats[0]["bandit_choices"])

@@ -18,18 +18,14 @@ Observation vector
 4  error rate                    9  data-validation failure share
 == ============================ ==
 
-Rules state (``rules_act``)
----------------------------
-A 1-D int64 array of length ``RULES_STATE_SIZE``: ``RS_QUIET_UNTIL`` (minute before which
-the controller is in cooldown; -1 after reset) and ``RS_FB_SINCE`` (minute at which the
-fallback was first seen active in the current stretch; -1 if not active).
 """
 
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
-from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK
+from simulator.layout import FALLBACK, N_FEATURES, NO_OP, RETRAIN, ROLLBACK
 
 #: pi_det's "no action" (the envelope is empty).
 NONE = -1
@@ -45,10 +41,6 @@ OBS_COST = 7
 OBS_CANARY = 8
 OBS_VALIDATION = 9
 N_OBS = 10
-
-RS_QUIET_UNTIL = 0
-RS_FB_SINCE = 1
-RULES_STATE_SIZE = 2
 
 # Rule indices (positions in ``controllers.rules.RULE_NAMES``).
 RULE_PI_DET_FALLBACK = 0
@@ -67,6 +59,19 @@ RULE_DEFAULT_HOLD = 11
 #: Client timeout and latency SLO the rules assume (``controllers.rules.expert_rules``).
 DEFAULT_TIMEOUT_MS = 1000.0
 DEFAULT_SLO_LATENCY_MS = 300.0
+
+
+@nb.njit(cache=True)
+def critical_value(alpha, ks_n, ks_m):
+    """KS critical value the alarms compare ``d`` with: Bonferroni level alpha / N_FEATURES.
+
+    The asymptotic two-sample value D(a, n, m) = c(a) sqrt((n + m) / (n m)),
+    c(a) = sqrt(-ln(a / 2) / 2) (Smirnov 1948), at a = ``alpha`` / 4 over the four monitored
+    features (docs/paper_mapping.md); ``ks_n`` live samples in the window, ``ks_m`` in the
+    reference.
+    """
+    a = alpha / N_FEATURES
+    return np.sqrt(-np.log(a / 2.0) / 2.0) * np.sqrt((ks_n + ks_m) / (ks_n * ks_m))
 
 
 @nb.njit(cache=True)
@@ -142,39 +147,18 @@ def expert_rules(obs, d_crit, fallback_minutes, timeout_ms, slo_latency_ms):
 
 
 @nb.njit(cache=True)
-def rules_act(state, obs, minute, fallback_active, d_crit, cooldown):
-    """One decision of the rules controller; updates ``state`` (module docstring) in place.
+def track_fallback(v, info):
+    """Update ``v.fb_since`` from ``info``; return the fallback's minutes so far (0: off).
 
-    Tracks how long the fallback has been active, then, outside the cooldown and when an
-    alarm fires, plays the first matching expert rule; a non-``no_op`` action starts a
-    cooldown of ``cooldown`` minutes after this one.
-
-    Parameters
-    ----------
-    state : ndarray of int64, shape (RULES_STATE_SIZE,)
-    obs : ndarray of float64, shape (10,)
-    minute : int
-        ``info["minute"]``: the minute of the last observation.
-    fallback_active : bool
-        ``info["fallback_active"]``.
-    d_crit : float
-        Bonferroni-corrected KS critical value.
-    cooldown : int
-
-    Returns
-    -------
-    int
-        The action index.
+    ``v`` is a controller's per-episode record with an int64 field ``fb_since`` (the minute
+    the fallback was first seen active in the current stretch, -1 if it is not active);
+    ``info`` a one-element :data:`simulator.records.INFO` array. The rules' first rule needs
+    the fallback's age.
     """
-    if fallback_active:
-        if state[RS_FB_SINCE] < 0:
-            state[RS_FB_SINCE] = minute
+    i = info[0]
+    if i.fallback_active:
+        if v.fb_since < 0:
+            v.fb_since = i.minute
     else:
-        state[RS_FB_SINCE] = -1
-    if minute < state[RS_QUIET_UNTIL] or not alarm(obs, d_crit):
-        return NO_OP
-    fb_min = minute - state[RS_FB_SINCE] if state[RS_FB_SINCE] >= 0 else 0
-    act, _ = expert_rules(obs, d_crit, fb_min, DEFAULT_TIMEOUT_MS, DEFAULT_SLO_LATENCY_MS)
-    if act != NO_OP:
-        state[RS_QUIET_UNTIL] = minute + 1 + cooldown
-    return act
+        v.fb_since = -1
+    return i.minute - v.fb_since if v.fb_since >= 0 else 0

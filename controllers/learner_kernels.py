@@ -1,17 +1,21 @@
 """Numba kernels of the tabular learners (DESIGN 4, 6).
 
-The discrete context, Beta-Bernoulli Thompson sampling and epsilon-greedy.
+The discrete context, Beta-Bernoulli Thompson sampling, epsilon-greedy, and the decision and
+feedback bookkeeping shared by the tabular learning controllers (``rl``, ``bandit``,
+``hybrid_literal``, ``hybrid``): their state record :class:`TabularState`, the map from a
+decision's minute to its context, :func:`begin_decision`, :func:`end_decision` and
+:func:`tabular_update`.
 
 The one implementation of the learners' arithmetic and random draws: the Python classes
-of :mod:`controllers.learners` and :mod:`controllers.envelope` call these kernels, and so
-does the batched fast path (:mod:`experiments.fast`), so both paths choose identically.
+of :mod:`controllers.learners` and the controllers call these kernels, and so does the
+batched fast path (through :mod:`controllers.protocol`), so both paths choose identically.
 Random numbers come from the controller's own ``numpy.random.Generator``, passed in: Numba
 draws from the same bit generator with NumPy's algorithms, so a kernel draw advances the
 generator exactly as the equivalent NumPy call (``rng.beta`` over an array draws element by
 element; ``rng.choice(idx)`` draws ``rng.integers(0, idx.size)``); ``tests/
 test_learner_kernels.py`` checks both against NumPy.
 
-Learner state
+Learner table
 -------------
 One float64 array ``tab`` of shape (2, N_CONTEXTS, n_actions) per learner:
 
@@ -22,10 +26,15 @@ One float64 array ``tab`` of shape (2, N_CONTEXTS, n_actions) per learner:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
-from controllers.kernels import NONE, OBS_ERR, OBS_P99, OBS_VALIDATION, pi_det
+from controllers.kernels import NONE, OBS_ERR, OBS_P99, OBS_VALIDATION, alarm, pi_det
+from controllers.protocol import d_crit
+from simulator.layout import NO_OP
+from simulator.records import new_records
 
 #: Discrete contexts: 4 envelope regions x 4 alarm kinds.
 N_CONTEXTS = 16
@@ -147,3 +156,184 @@ def eg_update(tab, ctx, action, reward):
     """Incremental mean: n += 1, q += (r - q) / n."""
     tab[1, ctx, action] += 1.0
     tab[0, ctx, action] += (reward - tab[0, ctx, action]) / tab[1, ctx, action]
+
+
+# ----------------------------------------------------------------------------------------
+# Pending decisions and the tabular controllers' shared kernels
+# ----------------------------------------------------------------------------------------
+#: Slots of the pending-decision map: more than the longest outcome window (1,440 minutes)
+#: plus one, so that a decision's slot is not reused before its feedback has arrived.
+PENDING_SLOTS = 2048
+#: Learning rules of :func:`tabular_update`.
+RULE_THOMPSON = 0
+RULE_EPSILON_GREEDY = 1
+RULE_HYBRID = 2
+
+#: Per-episode scalars of the tabular controllers: the cooldown clock.
+VARS = np.dtype([("quiet_until", np.int64)], align=True)
+#: Run statistics (never reset, never read by a decision): decisions where the bandit had
+#: more than one action to choose from (``hybrid_literal``).
+STATS = np.dtype([("bandit_choices", np.int64)], align=True)
+
+
+class TabularState(NamedTuple):
+    """State of a tabular learning controller.
+
+    Attributes
+    ----------
+    tab : ndarray, shape (2, N_CONTEXTS, n_actions)
+        Learned: the learner's table (Thompson sampling: Beta alphas and betas; epsilon-greedy:
+        running means and counts).
+    safe : ndarray, shape (2, N_CONTEXTS, n_actions) or (2, 1, 1)
+        Learned: the hybrid's SLA-filter posteriors (``controllers.hybrid_kernels``); a
+        placeholder for the others.
+    vars, init : ndarray of VARS, shape (1,)
+        Per episode: the cooldown clock; ``init`` its value at an episode's start.
+    pend_key, pend_ctx : ndarray of int64, shape (PENDING_SLOTS,)
+        Per episode: decision minute and context of each pending decision, in slot
+        ``minute % PENDING_SLOTS`` (key -1: empty).
+    stats : ndarray of STATS, shape (1,)
+        Run statistics.
+    """
+
+    tab: np.ndarray
+    safe: np.ndarray
+    vars: np.ndarray
+    init: np.ndarray
+    pend_key: np.ndarray
+    pend_ctx: np.ndarray
+    stats: np.ndarray
+    EPISODE = ("vars", "pend_key", "pend_ctx")
+    RUN_STATS = ("stats",)
+
+
+def new_tabular_state(tab: np.ndarray, safe: np.ndarray | None = None,
+                      vars_dtype: np.dtype = VARS) -> TabularState:
+    """Return a tabular state around the learned ``tab`` (and ``safe``), episode cleared.
+
+    ``vars_dtype`` (with an int64 ``quiet_until``) holds the per-episode scalars; they start
+    at 0 but for ``quiet_until`` = -1.
+    """
+    init = new_records(vars_dtype)
+    init[0]["quiet_until"] = -1
+    state = TabularState(tab, np.ones((2, 1, 1)) if safe is None else safe, init.copy(), init,
+                         np.zeros(PENDING_SLOTS, dtype=np.int64),
+                         np.zeros(PENDING_SLOTS, dtype=np.int64), new_records(STATS))
+    state.pend_key[:] = -1
+    return state
+
+
+@nb.njit(cache=True)
+def tabular_reset(state, params):
+    """Start an episode: the per-episode scalars' initial values, no pending decision."""
+    state.vars[:] = state.init
+    state.pend_key[:] = -1
+
+
+@nb.njit(cache=True)
+def pending_pop(keys, values, minute):
+    """Return the value stored for ``minute`` and free its slot; -1 if there is none."""
+    k = minute % keys.shape[0]
+    if keys[k] != minute:
+        return -1
+    keys[k] = -1
+    return values[k]
+
+
+@nb.njit(cache=True)
+def allowed_actions(n_actions, info):
+    """Mask of shape (n_actions,): the first min(n_actions, info's n_actions) actions."""
+    allowed = np.zeros(n_actions, dtype=np.bool_)
+    allowed[:min(n_actions, info[0].n_actions)] = True
+    return allowed
+
+
+@nb.njit(cache=True)
+def begin_decision(state, params, obs, info):
+    """Return (context, d_crit, allowed) at a decision epoch; context -1 outside one.
+
+    A decision epoch is a minute out of cooldown with an alarm (``Controller.act``);
+    ``allowed`` is :func:`allowed_actions` of the learner's table.
+    """
+    dc = d_crit(params, info)
+    allowed = allowed_actions(state.tab.shape[2], info)
+    if info[0].minute < state.vars[0].quiet_until or not alarm(obs, dc):
+        return -1, dc, allowed
+    return context_id(obs, dc), dc, allowed
+
+
+@nb.njit(cache=True)
+def end_decision(state, params, info, ctx, action):
+    """Remember the decision's context for its feedback; start a cooldown after an action.
+
+    Feedback names the decision by ``minute + 1`` (the step that plays it). Returns the
+    ``act`` kernel's result: (action, no engineer minutes).
+    """
+    minute = info[0].minute
+    k = (minute + 1) % state.pend_key.shape[0]
+    state.pend_key[k] = minute + 1
+    state.pend_ctx[k] = ctx
+    start_cooldown(state, params, info, action)
+    return action, 0.0
+
+
+@nb.njit(cache=True)
+def start_cooldown(state, params, info, action):
+    """After a non-``no_op`` action, play ``no_op`` for ``params.cooldown`` minutes."""
+    if action != NO_OP:
+        state.vars[0].quiet_until = info[0].minute + 1 + params.cooldown
+
+
+@nb.njit(cache=True)
+def feedback_reward(params, fb):
+    """Return the paper's reward of a feedback record: -C(a) + lambda * 1[success] (Sec. 3.3)."""
+    return -fb.paper_cost + params.lam * (1.0 if fb.success else 0.0)
+
+
+@nb.njit(cache=True)
+def tabular_update(state, params, feedback, rng, rewards, rule):
+    """Learn every feedback record of a decision of this episode, in order.
+
+    ``rule``: ``RULE_THOMPSON`` (Bernoulli-trick update of the Beta posteriors),
+    ``RULE_EPSILON_GREEDY`` (running means) or ``RULE_HYBRID`` (Thompson sampling and the
+    SLA filter's violation posterior, ``controllers.hybrid_kernels.hybrid_learn``). The
+    rewards learned go to ``rewards``; returns their number.
+    """
+    n = 0
+    for j in range(feedback.shape[0]):
+        fb = feedback[j]
+        ctx = pending_pop(state.pend_key, state.pend_ctx, fb.decision_minute)
+        if ctx < 0:
+            continue
+        r = feedback_reward(params, fb)
+        rewards[n] = r
+        n += 1
+        if rule == RULE_EPSILON_GREEDY:
+            eg_update(state.tab, ctx, fb.action, r)
+        elif rule == RULE_HYBRID:
+            ts_update(rng, state.tab, ctx, fb.action, reward_to_unit(r, params.lam))
+            if fb.safety_violation:
+                state.safe[1, ctx, fb.action] += 1.0
+            else:
+                state.safe[0, ctx, fb.action] += 1.0
+        else:
+            ts_update(rng, state.tab, ctx, fb.action, reward_to_unit(r, params.lam))
+    return n
+
+
+@nb.njit(cache=True)
+def update_thompson(state, params, feedback, rng, rewards):
+    """``update`` kernel of a Thompson-sampling learner (:func:`tabular_update`)."""
+    return tabular_update(state, params, feedback, rng, rewards, RULE_THOMPSON)
+
+
+@nb.njit(cache=True)
+def update_epsilon_greedy(state, params, feedback, rng, rewards):
+    """``update`` kernel of an epsilon-greedy learner (:func:`tabular_update`)."""
+    return tabular_update(state, params, feedback, rng, rewards, RULE_EPSILON_GREEDY)
+
+
+@nb.njit(cache=True)
+def update_hybrid(state, params, feedback, rng, rewards):
+    """``update`` kernel of the hybrid (:func:`tabular_update`)."""
+    return tabular_update(state, params, feedback, rng, rewards, RULE_HYBRID)

@@ -17,19 +17,25 @@ the two can never disagree. It lives here, not in ``experiments/``, to keep the 
 direction ``experiments -> controllers -> simulator`` (DESIGN 2).
 
 The oracle is the one controller that reads hidden state: it sees the whole simulation.
+Its kernels ask for the forks at its decision epochs (``forks``) and pick the best action
+from them (``act``); the Gymnasium path computes the forks from the attached simulation, the
+batched fast path from its own, with the same kernel.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 
-from controllers.base import Controller, check_int
-from controllers.envelope import Observation
+from controllers.base import ControllerConfig, KernelController, require
+from controllers.protocol import Kernels, VarsState, alarm_epoch, reset_vars, vars_state
 from simulator import layout as L
-from simulator.assess_kernel import evaluate
+from simulator.assess_kernel import best_action, evaluate
+from simulator.records import Truth, new_truth
 
 
 @dataclass(frozen=True)
@@ -124,50 +130,110 @@ def evaluate_actions(sim, n_actions: int | None = None, window: int | None = Non
     return ActionValues(minute=sim.t, cost_usd=cost, catastrophic=cat, minutes=int(k))
 
 
-class OracleController(Controller):
+#: Per-episode scalars: the cooldown clock.
+VARS = np.dtype([("quiet_until", np.int64)], align=True)
+
+
+@dataclass
+class OracleConfig(ControllerConfig):
+    """The oracle's parameters.
+
+    Attributes
+    ----------
+    window : int or None
+        Minutes each fork is played (>= 1); None: the scenario's outcome window.
+    deployment : str
+        ``direct`` or ``canary``: how the env deploys retrain and rollback for the oracle
+        (the forks inherit it).
+    """
+
+    _target_: str = "controllers.oracle.OracleController"
+    window: int | None = None
+    deployment: str = "direct"
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.window is None or self.window >= 1, "window", self.window,
+                ">= 1 minute (or null)")
+        require(self.deployment in ("direct", "canary"), "deployment", self.deployment,
+                "'direct' or 'canary'")
+
+    @property
+    def fork_window(self) -> int:
+        """``window`` for the kernels: -1 for the outcome window."""
+        return -1 if self.window is None else int(self.window)
+
+
+class OracleParams(NamedTuple):
+    """Kernel parameters of the oracle (``fork_window`` -1: the outcome window)."""
+
+    alpha: float
+    cooldown: int
+    fork_window: int
+
+
+@nb.njit(cache=True)
+def forks(state, params, obs, info):
+    """At a decision epoch, the fork window the oracle reads (-1: outcome window); else 0."""
+    if alarm_epoch(state, params, obs, info):
+        return params.fork_window
+    return 0
+
+
+@nb.njit(cache=True)
+def act(state, params, obs, info, truth, rng):
+    """At a decision epoch, the action whose fork costs least (no catastrophe first).
+
+    Raises
+    ------
+    ValueError
+        If the forks the oracle asked for are missing from ``truth``.
+    """
+    if not alarm_epoch(state, params, obs, info):
+        return L.NO_OP, 0.0
+    if truth.rec[0].fork_minutes == 0:
+        raise ValueError("the oracle needs its forks (truth.fork_cost) at a decision epoch")
+    a = best_action(truth.fork_cost, truth.fork_cat, info[0].n_actions)
+    if a != L.NO_OP:
+        state.vars[0].quiet_until = info[0].minute + 1 + params.cooldown
+    return a, 0.0
+
+
+class OracleController(KernelController):
     """Hindsight-best action per decision epoch, from one forked simulation per action.
 
-    Parameters
-    ----------
-    seed, cooldown, alpha
-        As :class:`controllers.base.Controller` (same decision epochs as every controller).
-    window : int, optional
-        Minutes each fork is played; default the scenario's outcome window.
-    deployment : str
-        ``"direct"`` or ``"canary"``: how the env deploys retrain and rollback for the
-        oracle (the forks inherit it).
+    Same decision epochs as every controller (an alarm outside the cooldown). The
+    Gymnasium path needs the episode's simulation: the runner calls :meth:`attach` after
+    each ``env.reset``.
     """
 
     name = "oracle"
     uses_simulation = True
     uses_hidden_state = True
+    Config = OracleConfig
+    kernels = Kernels(OracleParams, act=act, reset=reset_vars, forks=forks)
 
-    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05,
-                 window: int | None = None, deployment: str = "direct"):
-        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
-        if window is not None:
-            window = check_int("window", window)
-            if window < 1:
-                raise ValueError(f"window must be >= 1 minute (or null), got {window}")
-        if deployment not in ("direct", "canary"):
-            raise ValueError(f"deployment must be 'direct' or 'canary', got {deployment!r}")
-        self.window = None if window is None else int(window)
-        self.deployment = deployment
+    def __init__(self, seed: int = 0, **params):
+        super().__init__(seed=seed, **params)
         self.sim = None
         self.last_values: ActionValues | None = None
 
-    def attach(self, sim) -> None:
-        """Receive the episode's simulation (called by the runner after ``env.reset``)."""
-        self.sim = sim
+    def new_state(self, config: OracleConfig) -> VarsState:
+        """No cooldown; nothing is learned."""
+        return vars_state(VARS, quiet_until=-1)
 
-    def reset(self, seed: int) -> None:
-        """Forget the previous episode's simulation; the runner attaches the new one."""
-        super().reset(seed)
-        self.sim = None
+    @property
+    def deployment(self) -> str:
+        """How the env deploys retrain and rollback for the oracle."""
+        return self.config.deployment
+
+    def attach(self, sim) -> None:
+        """Receive the episode's simulation (called by the runner after each ``env.reset``)."""
+        self.sim = sim
         self.last_values = None
 
-    def decide(self, x: Observation, info: dict) -> int:
-        """Fork per action and return the cheapest one over the window.
+    def prepare_truth(self, obs: np.ndarray, rec: np.ndarray, info: dict) -> Truth:
+        """Fork the attached simulation per action when the ``forks`` kernel asks.
 
         Raises
         ------
@@ -175,16 +241,24 @@ class OracleController(Controller):
             If no simulation is attached, or it is not at the minute ``info`` describes
             (the fork must be the state before this minute's step).
         """
+        window = int(forks(self.state, self.params, obs, rec))
+        if window == 0:
+            return self._truth
         if self.sim is None:
             raise RuntimeError(
                 "the oracle needs the simulation: call controller.attach(env.sim) after "
                 "env.reset() (experiments.episode.run_episode does)"
             )
-        minute = int(info.get("minute", self.sim.t - 1))
+        minute = int(rec[0]["minute"])
         if self.sim.t != minute + 1:
             raise RuntimeError(
                 f"the attached simulation is at minute {self.sim.t}, but act() was called "
                 f"for minute {minute}: attach the env's own simulation, before its step"
             )
-        self.last_values = evaluate_actions(self.sim, window=self.window)
-        return self.last_values.best
+        self.last_values = evaluate_actions(self.sim, window=None if window < 0 else window)
+        truth = new_truth()
+        n = self.last_values.n_actions
+        truth.fork_cost[:n] = self.last_values.cost_usd
+        truth.fork_cat[:n] = self.last_values.catastrophic
+        truth.rec[0]["fork_minutes"] = self.last_values.minutes
+        return truth

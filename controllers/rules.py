@@ -1,38 +1,51 @@
-"""Rules-only baseline: the paper's pi_det plus expert rules for the other families (12 in all).
+"""Rules-only baseline: the paper's pi_det plus expert rules for the other families.
 
 The paper (Sec. 5) compares against "12 expert rules, alpha = 0.05, z = 3.0, no learning"
-without listing them. Ours, first match wins:
+without listing them. Ours are the 12 of :data:`RULE_NAMES`, first match wins
+(:func:`controllers.kernels.expert_rules`):
 
-0.  fallback active for 60+ minutes and the KS test still rejects with d > 0.15 -> retrain
-    (the fallback holds the line; the data moved for good). Checked first, so that the
-    envelope's fallback region does not renew the fallback for ever.
-1-3. pi_det: fallback / rollback / retrain regions (Sec. 3.2).
-4.  validation failures > 2% of rows -> fallback (corrupted fields; the fallback ignores them).
-5.  utilisation > 0.9 and error rate > 1% -> fallback (lighter model sheds load).
-6.  p99 above the latency SLO with utilisation < 0.7 -> rollback (the model got slower).
-7.  error rate > 1% with utilisation < 0.7 and p99 < 80% of the timeout -> fallback
-    (a failing dependency: the fallback needs no feature store).
-8.  p99 >= 80% of the client timeout -> no_op (the network; nothing a model action fixes).
-9.  (rule 0 above; counted here so that there are 12.)
-10. anomaly rate in (3%, 5%] with no validation failures -> no_op (seasonal or a cluster; hold).
-11. accuracy drop in (5%, 10%] and d <= 0.15 -> no_op (watch; below the rollback region).
-12. nothing matched -> no_op.
+1. ``fallback_not_enough``: the fallback has been active for 60+ minutes and the KS test
+   still rejects with d > 0.15 -> retrain (the fallback holds the line; the data moved for
+   good). Checked first, so that the envelope's fallback region does not renew the fallback
+   for ever.
+2. ``pi_det_fallback``: pi_det's fallback region (Sec. 3.2) -> fallback.
+3. ``pi_det_rollback``: pi_det's rollback region -> rollback.
+4. ``pi_det_retrain``: pi_det's retrain region -> retrain.
+5. ``validation_failures``: validation failures > 2% of rows -> fallback (corrupted fields;
+   the fallback ignores them).
+6. ``overload``: utilisation > 0.9 and error rate > 1% -> fallback (a lighter model sheds
+   load).
+7. ``latency_regression``: p99 above the latency SLO with utilisation < 0.7 -> rollback (the
+   model got slower).
+8. ``dependency_errors``: error rate > 1% with utilisation < 0.7 and p99 < 80% of the
+   timeout -> fallback (a failing dependency: the fallback needs no feature store).
+9. ``network_timeouts``: p99 >= 80% of the client timeout -> no_op (the network; nothing a
+   model action fixes).
+10. ``anomaly_hold``: anomaly rate in (3%, 5%] with no validation failures -> no_op
+    (seasonal or a cluster; hold).
+11. ``accuracy_watch``: accuracy drop in (5%, 10%] and d <= 0.15 -> no_op (watch; below the
+    rollback region).
+12. ``default_hold``: nothing matched -> no_op.
+
 ``z`` (3.0) is the environment's monitoring setting ``anomaly_z``; ``alpha`` sets the KS
-critical value.
-
-The rules and the controller's per-episode state machine are the Numba kernels
-:func:`controllers.kernels.expert_rules` and :func:`controllers.kernels.rules_act`, shared
-with the batched fast path (:mod:`experiments.fast`).
+critical value. The controller acts at alarms outside its cooldown.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba as nb
 import numpy as np
 
-from controllers import kernels as _k
-from controllers.base import Controller
+from controllers import kernels as K
+from controllers.base import ControllerConfig, KernelController
 from controllers.envelope import Observation
+from controllers.protocol import Kernels, VarsState, d_crit, reset_vars, vars_state
+from simulator.layout import NO_OP
 
+#: The rules by index (:func:`controllers.kernels.expert_rules` returns the index).
 RULE_NAMES = (
     "pi_det_fallback",
     "pi_det_rollback",
@@ -48,50 +61,58 @@ RULE_NAMES = (
     "default_hold",
 )
 
+#: Per-episode scalars: the cooldown clock and the minute the fallback was first seen
+#: active in the current stretch (-1: not active).
+VARS = np.dtype([("quiet_until", np.int64), ("fb_since", np.int64)], align=True)
+
 
 def expert_rules(x: Observation, fallback_minutes: int, timeout_ms: float = 1000.0,
                  slo_latency_ms: float = 300.0) -> tuple[int, str]:
     """Return (action, rule name) of the first matching rule."""
-    a, rule = _k.expert_rules(x.vector, x.d_critical, int(fallback_minutes),
-                              float(timeout_ms), float(slo_latency_ms))
+    a, rule = K.expert_rules(x.vector, x.d_critical, int(fallback_minutes),
+                             float(timeout_ms), float(slo_latency_ms))
     return int(a), RULE_NAMES[rule]
 
 
-class RulesController(Controller):
-    """Deterministic expert rules, no learning (paper's Rules-only).
+@dataclass
+class RulesConfig(ControllerConfig):
+    """``rules``' parameters (paper Sec. 5: alpha = 0.05, no learning)."""
 
-    Parameters
-    ----------
-    alpha : float
-        KS significance level (paper: 0.05).
-    cooldown : int
-        Minutes to wait after an action.
+    _target_: str = "controllers.rules.RulesController"
+
+
+class RulesParams(NamedTuple):
+    """Kernel parameters of ``rules``."""
+
+    alpha: float
+    cooldown: int
+
+
+@nb.njit(cache=True)
+def act(state, params, obs, info, truth, rng):
+    """Track the fallback's time, then play the first matching rule at a decision epoch.
+
+    A non-``no_op`` action starts a cooldown of ``params.cooldown`` minutes after this one.
     """
+    v = state.vars[0]
+    fb_min = K.track_fallback(v, info)
+    minute = info[0].minute
+    dc = d_crit(params, info)
+    if minute < v.quiet_until or not K.alarm(obs, dc):
+        return NO_OP, 0.0
+    a, _ = K.expert_rules(obs, dc, fb_min, K.DEFAULT_TIMEOUT_MS, K.DEFAULT_SLO_LATENCY_MS)
+    if a != NO_OP:
+        v.quiet_until = minute + 1 + params.cooldown
+    return a, 0.0
+
+
+class RulesController(KernelController):
+    """Deterministic expert rules, no learning (paper's Rules-only)."""
 
     name = "rules"
+    Config = RulesConfig
+    kernels = Kernels(RulesParams, act=act, reset=reset_vars)
 
-    def __init__(self, seed: int = 0, cooldown: int = 30, alpha: float = 0.05):
-        super().__init__(seed=seed, cooldown=cooldown, alpha=alpha)
-        self._fb_since = -1
-
-    def reset(self, seed: int) -> None:
-        """Clear per-episode state."""
-        super().reset(seed)
-        self._fb_since = -1
-
-    def act(self, observation, info) -> int:
-        """Track fallback time, then act at decision epochs (:func:`kernels.rules_act`)."""
-        x = self.observe(observation, info)  # validates; the KS critical value of the env
-        state = np.empty(_k.RULES_STATE_SIZE, dtype=np.int64)
-        state[_k.RS_QUIET_UNTIL] = self._quiet_until
-        state[_k.RS_FB_SINCE] = self._fb_since
-        a = _k.rules_act(state, x.vector, int(info.get("minute", 0)),
-                         bool(info.get("fallback_active")), x.d_critical, self.cooldown)
-        self._quiet_until = int(state[_k.RS_QUIET_UNTIL])
-        self._fb_since = int(state[_k.RS_FB_SINCE])
-        return int(a)
-
-    def decide(self, x, info) -> int:
-        """First matching expert rule."""
-        fb_min = int(info.get("minute", 0)) - self._fb_since if self._fb_since >= 0 else 0
-        return expert_rules(x, fb_min)[0]
+    def new_state(self, config: RulesConfig) -> VarsState:
+        """No cooldown, no fallback stretch; nothing is learned."""
+        return vars_state(VARS, quiet_until=-1, fb_since=-1)

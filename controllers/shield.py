@@ -19,7 +19,8 @@ Rules (an action is forbidden when its rule says so):
 
 The recommended action is pi_det's when non-empty, else the expert rules' choice.
 
-The rules are computed by :mod:`controllers.hybrid_kernels` (shared with the fast path).
+The rules are computed by :mod:`controllers.hybrid_kernels` (the hybrid's kernels call the
+same functions).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 
 from controllers import hybrid_kernels as _hk
 from controllers.envelope import Observation
+from simulator.records import info_record
 
 
 class Shield:
@@ -50,27 +52,11 @@ class Shield:
             self.quality_rho))
 
     def mask(self, x: Observation, info: dict, n_actions: int, tight: bool = False) -> np.ndarray:
-        """Permitted actions, shape (n_actions,) bool; ``tight`` when the error budget burns."""
-        minute, busy, prev_ok, prev_compat, delay, window = shield_facts(info)
+        """Permitted actions, shape (n_actions,) bool; ``tight`` when the error budget burns.
+
+        Facts missing from ``info`` take :func:`simulator.records.info_record`'s defaults.
+        """
         m = np.empty(n_actions, dtype=bool)
-        _hk.shield_mask(x.vector, x.d_critical, minute, int(self.last_quality_alarm), busy,
-                        prev_ok, prev_compat, delay, window, bool(tight), m)
+        _hk.shield_mask(x.vector, x.d_critical, info_record(info),
+                        int(self.last_quality_alarm), bool(tight), m)
         return m
-
-    def recommend(self, x: Observation, fallback_minutes: int = 0) -> int:
-        """pi_det's action if non-empty, else the first matching expert rule."""
-        return int(_hk.shield_recommend(x.vector, x.d_critical, int(fallback_minutes)))
-
-
-def shield_facts(info: dict) -> tuple[int, bool, bool, bool, int, int]:
-    """Return the public facts the shield reads from ``info``.
-
-    (minute, busy, previous_available, previous_schema_compatible, label_delay,
-    train_window), with the defaults of a missing key: minute 0, not busy, a compatible
-    previous version, no label delay, a 120-minute training window.
-    """
-    return (int(info.get("minute", 0)),
-            bool(info.get("retrain_running")) or bool(info.get("canary_active")),
-            bool(info.get("previous_available", True)),
-            bool(info.get("previous_schema_compatible", True)),
-            int(info.get("label_delay", 0)), int(info.get("train_window", 120)))

@@ -96,7 +96,7 @@ def fast_vs_gym(controller_name: str, repeats: int = 3) -> dict:
 
     from experiments.config import controller_config
     from experiments.episode import run_episode
-    from experiments.fast import compile_for_fast, fast_path_params, run_episodes_fast
+    from experiments.fast import compile_for_fast, run_episodes_fast
     from simulator.scenarios import load_scenarios
 
     scenarios = load_scenarios("paper43")
@@ -111,10 +111,9 @@ def fast_vs_gym(controller_name: str, repeats: int = 3) -> dict:
 
     def fast(n: int = len(scenarios)) -> int:
         ctrl = fresh()
-        mode = (ctrl.deployment, getattr(ctrl, "canary_judge", "delta_sla"))
-        compiled = [compile_for_fast(sc, "auto", *mode) for sc in scenarios[:n]]
-        rows = run_episodes_fast(controller_name, fast_path_params(ctrl), compiled, seeds[:n],
-                                 ctrl)
+        compiled = [compile_for_fast(sc, "auto", ctrl.deployment, ctrl.canary_judge)
+                    for sc in scenarios[:n]]
+        rows = run_episodes_fast(ctrl, compiled, seeds[:n])
         return sum(int(r["minutes"]) for r in rows)
 
     run_episode(fresh(), scenarios[0], 0)  # warm up (compile)

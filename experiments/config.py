@@ -1,13 +1,32 @@
-"""Typed Hydra config schemas (ConfigStore), so that a typo fails at composition."""
+"""Typed Hydra config schemas (ConfigStore), so that a typo fails at composition.
+
+Three kinds of schema are stored:
+
+- ``base_run`` and ``base_reproduce``: the entry points' settings;
+- ``controller/<name>_schema``: the parameter schema of every controller class of the
+  ``controllers`` package that has one (the ``Config`` dataclass of a
+  :class:`controllers.base.KernelController`), found by importing the package's modules:
+  there is no table of names to keep. A YAML of ``configs/controller/`` lists its schema
+  first in its defaults, so Hydra refuses a wrong type or an unknown key, naming it.
+
+:func:`controller_config` composes a controller's config through Hydra (inside a running
+Hydra app or not), with optional overrides, validated by the same schema.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from omegaconf import OmegaConf
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 #: Repository root and its Hydra config tree.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +42,10 @@ class ScenarioSetConfig:
 
 @dataclass
 class RunConfig:
-    """``python -m experiments.run``: one controller, one run seed."""
+    """``python -m experiments.run``: one controller, one run seed.
+
+    ``controller`` is the chosen ``configs/controller/`` option, typed by its schema.
+    """
 
     controller: Any = None
     scenario_set: ScenarioSetConfig = field(default_factory=ScenarioSetConfig)
@@ -50,29 +72,88 @@ class ReproduceConfig:
     #: table. Adds the oracle to the runs if it is not among ``controllers``.
     regret: bool = False
     #: Per-controller parameter overrides, e.g. ``+overrides.rules.alpha=0.01``: the
-    #: sensitivity studies. Overridden controllers are stored and labelled apart.
+    #: sensitivity studies. Overridden controllers are stored and labelled apart; each
+    #: override is checked against the controller's schema.
     overrides: dict[str, Any] = field(default_factory=dict)
     raw_dir: str = "results/raw/reproduce"
     tables_dir: str = "results/tables"
 
 
-def register() -> None:
-    """Store the schemas under the names the YAML defaults lists use."""
-    cs = ConfigStore.instance()
-    cs.store(name="base_run", node=RunConfig)
-    cs.store(name="base_reproduce", node=ReproduceConfig)
+def controller_schemas() -> dict[str, type]:
+    """Return ``{controller name: schema dataclass}`` of the ``controllers`` package.
 
-
-def controller_config(name: str) -> dict:
-    """Load ``configs/controller/<name>.yaml`` (the controller registry).
+    Every module of the package is imported; each :class:`~controllers.base.KernelController`
+    subclass defined in it with its own ``Config`` contributes ``<name>: Config``.
 
     Raises
     ------
     ValueError
-        If there is no such controller config.
+        If two classes claim the same name with different schemas.
     """
-    path = CONFIG_DIR / "controller" / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in (CONFIG_DIR / "controller").glob("*.yaml"))
-        raise ValueError(f"unknown controller {name!r}; configs/controller/ has: {known}")
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    import controllers
+    from controllers.base import KernelController
+
+    found: dict[str, type] = {}
+    for mod in pkgutil.iter_modules(controllers.__path__, "controllers."):
+        module = importlib.import_module(mod.name)
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, KernelController)
+                    and obj is not KernelController
+                    and obj.__module__ == module.__name__ and "Config" in vars(obj)):
+                if found.get(obj.name, obj.Config) is not obj.Config:
+                    raise ValueError(f"two controller schemas are named {obj.name!r}")
+                found[obj.name] = obj.Config
+    return found
+
+
+def register() -> None:
+    """Store the entry points' schemas and every controller's (``<name>_schema``)."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_run", node=RunConfig)
+    cs.store(name="base_reproduce", node=ReproduceConfig)
+    for name, schema in controller_schemas().items():
+        cs.store(group="controller", name=f"{name}_schema", node=schema)
+
+
+def known_controllers() -> list[str]:
+    """Names of the controller configs of ``configs/controller/``."""
+    return sorted(p.stem for p in (CONFIG_DIR / "controller").glob("*.yaml"))
+
+
+def controller_config(name: str, overrides: dict | None = None) -> DictConfig:
+    """Compose ``configs/controller/<name>.yaml`` with Hydra, then apply ``overrides``.
+
+    The result is typed by the controller's schema: an override of the wrong type or an
+    unknown key is refused, named.
+
+    Raises
+    ------
+    ValueError
+        If there is no such controller config, or an override does not fit its schema
+        (the message names ``overrides.<name>.<key>``).
+    """
+    register()
+    try:
+        if GlobalHydra.instance().is_initialized():  # inside a Hydra app: its search path
+            cfg = compose(config_name="config", overrides=[f"controller={name}"])
+        else:
+            with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+                cfg = compose(config_name="config", overrides=[f"controller={name}"])
+    except MissingConfigException:
+        raise ValueError(f"unknown controller {name!r}; configs/controller/ has: "
+                         f"{known_controllers()}") from None
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ValueError(f"controller {name!r}: {str(err).splitlines()[0]}") from None
+    node = cfg.controller
+    if overrides:
+        for key in overrides:
+            if key == "_target_":
+                raise ValueError(f"overrides.{name}._target_: the class cannot be overridden")
+        try:
+            node = OmegaConf.merge(node, overrides)
+        except OmegaConfBaseException as err:
+            key = (getattr(err, "full_key", None) or "").removeprefix("controller.")
+            msg = str(err).splitlines()[0]
+            raise ValueError(f"overrides.{name}.{key}: {msg}" if key else
+                             f"overrides.{name}: {msg}") from None
+    return node

@@ -16,8 +16,6 @@ MAIN_RESULTS = {
     "cost_savings_pct": {"hybrid": 38.7, "rl": 42.1, "rules": 0.0, "human": 0.0},
     "sla_compliance_pct": {"hybrid": 99.1, "rl": 98.7, "rules": 99.5, "human": 98.3},
 }
-#: The paper's interval for RL-only catastrophic failures.
-RL_CATASTROPHIC_CI = (3.1, 5.6)
 
 #: Learning results (PAPER_NOTES.md, "Claimed results"): metric -> controller -> claim.
 #: ``math.inf`` stands for the paper's "never". The paper's regret is on an unknown scale

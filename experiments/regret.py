@@ -3,10 +3,10 @@
 Definitions (docs/regret.md):
 
 decision
-    A minute at which the controller is not in cooldown and an alarm fires
-    (:meth:`controllers.base.Controller.in_cooldown` checked *before* ``act``, and
-    :func:`controllers.envelope.alarm`): the base class's decision epochs, whatever the
-    controller then returns (``no_op`` included).
+    A minute the controller's ``is_decision`` (its ``epoch`` kernel) calls a decision epoch,
+    checked *before* ``act``: for every built-in, out of cooldown with an alarm
+    (:func:`controllers.envelope.alarm` at its KS level), whatever the controller then
+    returns (``no_op`` included).
 oracle value
     At a decision the live simulation is forked once per action of the env's action set;
     each fork plays its action then ``no_op`` for the outcome window (common random
@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from controllers.base import Controller
-from controllers.envelope import Observation, alarm
 from controllers.oracle import ActionValues, evaluate_actions
 from simulator.layout import ACTION_NAMES
 
@@ -55,9 +54,7 @@ def is_decision(controller: Controller, observation: np.ndarray, info: dict) -> 
 
     Call it *before* ``controller.act`` (acting starts a cooldown).
     """
-    if controller.in_cooldown(info):
-        return False
-    return alarm(Observation.from_env(observation, info, controller.alpha))
+    return bool(controller.is_decision(observation, info))
 
 
 def decision_record(sim, action: int, n_actions: int | None = None,

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from experiments.config import ReproduceConfig, controller_config, register
 from experiments.episode import run_controller
-from experiments.fast import fast_path_params, run_controllers_fast
+from experiments.fast import has_fast_path, run_controllers_fast
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
 from experiments.tables import (
     action_mix,
@@ -80,7 +80,7 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
             continue
         scenarios = scenarios or load_scenarios(set_name, select)
         controller = instantiate(ctrl_cfg, seed=seed)
-        if fast_path_params(controller) is not None:
+        if has_fast_path(controller):
             fast_idx.append(i)
             fast_ctrls.append(controller)
         else:  # the Gymnasium path (user controllers)
@@ -131,17 +131,11 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
                          f"controllers are {list(run_names(cfg))}")
     controllers = []
     for base in run_names(cfg):
-        ctrl_cfg = controller_config(base)
         extra = overrides.get(base) or {}
-        unknown = sorted(set(extra) - set(ctrl_cfg) - {"_target_"})
-        if unknown or "_target_" in extra:
-            raise ValueError(
-                f"overrides.{base}: unknown parameter(s) {unknown or ['_target_']}; allowed: "
-                f"{sorted(k for k in ctrl_cfg if k != '_target_')}"
-            )
-        ctrl_cfg.update(extra)
+        node = controller_config(base, extra)  # Hydra's schema checks types and keys
+        ctrl_cfg = OmegaConf.to_container(node, resolve=True)
         try:  # fail early, naming the setting, rather than in a worker after other cells
-            instantiate(ctrl_cfg, seed=cfg.first_seed)
+            instantiate(node, seed=cfg.first_seed)
         except Exception as err:  # noqa: BLE001 (any constructor error, reported with its key)
             cause = err.__cause__ if err.__cause__ is not None else err
             where = f"overrides.{base}" if extra else f"configs/controller/{base}.yaml"

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.config import register
 from experiments.episode import run_controller
-from experiments.fast import fast_path_params, run_controller_fast
+from experiments.fast import has_fast_path, run_controller_fast
 from experiments.storage import config_hash, git_commit, write_rows
 from simulator.scenarios import load_scenarios
 
@@ -46,7 +46,7 @@ def run(cfg: DictConfig) -> list[dict]:
     scenarios = load_scenarios(cfg.scenario_set.name, cfg.select)
     ctrl_cfg = OmegaConf.to_container(cfg.controller, resolve=True)
     controller = instantiate(cfg.controller, seed=int(cfg.seed))
-    if fast_path_params(controller) is not None:  # identical rows, batched in Numba
+    if has_fast_path(controller):  # identical rows, batched in Numba
         rows = run_controller_fast(controller, scenarios, int(cfg.seed), cfg.action_set)
     else:
         rows = run_controller(controller, scenarios, int(cfg.seed), cfg.action_set)

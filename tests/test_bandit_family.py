@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import record_cucb_round
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mabwiser.mab import MAB, LearningPolicy
@@ -27,7 +28,8 @@ from controllers.base import Transition
 from controllers.conservative import ConservativeUCBController
 from controllers.envelope import Observation
 from controllers.hybrid import HybridController
-from controllers.learners import (
+from controllers.learners import reward_to_unit
+from controllers.linear import (
     FEATURE_CAP,
     LINEAR_FEATURES,
     N_LINEAR_FEATURES,
@@ -35,7 +37,6 @@ from controllers.learners import (
     LinUCB,
     RidgeArms,
     linear_features,
-    reward_to_unit,
 )
 from controllers.lints import LinTSController
 from controllers.linucb import LinUCBController
@@ -356,7 +357,7 @@ def test_conservative_margin_matches_the_documented_formula():
     rounds = [(1, 1, 0.8), (L.NO_OP, L.NO_OP, 1 / 11), (2, 1, np.nan), (3, 3, np.nan),
               (L.NO_OP, 2, 0.3), (2, 2, 0.1)]
     for x, (p, b, rew) in zip(xs[:6], rounds, strict=True):
-        k, _ = ctrl._record_round(x, p, b)
+        k = record_cucb_round(ctrl, x, p, b)
         ctrl.round_reward[k] = rew
     ctx, cand, base = xs[8], 3, 1
 
@@ -381,7 +382,7 @@ def test_conservative_settles_baseline_rewards_from_feedback():
     info = {**KS_INFO, "minute": 5, "n_actions": 4}
     obs = _obs(d=0.3)  # pi_det: fallback
     a = ctrl.act(obs, info)
-    assert a == L.FALLBACK and ctrl._pending_round is not None
+    assert a == L.FALLBACK and ctrl.state.vars[0]["round_minute"] == 6  # recorded by update
     ctrl.update(Transition(obs, a, 0.0, obs, False, False, {}))
     assert ctrl.n_rounds == 1 and math.isnan(ctrl.round_reward[0])
     fb = {"decision_minute": 6, "action": "fallback", "paper_cost": 0.2, "success": False}

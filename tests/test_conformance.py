@@ -39,9 +39,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from controllers.base import Controller, Transition
+from controllers.base import Controller, KernelController, Transition
 from controllers.learners import paper_reward
-from experiments.config import CONFIG_DIR
+from experiments.config import CONFIG_DIR, controller_config
 from experiments.episode import run_episode
 from simulator import layout as L
 from simulator.core import Simulation
@@ -127,8 +127,10 @@ def _config_path(name: str, toy_dir: Path) -> Path:
 
 
 def _make(name: str, toy_dir: Path, seed: int = SEED) -> Controller:
-    """Instantiate config ``name`` the way the experiment runners do."""
-    ctrl = instantiate(OmegaConf.load(_config_path(name, toy_dir)), seed=seed)
+    """Instantiate config ``name`` the way the experiment runners do (Hydra composes it)."""
+    cfg = (OmegaConf.load(_config_path(name, toy_dir)) if name == TOY
+           else controller_config(name))
+    ctrl = instantiate(cfg, seed=seed)
     assert isinstance(ctrl, Controller), type(ctrl)
     return ctrl
 
@@ -294,6 +296,30 @@ def test_same_seed_same_actions(name, toy_config_dir):
     assert _run(name, toy_config_dir, 0) == _run(name, toy_config_dir, 1)
 
 
+def _check_kernel_reset(snapshot: KernelController, other: KernelController, make) -> None:
+    """Check a kernel controller's ``reset``: learned fields kept, episode fields as new.
+
+    ``snapshot`` is the controller before an interrupted episode, ``other`` the same after
+    it and its ``reset``. The state record names its per-episode fields (``EPISODE``) and
+    run statistics (``RUN_STATS``, never reset, never read by a decision); every other
+    field is learned.
+    """
+    fresh = make()
+    fresh.reset(0)
+    kind = type(other.state)
+    episode = set(getattr(kind, "EPISODE", ()))
+    stats = set(getattr(kind, "RUN_STATS", ()))
+    assert episode <= set(kind._fields) and stats <= set(kind._fields), kind
+    for field in kind._fields:
+        now = getattr(other.state, field)
+        if field in episode:
+            assert np.array_equal(now, getattr(fresh.state, field), equal_nan=True), (
+                f"reset left per-episode state in state.{field}")
+        elif field not in stats:
+            assert np.array_equal(now, getattr(snapshot.state, field), equal_nan=True), (
+                f"reset changed state.{field} (or act did: learning belongs in update)")
+
+
 def _check_reset(make) -> None:
     """Reset keeps learned arrays, empties per-episode state and forgets an interruption.
 
@@ -311,6 +337,8 @@ def _check_reset(make) -> None:
     _play(other, sc1, 8, set1, learn=False, minutes=sc1.faults[0].onset + 15)
     before = _arrays(snapshot)  # learned arrays as the last update left them
     other.reset(9)
+    if isinstance(other, KernelController):
+        _check_kernel_reset(snapshot, other, make)
     after = _arrays(other)
     state = dict(_walk(other))
     for path, arr in before.items():
@@ -434,8 +462,8 @@ def _shielded() -> list[str]:
     """Configs whose controller plays inside an active shield (collected from the YAMLs)."""
     out = []
     for path in REPO_CONFIGS:
-        ctrl = instantiate(OmegaConf.load(path), seed=0)
-        if getattr(ctrl, "shield", None) is not None and getattr(ctrl, "use_shield", False):
+        ctrl = instantiate(controller_config(path.stem), seed=0)
+        if getattr(ctrl, "use_shield", False):
             out.append(path.stem)
     return out
 
@@ -501,13 +529,12 @@ def test_shielded_controllers_never_play_a_forbidden_action(name, case):
 
     Rollback and retrain also obey the shield's stated rules, recomputed here from the stream.
     """
-    cfg = OmegaConf.load(CONFIG_DIR / "controller" / f"{name}.yaml")
-    cfg.n_actions = case["n_actions"]
+    cfg = controller_config(name, {"n_actions": case["n_actions"]})
     ctrl = instantiate(cfg, seed=case["seed"])
     ctrl.reset(case["seed"])
     quality = []
     for obs, info in case["steps"]:
-        ctrl.last_mask = None
+        ctrl.state.mask[:] = False  # last_mask: the mask of this minute's decision, if any
         a = ctrl.act(obs, info)
         if obs[9] > 0.01 or obs[2] > 0.03:
             quality.append(info["minute"])

@@ -31,6 +31,7 @@ import experiments.config as xconfig
 import experiments.reproduce as xreproduce
 import experiments.run as xrun
 from controllers.rules import RulesController
+from experiments.config import controller_config
 from experiments.episode import episode_seed, run_controller, scenario_order
 from experiments.stats import clopper_pearson
 from experiments.storage import config_hash
@@ -332,9 +333,7 @@ def test_run_override_changes_config_hash_and_results():
     assert fast[0]["n_actions_taken"] != base[0]["n_actions_taken"]
     expected = config_hash(
         {
-            "controller": OmegaConf.to_container(
-                OmegaConf.load(CONFIGS / "controller" / "rules.yaml")
-            ),
+            "controller": OmegaConf.to_container(controller_config("rules")),
             "set": "paper43",
             "select": sid,
             "action_set": "auto",
@@ -448,7 +447,7 @@ def test_reproduce_overrides_change_results_and_are_validated(tmp_path):
     assert fast.controller.unique().tolist() == ["rules[cooldown=5]"]
     assert fast.n_actions_taken.sum() > base.n_actions_taken.sum()
     assert base.config_hash.iloc[0] != fast.config_hash.iloc[0]
-    with pytest.raises(ValueError, match=r"overrides\.rules: unknown parameter\(s\) \['bogus'\]"):
+    with pytest.raises(ValueError, match=r"overrides\.rules\.bogus: Key 'bogus' not in"):
         rows(["+overrides.rules.bogus=1"])
     with pytest.raises(ValueError, match=r"overrides name controllers that are not run"):
         rows(["+overrides.hybrid.alpha=0.1"])
@@ -473,25 +472,25 @@ def test_reproduce_refuses_bad_settings_early_naming_them(tmp_path):
 
     cases = [
         (["controllers=[noop,hybrid]", "+overrides.hybrid.use_shield=maybe"],
-         r"overrides\.hybrid: use_shield must be true or false, got 'maybe'"),
+         r"overrides\.hybrid\.use_shield: Value 'maybe' is not a valid bool"),
         (["controllers=[noop,hybrid]", "+overrides.hybrid.sla_threshold=2"],
          r"overrides\.hybrid: sla_threshold must be in \(0, 1\], got 2"),
         (["controllers=[noop,hybrid]", "+overrides.hybrid.sla_threshold=abc"],
-         r"overrides\.hybrid: sla_threshold must be a number, got 'abc'"),
+         r"overrides\.hybrid\.sla_threshold: Value 'abc' .* could not be converted to Float"),
         (["controllers=[rules]", "+overrides.rules.cooldown=2.7"],
-         r"overrides\.rules: cooldown must be a whole number, got 2\.7"),
+         r"overrides\.rules\.cooldown: Value '2\.7' .* could not be converted to Integer"),
         (["controllers=[human]", "+overrides.human.random_delay=maybe"],
-         r"overrides\.human: random_delay must be true or false"),
+         r"overrides\.human\.random_delay: Value 'maybe' is not a valid bool"),
         (["controllers=[rules,rules]"], r"controllers lists \['rules'\] more than once"),
         (["controllers=[rules]", "n_jobs=0"], r"n_jobs must be >= 1"),
         (["controllers=[linucb]", "+overrides.linucb=5"],
          r"overrides\.linucb must map parameter names to values"),
         (["controllers=[rl]", "+overrides.rl.lam=nan"],
-         r"overrides\.rl: lam must be a finite number, got nan"),
+         r"overrides\.rl: lam must be finite and > 0, got nan"),
         (["controllers=[human]", "+overrides.human.handling_minutes=inf"],
-         r"overrides\.human: handling_minutes must be a finite number"),
+         r"overrides\.human: handling_minutes must be finite and >= 0, got inf"),
         (["controllers=[conservative_ucb]", "+overrides.conservative_ucb.alpha_c=abc"],
-         r"overrides\.conservative_ucb: alpha_c must be a number, got 'abc'"),
+         r"overrides\.conservative_ucb\.alpha_c: Value 'abc' .* converted to Float"),
     ]
     for extra, msg in cases:
         with pytest.raises(ValueError, match=msg):

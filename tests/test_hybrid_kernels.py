@@ -14,9 +14,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from controllers import hybrid_kernels as HK
+from controllers import learner_kernels as LK
 from controllers.envelope import NONE, Observation, pi_det
+from controllers.hybrid import HybridController, HybridParams
 from controllers.rules import expert_rules
 from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK, SCALE_OUT
+from simulator.records import FEEDBACK, info_record, new_records
 
 _obs = st.tuples(*[st.sampled_from([0.0, 0.04, 0.12, 0.2, 0.6])] * 3,
                  st.sampled_from([50.0, 350.0, 900.0]), st.sampled_from([0.0, 0.02, 0.08]),
@@ -25,6 +28,13 @@ _obs = st.tuples(*[st.sampled_from([0.0, 0.04, 0.12, 0.2, 0.6])] * 3,
 _facts = st.tuples(st.integers(0, 500), st.sampled_from([HK.NO_ALARM, 0, 100, 480]),
                    st.booleans(), st.booleans(), st.booleans(), st.integers(0, 60),
                    st.integers(30, 240), st.booleans())
+
+
+def _info(minute, busy, prev_ok, prev_compat, delay, window):
+    """Return the public facts as the kernels take them (busy: a retrain is running)."""
+    return info_record({"minute": minute, "retrain_running": busy,
+                        "previous_available": prev_ok, "previous_schema_compatible": prev_compat,
+                        "label_delay": delay, "train_window": window})
 
 
 def _mask_reference(x, minute, last, busy, prev_ok, prev_compat, delay, window, tight, n):
@@ -77,11 +87,12 @@ def test_shield_mask_and_recommendation_equal_the_rules(obs, facts, n):
     """Mask (every stated rule) and recommendation, kernel and py_func."""
     x = Observation(*obs, d_critical=0.1)
     minute, last, busy, prev_ok, prev_compat, delay, window, tight = facts
+    info = _info(minute, busy, prev_ok, prev_compat, delay, window)
     for fn in (HK.shield_mask, HK.shield_mask.py_func):
         out = np.empty(n, dtype=np.bool_)
-        fn(x.vector, 0.1, minute, last, busy, prev_ok, prev_compat, delay, window, tight, out)
+        fn(x.vector, 0.1, info, last, tight, out)
         np.testing.assert_array_equal(out, _mask_reference(x, *facts, n))
-    assert HK.shield_recommend(x.vector, 0.1, 0) == _recommend_reference(x)
+    assert HK.shield_recommend(x.vector, 0.1) == _recommend_reference(x)
     assert HK.shield_observe(x.vector, minute, last, 0.01, 0.03) == (
         minute if (x.validation_fail > 0.01 or x.rho > 0.03) else last)
 
@@ -101,10 +112,11 @@ def test_hybrid_choose_equals_reference(obs, facts, seed, use_shield, use_sla, t
     r1, r2, r3 = (np.random.default_rng(seed) for _ in range(3))
     want, shown = _choose_reference(r2, tab, safe, ctx, allowed, x, facts, use_shield,
                                     use_sla, thr)
+    info = _info(minute, busy, prev_ok, prev_compat, delay, window)
+    params = HybridParams(0.05, 30, 10.0, thr, 0.99, 14.4, use_shield, use_sla, True)
     for fn, rng in ((HK.hybrid_choose, r1), (HK.hybrid_choose.py_func, r3)):
         mask = np.empty(n, dtype=np.bool_)
-        got = fn(rng, tab, safe, ctx, allowed, x.vector, 0.1, minute, last, busy, prev_ok,
-                 prev_compat, delay, window, tight, use_shield, use_sla, thr, mask)
+        got = fn(rng, tab, safe, ctx, allowed, x.vector, 0.1, info, last, tight, params, mask)
         assert got == want
         np.testing.assert_array_equal(mask, shown)
         if use_shield:
@@ -113,13 +125,22 @@ def test_hybrid_choose_equals_reference(obs, facts, seed, use_shield, use_sla, t
 
 
 def test_hybrid_learn_golden():
-    """Bandit success/failure and the SLA posterior's violation count."""
-    tab = np.ones((2, 16, 4))
-    safe = np.ones((2, 16, 4))
-    safe[0] = 19.0
-    rng = np.random.default_rng(0)
-    HK.hybrid_learn(rng, tab, safe, 3, 2, 10.0, 10.0, False)  # r01 = 1: a success
-    HK.hybrid_learn(rng, tab, safe, 3, 2, -1.0, 10.0, True)  # r01 = 0: a failure
+    """Bandit success/failure and the SLA posterior's violation count, through ``update``."""
+    ctrl = HybridController(seed=0)
+    state = ctrl.state
+    for minute in (6, 9):  # two decisions in context 3
+        state.pend_key[minute] = minute
+        state.pend_ctx[minute] = 3
+    fb = new_records(FEEDBACK, 3)
+    fb["decision_minute"] = (6, 9, 12)  # the third has no pending decision: dropped
+    fb["action"] = 2
+    fb["paper_cost"] = (-10.0, 1.0, 0.5)  # r = 10 (r01 = 1: a success), -1 (r01 = 0)
+    fb["safety_violation"] = (False, True, False)
+    rewards = np.empty(3)
+    n = LK.update_hybrid(state, ctrl.params, fb, np.random.default_rng(0), rewards)
+    assert n == 2 and rewards[:2].tolist() == [10.0, -1.0]
+    tab, safe = state.tab, state.safe
     assert tab[0, 3, 2] == 2.0 and tab[1, 3, 2] == 2.0
     assert safe[0, 3, 2] == 20.0 and safe[1, 3, 2] == 2.0
     assert tab.sum() == 2 * 64 + 2 and safe.sum() == 19 * 64 + 64 + 2
+    assert state.pend_key[6] == state.pend_key[9] == -1  # each decision learned once

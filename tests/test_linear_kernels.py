@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import record_cucb_round
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -25,7 +26,7 @@ from controllers import linear_kernels as LinK
 from controllers.base import Transition
 from controllers.conservative import ConservativeUCBController
 from controllers.envelope import Observation
-from controllers.learners import (
+from controllers.linear import (
     FEATURE_CAP,
     N_LINEAR_FEATURES,
     LinearThompson,
@@ -36,6 +37,7 @@ from controllers.learners import (
 )
 from controllers.lints import LinTSController
 from controllers.linucb import LinUCBController
+from simulator import layout as L
 from simulator.layout import NO_OP
 
 D = N_LINEAR_FEATURES
@@ -339,27 +341,29 @@ def test_lints_draws_equal_numpy(data, seed, v, draw):
 
 @pytest.mark.parametrize("cls", [LinUCBController, LinTSController])
 def test_controllers_decide_with_the_kernels(cls):
-    """The controllers' decisions are the kernels' on the same state and generator."""
-    ctrl = cls(seed=4, n_actions=8)
+    """At a decision epoch ``act`` plays the kernel's choice on the observation's features."""
+    ctrl = cls(seed=4, n_actions=8, cooldown=0)
+    ctrl.reset(0)
     data = np.random.default_rng(2)
     for _ in range(40):
         a = int(data.integers(1, 8))
         ctrl.learner.update(a, np.abs(data.uniform(0.0, 1.0, D)), float(data.random()))
-    allowed = np.array([True, True, False, True, True, True, False, True])
+    info = {"minute": 3, "n_actions": 8, "ks_n": 300, "ks_m": 1000}
     for _ in range(20):
-        x = Observation(*np.abs(data.uniform(0.0, 1.0, 10)), d_critical=0.05)
-        ctx = ctrl.context(x)
+        obs = np.abs(data.uniform(0.0, 1.0, 10))
+        obs[0] = 0.5  # the KS test rejects: an alarm, a decision epoch
+        x = linear_features(Observation.from_env(obs, info))
         twin = np.random.default_rng()
         twin.bit_generator.state = ctrl.rng.bit_generator.state
-        got = ctrl.choose(ctx, allowed, x, {})
+        got = ctrl.act(obs, info)
         L_ = ctrl.learner
+        allowed = np.ones(8, dtype=bool)
+        value = ctrl.params.no_op_value
         if cls is LinUCBController:
-            exp = LinK.linucb_choose(twin, L_.chol, L_.b, ctx, ctrl.ucb_alpha,
-                                     ctrl.no_op_value, allowed)
+            exp = LinK.linucb_choose(twin, L_.chol, L_.b, x, ctrl.ucb_alpha, value, allowed)
         else:
-            exp = LinK.lints_choose(twin, L_.chol, L_.b, ctx, ctrl.v, ctrl.no_op_value,
-                                    allowed)
-        assert got == exp and allowed[got]
+            exp = LinK.lints_choose(twin, L_.chol, L_.b, x, ctrl.v, value, allowed)
+        assert got == exp
         assert ctrl.rng.random() == twin.random()
 
 
@@ -408,7 +412,7 @@ def test_conservative_margin_is_the_clucb_condition(data, rounds, seed, alpha_c,
     rng = np.random.default_rng(seed)
     rxs = np.abs(rng.uniform(0.0, 2.0, (len(rounds) + 1, D)))
     for x, (p, b, r) in zip(rxs, rounds, strict=False):  # rxs[-1]: this round
-        k, _ = ctrl._record_round(x, p, b)
+        k = record_cucb_round(ctrl, x, p, b)
         ctrl.round_reward[k] = r
     ctx = rxs[-1]
     settled = sum(r for p, b, r in rounds if p == b and not math.isnan(r))
@@ -425,8 +429,9 @@ def test_conservative_margin_is_the_clucb_condition(data, rounds, seed, alpha_c,
         + _bound_tol(l2, arms, xs, rs, b, x, ucb_alpha) for p, b, x in rest)
     assert abs(got - expected) <= tol
     L_ = ctrl.learner
-    args = (L_.chol, L_.b, ucb_alpha, no_op_value, alpha_c, ctrl._rx, ctrl._rplayed,
-            ctrl._rbase, ctrl._rreward, ctrl.n_rounds, ctx, cand, base)
+    st_ = ctrl.state
+    args = (L_.chol, L_.b, ucb_alpha, no_op_value, alpha_c, st_.rx, st_.rplayed,
+            st_.rbase, st_.rreward, ctrl.n_rounds, ctx, cand, base)
     assert got == LinK.cucb_margin.py_func(*args)
     lo_b, hi_b = ctrl.bounds(np.array([ctx, ctx]), np.array([cand, base]))
     assert abs(lo_b[0] - _bound_reference(l2, arms, xs, rs, cand, ctx, ucb_alpha, no_op_value,
@@ -451,14 +456,15 @@ def test_conservative_choice_follows_the_margin(data, rounds, seed, alpha_c, bas
         ctrl.learner.update(int(a), x, float(r))
     rng = np.random.default_rng(seed)
     for (p, b, r) in rounds:
-        k, _ = ctrl._record_round(np.abs(rng.uniform(0.0, 1.0, D)), p, b)
+        k = record_cucb_round(ctrl, np.abs(rng.uniform(0.0, 1.0, D)), p, b)
         ctrl.round_reward[k] = r
     allowed = draw.draw(arrays(np.bool_, 4).filter(lambda m: m.any()))
     ctx = np.abs(rng.uniform(0.0, 1.0, D))
     L_ = ctrl.learner
     r1, r2, r3 = (np.random.default_rng(seed) for _ in range(3))
-    args = (L_.chol, L_.b, ctx, base, allowed, 0.5, ctrl.no_op_value, alpha_c, ctrl._rx,
-            ctrl._rplayed, ctrl._rbase, ctrl._rreward, ctrl.n_rounds)
+    st_ = ctrl.state
+    args = (L_.chol, L_.b, ctx, base, allowed, 0.5, ctrl.no_op_value, alpha_c, st_.rx,
+            st_.rplayed, st_.rbase, st_.rreward, ctrl.n_rounds)
     play, b_eff, cand, margin = LinK.cucb_choose(r1, *args)
     assert (play, b_eff, cand) == LinK.cucb_choose.py_func(r3, *args)[:3]
     assert cand == LinK.linucb_choose(r2, L_.chol, L_.b, ctx, 0.5, ctrl.no_op_value, allowed)
@@ -481,26 +487,32 @@ def test_conservative_rounds_grow_record_and_settle():
     rows = [(int(rng.integers(0, 4)), int(rng.integers(0, 4))) for _ in range(150)]
     rows[3] = (NO_OP, NO_OP)
     xs = rng.random((150, D))
-    pending = [ctrl._record_round(x, p, b)[1] for x, (p, b) in zip(xs, rows, strict=True)]
-    assert ctrl.n_rounds == 150 and ctrl._rx.shape[0] == 256 and ctrl._rx.shape[1] == D
+    idx = [record_cucb_round(ctrl, x, p, b) for x, (p, b) in zip(xs, rows, strict=True)]
+    assert idx == list(range(150))
+    assert ctrl.n_rounds == 150 and ctrl.state.rx.shape == (256, D)  # 64, doubled twice
+    pending = [bool(np.isnan(r)) for r in ctrl.round_reward]
     assert np.array_equal(ctrl.round_x, xs)
     assert ctrl.round_played.tolist() == [p for p, _ in rows]
     assert ctrl.round_base.tolist() == [b for _, b in rows]
     assert pending == [not (p == b == NO_OP) for p, b in rows]
     assert pending[3] is False
-    assert np.array_equal(np.isnan(ctrl.round_reward), np.array(pending))
-    assert np.all(ctrl.round_reward[~np.array(pending)] == ctrl.no_op_value)
+    assert np.all(ctrl.round_reward[~np.array(pending)] == ctrl.params.no_op_value)
     assert ctrl.n_explored == sum(p != b for p, b in rows)
-    # cucb_learn through the controller's update: round of minute 6 settled.
-    ctrl._round_of_decision[6] = 7
-    obs = np.array([0.3, 0, 0, 100.0, 0, 0.5, 50.0, 1.0, 0, 0])
-    ctx = linear_features(Observation.from_env(obs, {"ks_n": 300, "ks_m": 1000}))
-    ctrl._ctx_of_decision[6] = ctx
-    fb = {"decision_minute": 6, "action": "rollback", "paper_cost": 0.5, "success": True}
+    # feedback through the controller's update settles the round of its decision
+    ctrl.reset(0)
+    obs = np.array([0.3, 0, 0, 100.0, 0, 0.5, 50.0, 1.0, 0, 0])  # an alarm: rules fall back
+    info = {"minute": 5, "ks_n": 300, "ks_m": 1000, "n_actions": 4}
+    ctx = linear_features(Observation.from_env(obs, info))
+    a = ctrl.act(obs, info)
+    ctrl.update(Transition(obs, a, 0.0, obs, False, False, {}))  # records round 150
+    assert ctrl.n_rounds == 151 and np.isnan(ctrl.round_reward[150])
+    fb = {"decision_minute": 6, "action": L.ACTION_NAMES[a], "paper_cost": 0.5,
+          "success": True}
     ctrl.update(Transition(obs, 0, 0.0, obs, False, False, {"feedback": [fb]}))
-    assert ctrl.round_reward[7] == (9.5 + 1.0) / 11.0
-    assert ctrl.learner.counts.tolist() == [0, 0, 1, 0]
-    np.testing.assert_array_equal(ctrl.learner.b[2], (9.5 + 1.0) / 11.0 * ctx)
+    assert ctrl.round_reward[150] == (9.5 + 1.0) / 11.0
+    assert ctrl.learner.counts.sum() == (a != NO_OP)
+    if a != NO_OP:
+        np.testing.assert_array_equal(ctrl.learner.b[a], (9.5 + 1.0) / 11.0 * ctx)
 
 
 def test_bad_kernel_inputs_raise_value_errors():

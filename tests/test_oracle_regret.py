@@ -21,13 +21,13 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 import experiments.reproduce as xreproduce
 from controllers.bandit import BanditController
 from controllers.base import Transition
 from controllers.oracle import OracleController, evaluate_actions
 from controllers.rl import RLController
+from experiments.config import controller_config
 from experiments.episode import run_episode
 from experiments.regret import convergence_episode, cumulative_regret, is_decision
 from experiments.tables import learning_results, learning_results_markdown
@@ -85,9 +85,9 @@ def test_regret_is_nonnegative_for_every_controller_config(path):
     """Every decision's regret is finite and >= 0; the oracle's is exactly 0."""
     total_decisions = 0
     for sc in TOYS:
-        ctrl = instantiate(OmegaConf.load(path), seed=0)
+        ctrl = instantiate(controller_config(path.stem), seed=0)
         plain = run_episode(ctrl, sc, seed=5)
-        ctrl = instantiate(OmegaConf.load(path), seed=0)
+        ctrl = instantiate(controller_config(path.stem), seed=0)
         recs: list[dict] = []
         row = run_episode(ctrl, sc, seed=5, regret=True, decisions=recs)
         # recording regret forks the simulation but never changes the episode
@@ -115,7 +115,7 @@ def test_regret_is_nonnegative_for_every_controller_config(path):
 def test_noop_has_positive_regret_when_fallback_is_clearly_better():
     """Doing nothing through a dependency outage costs regret at every decision."""
     recs: list[dict] = []
-    ctrl = instantiate(OmegaConf.load(CONFIGS / "controller" / "noop.yaml"), seed=0)
+    ctrl = instantiate(controller_config("noop"), seed=0)
     row = run_episode(ctrl, TOY_DEPENDENCY, seed=5, regret=True, decisions=recs)
     assert row["n_decisions"] >= 30 and row["regret_usd"] > 100.0
     assert {r["best_action"] for r in recs} >= {"fallback"}
@@ -427,8 +427,6 @@ SUBLINEAR = ["bandit", "hybrid", "hybrid_no_shield", "hybrid_no_canary", "hybrid
 @pytest.mark.parametrize("name", SUBLINEAR)
 def test_every_learning_controller_has_sublinear_regret_on_the_toy(name):
     """Each learner's regret is sublinear: slope < 0.8 over 2 decades, or bounded (flat)."""
-    from experiments.config import controller_config
-
     p_success, mean_cost, c_paper = _toy_truth()
     gap = mean_cost - mean_cost[L.FALLBACK]
     n, lo = 15000, 100
@@ -452,8 +450,6 @@ def test_linear_regret_by_construction(name):
     changes them, so it is not a learning controller and repeats the same choice at every
     identical decision (on the toy: no_op every time, the worse action).
     """
-    from experiments.config import controller_config
-
     p_success, mean_cost, c_paper = _toy_truth()
     gap = mean_cost - mean_cost[L.FALLBACK]
     ctrl = instantiate(controller_config(name), seed=0)
@@ -471,8 +467,6 @@ def test_decaying_epsilon_greedy_regret_is_sublinear_where_constant_is_linear():
     (asserted > 0.85, measured 0.92-1.14) and ends with 6.5-7.7x the regret (asserted
     > 4x). Exploration follows min(0.1, c K / (d^2 n)) and persists in the learned counts.
     """
-    from experiments.config import controller_config
-
     p_success, mean_cost, c_paper = _toy_truth()
     gap = mean_cost - mean_cost[L.FALLBACK]
     n, lo = 15000, 100

@@ -1,0 +1,210 @@
+"""Typed records the environment hands to controllers and to evaluation (DESIGN 3.3, 4).
+
+Three NumPy structured dtypes, used as one-element arrays (``info``, ``truth``) or arrays of
+records (``feedback``) by the Gymnasium environment, the controllers' kernels and the
+batched fast path alike, so that both paths pass the same typed values:
+
+``INFO``: the public facts of one minute (what a real operator's monitoring shows)
+    ============================== ======= ===================================================
+    field                          type    meaning
+    ============================== ======= ===================================================
+    ``minute``                     int64   minute of the last observation (the env's step)
+    ``cost``                       float64 the paper's C(a) of the action just played
+    ``cost_usd``                   float64 dollars this minute cost
+    ``catastrophic``               bool    a catastrophic failure has happened
+    ``slo_violation``              bool    some SLO was missed this minute
+    ``action_applied``             bool    the action took effect (False: became a no-op)
+    ``fallback_active``            bool    the fallback model serves traffic
+    ``retrain_running``            bool    a retrain job is running
+    ``canary_active``              bool    a canary is running
+    ``previous_available``         bool    a previous model version exists
+    ``previous_schema_compatible`` bool    the previous version accepts the live schema
+    ``label_delay``                int64   minutes until a prediction's label arrives
+    ``train_window``               int64   minutes of labelled data a retrain uses
+    ``ks_n``, ``ks_m``             int64   KS window and reference sample sizes
+    ``n_actions``                  int64   size of the env's action set (4 or 8)
+    ============================== ======= ===================================================
+
+``FEEDBACK``: one assessed action, delivered ``outcome_window`` minutes after it was played
+    ``decision_minute`` (int64), ``action`` (int64), ``paper_cost`` (float64, C(a)),
+    ``success``, ``harmful``, ``safety_violation``, ``contained`` (bool),
+    ``delta_cost_usd`` (float64, dollars against ``no_op``), ``minutes`` (int64, window
+    length simulated); the definitions are :mod:`simulator.assessment`'s.
+
+``TRUTH``: hidden state for evaluation and the labelled hidden-state controllers only
+    ``optimal_action`` (int64, the scenario's annotated action; -1 when withheld) and
+    ``fork_minutes`` (int64, window of the forks in :class:`Truth`'s arrays, 0: none).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from simulator import layout as L
+
+INFO = np.dtype([
+    ("minute", np.int64),
+    ("cost", np.float64),
+    ("cost_usd", np.float64),
+    ("catastrophic", np.bool_),
+    ("slo_violation", np.bool_),
+    ("action_applied", np.bool_),
+    ("fallback_active", np.bool_),
+    ("retrain_running", np.bool_),
+    ("canary_active", np.bool_),
+    ("previous_available", np.bool_),
+    ("previous_schema_compatible", np.bool_),
+    ("label_delay", np.int64),
+    ("train_window", np.int64),
+    ("ks_n", np.int64),
+    ("ks_m", np.int64),
+    ("n_actions", np.int64),
+], align=True)
+
+FEEDBACK = np.dtype([
+    ("decision_minute", np.int64),
+    ("action", np.int64),
+    ("paper_cost", np.float64),
+    ("success", np.bool_),
+    ("harmful", np.bool_),
+    ("safety_violation", np.bool_),
+    ("contained", np.bool_),
+    ("delta_cost_usd", np.float64),
+    ("minutes", np.int64),
+], align=True)
+
+TRUTH = np.dtype([("optimal_action", np.int64), ("fork_minutes", np.int64)], align=True)
+
+
+class Truth(NamedTuple):
+    """Hidden state a hidden-state controller (the oracle, the human model) may read.
+
+    Attributes
+    ----------
+    rec : ndarray of TRUTH, shape (1,)
+    fork_cost : ndarray of float64, shape (N_EXTENDED_ACTIONS,)
+        Dollars over ``rec[0].fork_minutes`` after playing each action then ``no_op``
+        (:func:`simulator.assess_kernel.evaluate`); NaN when not computed.
+    fork_cat : ndarray of bool, shape (N_EXTENDED_ACTIONS,)
+        Whether that fork ended in a catastrophe.
+    """
+
+    rec: np.ndarray
+    fork_cost: np.ndarray
+    fork_cat: np.ndarray
+
+
+def new_records(dtype: np.dtype, n: int = 1) -> np.recarray:
+    """Return ``n`` zeroed records of ``dtype``.
+
+    A ``numpy.recarray``: its elements read and write fields as attributes
+    (``info[0].minute``) in interpreted Python as in Numba, which types it as a plain
+    structured array; so a kernel's ``py_func`` runs on the same arrays.
+    """
+    return np.zeros(n, dtype=dtype).view(np.recarray)
+
+
+def new_info() -> np.recarray:
+    """Return a zeroed one-element ``INFO`` array."""
+    return new_records(INFO)
+
+
+def new_truth(optimal_action: int = -1) -> Truth:
+    """Return a :class:`Truth` with ``optimal_action`` and no forks (NaN costs)."""
+    rec = new_records(TRUTH)
+    rec[0]["optimal_action"] = optimal_action
+    return Truth(rec, np.full(L.N_EXTENDED_ACTIONS, np.nan),
+                 np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.bool_))
+
+
+def feedback_records(items: list[dict]) -> np.ndarray:
+    """Convert the env's ``info["feedback"]`` dicts to a ``FEEDBACK`` array, in order.
+
+    ``decision_minute``, ``action`` (a name) and ``paper_cost`` are required; a missing
+    verdict flag reads False, ``delta_cost_usd`` NaN and ``minutes`` 0.
+    """
+    out = new_records(FEEDBACK, len(items))
+    for i, fb in enumerate(items):
+        r = out[i]
+        r["decision_minute"] = int(fb["decision_minute"])
+        r["action"] = L.ACTION_NAMES.index(fb["action"])
+        r["paper_cost"] = float(fb["paper_cost"])
+        for key in ("success", "harmful", "safety_violation", "contained"):
+            r[key] = bool(fb.get(key, False))
+        r["delta_cost_usd"] = float(fb.get("delta_cost_usd", np.nan))
+        r["minutes"] = int(fb.get("minutes", 0))
+    return out
+
+
+def feedback_dicts(records: np.ndarray) -> list[dict]:
+    """Convert ``FEEDBACK`` records to the env's feedback dicts (action as its name)."""
+    return [{
+        "harmful": bool(r["harmful"]),
+        "safety_violation": bool(r["safety_violation"]),
+        "contained": bool(r["contained"]),
+        "success": bool(r["success"]),
+        "delta_cost_usd": float(r["delta_cost_usd"]),
+        "minutes": int(r["minutes"]),
+        "decision_minute": int(r["decision_minute"]),
+        "action": L.ACTION_NAMES[int(r["action"])],
+        "paper_cost": float(r["paper_cost"]),
+    } for r in records]
+
+
+@nb.njit(cache=True)
+def fill_info(p, s, models, rec, paper_cost, applied, out):
+    """Write the public facts of the minute just stepped into ``out[0]`` (an ``INFO`` array).
+
+    Parameters
+    ----------
+    p, s, models : ndarray
+        The simulation's parameters, state and model table (:mod:`simulator.layout`).
+    rec : ndarray, shape (N_RECORD,)
+        The minute's record.
+    paper_cost : float
+        C(a) of the action played.
+    applied : int
+        1 if the action took effect.
+    out : ndarray of INFO, shape (1,)
+    """
+    i = out[0]
+    i.minute = int(s[L.S_T]) - 1
+    i.cost = paper_cost
+    i.cost_usd = rec[L.R_COST_RATE]
+    i.catastrophic = s[L.S_CATASTROPHIC] != L.CAT_NONE
+    i.slo_violation = rec[L.R_SLO_ALL_OK] < 0.5
+    i.action_applied = applied != 0
+    i.fallback_active = s[L.S_FALLBACK_ACTIVE] > 0.5
+    i.retrain_running = s[L.S_JOB_ACTIVE] > 0.5
+    i.canary_active = s[L.S_CANARY_ACTIVE] > 0.5
+    i.previous_available = models[L.M_PREVIOUS, L.MF_VALID] > 0.5
+    i.previous_schema_compatible = models[L.M_PREVIOUS, L.MF_SCHEMA] == s[L.S_LIVE_SCHEMA]
+    i.label_delay = int(p[L.P_LABEL_DELAY])
+    i.train_window = int(p[L.P_TRAIN_WINDOW])
+    i.ks_n = int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW])
+    i.ks_m = int(p[L.P_REF_SIZE])
+    i.n_actions = int(p[L.P_N_ACTIONS])
+
+
+#: The ``info`` keys the ``INFO`` record holds, in its order (the env's dict adds
+#: ``catastrophe_kind``, ``feedback`` and, for evaluation only, ``truth``).
+INFO_KEYS = INFO.names
+
+
+def info_record(info: dict) -> np.ndarray:
+    """Convert an env ``info`` dict to a one-element ``INFO`` array.
+
+    Keys missing from ``info`` take the values of a quiet minute 0 (no fallback, nothing
+    running, a compatible previous version, no label delay, a 120-minute training window,
+    the default KS sizes 300 and 1000, the paper's 4 actions).
+    """
+    out = new_info()
+    r = out[0]
+    defaults = {"previous_available": True, "previous_schema_compatible": True,
+                "train_window": 120, "ks_n": 300, "ks_m": 1000, "n_actions": 4}
+    for key in INFO_KEYS:
+        r[key] = info.get(key, defaults.get(key, 0))
+    return out
