@@ -26,8 +26,8 @@ import numpy as np
 
 from controllers import kernels as _k
 from controllers import learner_kernels as _lk
-from simulator.kernels import ks_critical_value
 from simulator.layout import N_FEATURES
+from simulator.stats import ks_critical_value
 
 NONE = _k.NONE
 

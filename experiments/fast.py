@@ -2,7 +2,7 @@
 
 One compiled loop plays a batch of episodes (compiled scenario, episode seed) without
 returning to Python between minutes: the simulator's step kernel
-(:func:`simulator.kernels.step`), the controller's decision (noop; rules through
+(:func:`simulator.step.step`), the controller's decision (noop; rules through
 :func:`controllers.kernels.rules_act`; the human model; rl, bandit and hybrid_literal through
 :mod:`controllers.learner_kernels`; hybrid and its ablations through
 :mod:`controllers.hybrid_kernels`; LinUCB, linear TS and conservative UCB through
@@ -62,8 +62,9 @@ from simulator.assess_kernel import (
     window_cost,
 )
 from simulator.env import _FULL_HIGH, _REC_OF_OBS, compile_for_env
-from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
+from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios import CompiledScenario, Scenario, paper_cost
+from simulator.step import init_state, step
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
 FAST_CONTROLLERS = {"noop": 0, "rules": 1, "human": 2, "rl": 3, "bandit": 4,
@@ -343,7 +344,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     lstats : ndarray of int64, shape (N_LSTATS,)
         Output, accumulated: ``LS_N_REWARDS`` of this episode, ``LS_BANDIT_CHOICES``.
     smp_in, smeta_in : ndarray
-        The episode's sample cache (:mod:`simulator.kernels`), to share it between
+        The episode's sample cache (:mod:`simulator.sampling`), to share it between
         controllers playing the same episode (:class:`SampleCaches`); with
         ``smeta_in.shape[1] == 0`` a fresh one is used (Simulation's default budget).
     regret : bool
@@ -660,7 +661,7 @@ _NO_SMETA = np.zeros((0, 0), dtype=np.uint64)
 
 
 class SampleCaches:
-    """Sample caches (:mod:`simulator.kernels`) shared by controllers playing one episode.
+    """Sample caches (:mod:`simulator.sampling`) shared by controllers playing one episode.
 
     A minute's feature samples, merged KS window, and KS statistics and anomaly counts
     against the initial references depend on the episode seed, the fault table, the

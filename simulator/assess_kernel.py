@@ -3,7 +3,7 @@
 The numeric core of :func:`simulator.assessment.assess_action`, which wraps it, and of the
 batched fast path (:mod:`experiments.fast`), which calls it from compiled code: one
 implementation of the verdicts (their definitions are in :mod:`simulator.assessment`).
-The simulation arrays are those of :mod:`simulator.kernels` (``p``, ``fa``, ``fr``, ``ac``,
+The simulation arrays are those of :mod:`simulator.step` (``p``, ``fa``, ``fr``, ``ac``,
 ``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``); they are copied, never mutated.
 The forks play open loop (``S_OPEN_LOOP``): nobody observes them, so the step kernel skips
 the measurements (samples, KS statistic, anomaly share, delayed labels, noisy latency and
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba as nb
 
 from simulator import layout as L
-from simulator.kernels import step
+from simulator.step import step
 
 
 @nb.njit(cache=True)

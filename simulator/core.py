@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import layout as L
-from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
+from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios.compile import CompiledScenario, paper_cost
+from simulator.step import init_state, step
 
 
 class Simulation:
@@ -25,7 +26,7 @@ class Simulation:
     compiled : CompiledScenario
         Kernel arrays of the scenario (shared read-only between forks).
     sample_cache_mib : float
-        Budget of the episode's sample cache, MiB (:func:`simulator.kernels.sample_cache_rows`;
+        Budget of the episode's sample cache, MiB (:func:`simulator.sampling.sample_cache_rows`;
         above it the episode runs uncached: same results, slower forks).
     """
 
@@ -51,7 +52,7 @@ class Simulation:
         self._new_sample_cache()
 
     def _new_sample_cache(self) -> None:
-        """Allocate an empty sample cache (kernels module docstring) for a new episode."""
+        """Allocate an empty sample cache (:mod:`simulator.sampling`) for a new episode."""
         self.smp, self.smeta = new_sample_cache(self.p, self._cache_mib)
 
     @property
