@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
 import numpy as np
 
@@ -11,6 +9,7 @@ from simulator import layout as L
 from simulator.outcomes import sla_score
 from simulator.rng import STREAM_CANARY, STREAM_RETRAIN, binomial, seed_stream
 from simulator.sampling import draw_reference
+from simulator.stats import mann_whitney_less
 
 _BASE_LOC = np.array(L.BASE_LOC)
 
@@ -182,15 +181,12 @@ def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err, diag=None)
         baseline's. Without candidate labels its accuracy is taken to equal the baseline's.
     1 (``mann_whitney``, as canary-analysis systems such as Kayenta do)
         One-sided Mann-Whitney U test (Mann & Whitney 1947) of H1 "the candidate's correctness
-        is stochastically smaller than the baseline's"; abort if p < 0.05. With 0/1 samples
-        the statistic depends only on the counts: for the candidate sample
-        U_c = k_c (n_b - k_b) + (k_c k_b + (n_c - k_c)(n_b - k_b)) / 2 and U_b = n_c n_b - U_c.
-        Normal approximation with tie correction and continuity correction (what
-        ``scipy.stats.mannwhitneyu(c, b, alternative="less", method="asymptotic")`` computes):
-        z = (U_b - n_c n_b / 2 - 1/2) / sigma, sigma^2 = n_c n_b / 12 ((N + 1) -
-        sum_g (t_g^3 - t_g) / (N (N - 1))) over the two tie groups (correct, wrong), and
-        p = P(Z >= z). Without samples in either slice, or with all samples tied (sigma = 0),
-        p = 1: no evidence, the candidate is promoted.
+        is stochastically smaller than the baseline's" on the candidate's and the
+        baseline's correct counts (:func:`simulator.stats.mann_whitney_less`: normal
+        approximation with tie and continuity corrections, as ``scipy.stats.mannwhitneyu(c,
+        b, alternative="less", method="asymptotic")``); abort if p < 0.05. Without samples in
+        either slice, or with all samples tied (sigma = 0), p = 1: no evidence, the
+        candidate is promoted.
 
     Parameters
     ----------
@@ -208,22 +204,7 @@ def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err, diag=None)
     s[L.S_CANARY_ACTIVE] = 0.0
     mwu_abort = False
     if p[L.P_CANARY_JUDGE] > 0.5 or diag is not None:
-        nc = float(n_c)
-        nb = float(n_b)
-        kc = float(k_c)
-        kb = float(k_b)
-        u_c = kc * (nb - kb) + 0.5 * (kc * kb + (nc - kc) * (nb - kb))
-        z = -np.inf
-        pval = 1.0
-        if n_c > 0 and n_b > 0:
-            n_all = nc + nb
-            t1 = kc + kb
-            t0 = n_all - t1
-            ties = (t1 * t1 * t1 - t1) + (t0 * t0 * t0 - t0)
-            var = nc * nb / 12.0 * ((n_all + 1.0) - ties / (n_all * (n_all - 1.0)))
-            if var > 0.0:
-                z = ((nc * nb - u_c) - 0.5 * nc * nb - 0.5) / math.sqrt(var)
-                pval = 0.5 * math.erfc(z / math.sqrt(2.0))
+        u_c, z, pval = mann_whitney_less(n_c, k_c, n_b, k_b)
         mwu_abort = pval < 0.05
         if diag is not None:
             diag[0] = u_c

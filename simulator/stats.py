@@ -1,11 +1,20 @@
-"""Sample statistics of the simulator's measurements, Numba-compiled.
+"""Sample statistics of the simulator's measurements and canary judge, Numba-compiled.
 
-The two-sample Kolmogorov-Smirnov statistic (``ks_statistic``) with the sorting and merging
-helpers that keep a window of live samples sorted, and its asymptotic critical value
-(``ks_critical_value``, plain NumPy, used by the controllers and the scenario tool).
+- The two-sample Kolmogorov-Smirnov statistic (:func:`ks_statistic`, exactly as
+  ``scipy.stats.ks_2samp``) with the sorting and merging helpers that keep the step's
+  window of live samples sorted (:func:`sort_block`, :func:`merge_sorted_blocks`), and its
+  asymptotic critical value (:func:`ks_critical_value`, Smirnov 1948; plain NumPy, used by
+  the controllers and the scenario tool).
+- The one-sided Mann-Whitney U test of two 0/1 samples given by their counts
+  (:func:`mann_whitney_less`, Mann & Whitney 1947), the canary judge of
+  :func:`simulator.deploy._judge_canary`.
+
+Every function is pure: no random draws, no simulation state.
 """
 
 from __future__ import annotations
+
+import math
 
 import numba as nb
 import numpy as np
@@ -141,3 +150,52 @@ def ks_critical_value(alpha: float, n: int, m: int) -> float:
     if n < 1 or m < 1:
         raise ValueError(f"sample sizes must be >= 1, got n={n}, m={m}")
     return float(np.sqrt(-np.log(alpha / 2.0) / 2.0) * np.sqrt((n + m) / (n * m)))
+
+
+@nb.njit(cache=True)
+def mann_whitney_less(n_c, k_c, n_b, k_b):
+    """One-sided Mann-Whitney U test of two 0/1 samples given by their counts.
+
+    H1: the values of sample c (``k_c`` ones among ``n_c``) are stochastically smaller
+    than those of sample b (``k_b`` ones among ``n_b``). With 0/1 values the statistic
+    depends only on the counts: U_c = k_c (n_b - k_b) + (k_c k_b + (n_c - k_c)(n_b - k_b)) / 2
+    and U_b = n_c n_b - U_c. Normal approximation with tie correction and continuity
+    correction (Mann & Whitney 1947; what ``scipy.stats.mannwhitneyu(c, b,
+    alternative="less", method="asymptotic")`` computes): z = (U_b - n_c n_b / 2 - 1/2) /
+    sigma, sigma^2 = n_c n_b / 12 ((N + 1) - sum_g (t_g^3 - t_g) / (N (N - 1))) over the
+    two tie groups (ones, zeros), N = n_c + n_b, and p = P(Z >= z).
+
+    Parameters
+    ----------
+    n_c, k_c : int
+        Size of sample c and its count of ones (0 <= k_c <= n_c).
+    n_b, k_b : int
+        Size of sample b and its count of ones (0 <= k_b <= n_b).
+
+    Returns
+    -------
+    u_c : float
+        The U statistic of sample c.
+    z : float
+        The standardised statistic; -inf when a sample is empty or all values are tied
+        (sigma = 0).
+    p : float
+        The one-sided p-value; 1 (no evidence) when a sample is empty or sigma = 0.
+    """
+    nc = float(n_c)
+    nbf = float(n_b)
+    kc = float(k_c)
+    kb = float(k_b)
+    u_c = kc * (nbf - kb) + 0.5 * (kc * kb + (nc - kc) * (nbf - kb))
+    z = -np.inf
+    pval = 1.0
+    if n_c > 0 and n_b > 0:
+        n_all = nc + nbf
+        t1 = kc + kb
+        t0 = n_all - t1
+        ties = (t1 * t1 * t1 - t1) + (t0 * t0 * t0 - t0)
+        var = nc * nbf / 12.0 * ((n_all + 1.0) - ties / (n_all * (n_all - 1.0)))
+        if var > 0.0:
+            z = ((nc * nbf - u_c) - 0.5 * nc * nbf - 0.5) / math.sqrt(var)
+            pval = 0.5 * math.erfc(z / math.sqrt(2.0))
+    return u_c, z, pval
