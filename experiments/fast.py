@@ -64,6 +64,7 @@ from simulator.assess_kernel import (
 from simulator.env import _FULL_HIGH, _REC_OF_OBS, compile_for_env
 from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios import CompiledScenario, Scenario, paper_cost
+from simulator.state import Sim, copy_sim_into
 from simulator.step import init_state, step
 
 #: Controllers the fast path plays, by configuration name, and their kernel codes.
@@ -239,8 +240,7 @@ def _learner_choose(controller, obs, d_crit, ctx, n_allowed, tab, lpar, rng, lst
 
 
 @nb.njit(cache=True)
-def _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env, cost, cat,
-                 memo, pristine, sh, sh_ok):
+def _evaluate_at(sim, n_env, cost, cat, memo, pristine, sh, sh_ok):
     """:func:`simulator.assess_kernel.evaluate` at the current minute with the outcome window.
 
     Two shortcuts leave the values those of the forks themselves:
@@ -249,44 +249,36 @@ def _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_e
       (``pristine``) is in the same state, array for array, for every controller playing
       the episode in the same compiled scenario: its forks are computed once and kept in
       ``memo[t]`` (shape (horizon + 2, N_FM_FIELDS); no rows: no memo);
-    - the ``no_op`` fork is a *shadow* simulation ``sh`` (fr, s, models, refs, hist, live,
-      rs) that keeps playing ``no_op`` open loop: while the live episode has played only
-      ``no_op`` without engineer minutes since the shadow was started from it
-      (``sh_ok[0] == 1``), the shadow passes through the live state, so the no_op fork of a
-      later decision is the shadow extended to the end of that decision's window, not a
-      new fork. The caller clears ``sh_ok[0]`` when the live episode plays anything else.
+    - the ``no_op`` fork is a *shadow* simulation ``sh`` (a :class:`simulator.state.Sim`
+      sharing ``sim``'s scenario arrays and sample cache) that keeps playing ``no_op`` open
+      loop: while the live episode has played only ``no_op`` without engineer minutes since
+      the shadow was started from it (``sh_ok[0] == 1``), the shadow passes through the
+      live state, so the no_op fork of a later decision is the shadow extended to the end of
+      that decision's window, not a new fork. The caller clears ``sh_ok[0]`` when the live
+      episode plays anything else.
 
     Returns
     -------
     int
         Window length simulated (the shortest fork).
     """
-    t = int(s[L.S_T])
+    t = int(sim.s[L.S_T])
     use = pristine and memo.shape[0] > t
     if use and memo[t, FM_VALID] > 0.5:
         for a in range(n_env):
             cost[a] = memo[t, FM_COST + a]
             cat[a] = memo[t, FM_CAT + a] > 0.5
         return int(memo[t, FM_WINDOW])
-    sh_fr, sh_s, sh_models, sh_refs, sh_hist, sh_live, sh_rs = sh
     if sh_ok[0] == 0:  # start the shadow from the live state
-        sh_fr[:] = fr
-        sh_s[:] = s
-        sh_models[:] = models
-        sh_refs[:] = refs
-        sh_hist[:] = hist
-        sh_live[:] = live
-        sh_rs[:] = rs
-        sh_s[L.S_OPEN_LOOP] = 1.0
+        copy_sim_into(sh, sim)
+        sh.s[L.S_OPEN_LOOP] = 1.0
         sh_ok[0] = 1
-    w = fork_window(p, t, -1)
-    while sh_s[L.S_T] < t + w:  # extend it to the window's last minute
-        step(p, fa, sh_fr, ac, sh_s, sh_models, sh_refs, sh_hist, sh_live, sh_rs, smp, smeta,
-             L.NO_OP, 0.0)
-    cost[L.NO_OP] = window_cost(sh_hist, t, w)
-    cat[L.NO_OP] = sh_s[L.S_CATASTROPHIC] != L.CAT_NONE
-    k = evaluate_range(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta,
-                       L.NO_OP + 1, n_env, -1, cost, cat)
+    w = fork_window(sim.p, t, -1)
+    while sh.s[L.S_T] < t + w:  # extend it to the window's last minute
+        step(sh, L.NO_OP, 0.0)
+    cost[L.NO_OP] = window_cost(sh.hist, t, w)
+    cat[L.NO_OP] = sh.s[L.S_CATASTROPHIC] != L.CAT_NONE
+    k = evaluate_range(sim, L.NO_OP + 1, n_env, -1, cost, cat)
     k = min(k, w)
     if use:
         for a in range(n_env):
@@ -384,10 +376,11 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         smp, smeta = new_sample_cache(p, SAMPLE_CACHE_MIB)  # as Simulation's default
     else:
         smp, smeta = smp_in, smeta_in
+    sim = Sim(p, fa, ac, fr, s, models, refs, hist, live, rs, smp, smeta)
     hist[:] = 0.0
     counts[:] = 0
-    init_state(p, fr, s, models, refs, live, seed, rs)
-    step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, L.NO_OP, 0.0)
+    init_state(sim, seed)
+    step(sim, L.NO_OP, 0.0)
     s[L.S_USD_TOTAL] = 0.0
     s[L.S_ENGINEER_MIN] = 0.0
     horizon = p[L.P_HORIZON]
@@ -425,8 +418,8 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
     # the no_op shadow of the regret and oracle forks (_evaluate_at); no history rows when
     # nothing forks through it
     sh_rows = hist.shape[0] if regret or controller == _ORACLE else 0
-    sh = (fr.copy(), s.copy(), models.copy(), refs.copy(), np.zeros((sh_rows, hist.shape[1])),
-          live.copy(), rs.copy())
+    sh = Sim(p, fa, ac, fr.copy(), s.copy(), models.copy(), refs.copy(),
+             np.zeros((sh_rows, hist.shape[1])), live.copy(), rs.copy(), smp, smeta)
     sh_ok = np.zeros(1, dtype=np.int64)
     if not observe(hist[0], obs_idx, obs_high, obs):
         return BAD_OBSERVATION, n_verdicts, first_alarm, total_c, n_decs
@@ -500,13 +493,11 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
         elif controller == _ORACLE:  # OracleController.decide: the cheapest fork
             if minute >= quiet_until and CK.alarm(obs, d_crit):
                 if oracle_window < 0 or oracle_window == window:  # the regret forks' window
-                    ev_k = _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp,
-                                        smeta, n_env, ev_cost, ev_cat, memo, pristine, sh,
+                    ev_k = _evaluate_at(sim, n_env, ev_cost, ev_cat, memo, pristine, sh,
                                         sh_ok)
                     ev_t = t
                 else:
-                    evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_env,
-                             oracle_window, ev_cost, ev_cat)
+                    evaluate(sim, n_env, oracle_window, ev_cost, ev_cat)
                 a = best_action(ev_cost, ev_cat, n_env)
                 if a != L.NO_OP:
                     quiet_until = minute + 1 + cooldown
@@ -554,8 +545,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             if ev_t == t:  # the oracle has just forked this very state
                 k = ev_k
             else:
-                k = _evaluate_at(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta,
-                                 n_env, ev_cost, ev_cat, memo, pristine, sh, sh_ok)
+                k = _evaluate_at(sim, n_env, ev_cost, ev_cat, memo, pristine, sh, sh_ok)
             b = best_action(ev_cost, ev_cat, n_env)
             avoidable = ev_cat[a] and not ev_cat[b]
             gap = ev_cost[a] - ev_cost[b]
@@ -571,8 +561,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             d[D_WINDOW] = k
             n_decs += 1
         if a != L.NO_OP:
-            harmful, violation, contained, success, delta, k = assess(
-                p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, -1)
+            harmful, violation, contained, success, delta, k = assess(sim, a, -1)
             v = verdicts[n_verdicts]
             v[V_MINUTE] = t
             v[V_ACTION] = a
@@ -583,7 +572,7 @@ def play_episode(controller, p, fa, ac, c_paper, seed, d_crit, cooldown, onset, 
             v[V_DELTA_USD] = delta
             v[V_MINUTES] = k
             n_verdicts += 1
-        step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, a, eng)
+        step(sim, a, eng)
         if a != L.NO_OP or eng != 0.0:
             pristine = False
             sh_ok[0] = 0  # the live episode leaves the no_op shadow's path

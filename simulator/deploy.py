@@ -15,8 +15,9 @@ _BASE_LOC = np.array(L.BASE_LOC)
 
 
 @nb.njit(cache=True)
-def _promote(s, models, refs, src):
+def _promote(sim, src):
     """Make slot ``src`` the serving model; the old serving model becomes previous."""
+    s, models, refs = sim.s, sim.models, sim.refs
     if src == L.M_PREVIOUS:
         tmp = models[L.M_SERVING].copy()
         models[L.M_SERVING] = models[L.M_PREVIOUS]
@@ -36,8 +37,9 @@ def _promote(s, models, refs, src):
 
 
 @nb.njit(cache=True)
-def _deploy(p, s, models, refs, src, t):
-    """Deploy slot ``src`` (previous or candidate): through the canary or directly."""
+def _deploy(sim, src, t):
+    """Deploy slot ``src`` (previous or candidate) at minute ``t``: canary or direct."""
+    p, s, models, refs = sim.p, sim.s, sim.models, sim.refs
     if p[L.P_DEPLOY_CANARY] > 0.5:
         if src == L.M_PREVIOUS:
             models[L.M_CANDIDATE] = models[L.M_PREVIOUS]
@@ -48,18 +50,20 @@ def _deploy(p, s, models, refs, src, t):
         s[L.S_CANARY_ACTIVE] = 1.0
         s[L.S_CANARY_END] = t + p[L.P_CANARY_MIN]
     else:
-        _promote(s, models, refs, src)
+        _promote(sim, src)
         s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
 
 
 @nb.njit(cache=True)
-def _capture_training_window(p, s, hist, t):
+def _capture_training_window(sim, t):
     """Average the labelled data a retrain started at ``t`` can use (DESIGN 3.5).
 
     Labelled data are minutes [t - delay - W, t - delay); minutes before the episode are
     the pre-fault baseline. Under an active ``quarantine_inputs`` the rows that validation
     flags are filtered out of the whole window, not only those recorded under quarantine.
+    The averages go to ``s[S_JOB_*]``.
     """
+    p, s, hist = sim.p, sim.s, sim.hist
     quarantine = s[L.S_QUARANTINE_UNTIL] > t
     delay = p[L.P_LABEL_DELAY]
     w = int(p[L.P_TRAIN_WINDOW])
@@ -92,12 +96,13 @@ def _capture_training_window(p, s, hist, t):
 
 
 @nb.njit(cache=True)
-def apply_action(p, s, models, refs, hist, a, t):
+def apply_action(sim, a, t):
     """Start action ``a`` at minute ``t``. Returns 1 if it took effect, 0 if it became a no-op.
 
     An action that conflicts with one in progress (a retrain or canary running, a rollback
     with no previous version) becomes a no-op and is counted in ``s[S_N_CONFLICTS]``.
     """
+    p, s, models = sim.p, sim.s, sim.models
     if a == L.NO_OP:
         return 1
     busy = s[L.S_JOB_ACTIVE] > 0.5 or s[L.S_CANARY_ACTIVE] > 0.5
@@ -109,13 +114,13 @@ def apply_action(p, s, models, refs, hist, a, t):
         if busy or models[L.M_PREVIOUS, L.MF_VALID] < 0.5:
             s[L.S_N_CONFLICTS] += 1.0
             return 0
-        _deploy(p, s, models, refs, L.M_PREVIOUS, t)
+        _deploy(sim, L.M_PREVIOUS, t)
         return 1
     if a == L.RETRAIN:
         if busy:
             s[L.S_N_CONFLICTS] += 1.0
             return 0
-        _capture_training_window(p, s, hist, t)
+        _capture_training_window(sim, t)
         s[L.S_JOB_ACTIVE] = 1.0
         s[L.S_JOB_DONE_AT] = t + p[L.P_RETRAIN_MIN]
         return 1
@@ -139,8 +144,9 @@ def apply_action(p, s, models, refs, hist, a, t):
 
 
 @nb.njit(cache=True)
-def _finish_retrain(p, s, models, refs, rs, t):
+def _finish_retrain(sim, t):
     """Build the candidate from the captured window (poisoned if corrupted) and deploy it."""
+    p, s, models, rs = sim.p, sim.s, sim.models, sim.rs
     c = L.M_CANDIDATE
     models[c] = 0.0
     models[c, L.MF_VALID] = 1.0
@@ -158,13 +164,13 @@ def _finish_retrain(p, s, models, refs, rs, t):
         models[c, L.MF_SCALE + j] = s[L.S_JOB_SCALE + j]
     if s[L.S_OPEN_LOOP] < 0.5:  # the reference serves the measurements only
         seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_RETRAIN)
-        draw_reference(models, refs, c, p, rs)
+        draw_reference(sim, c)
     s[L.S_JOB_ACTIVE] = 0.0
-    _deploy(p, s, models, refs, c, t)
+    _deploy(sim, c, t)
 
 
 @nb.njit(cache=True)
-def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err, diag=None):
+def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
     """Judge the canary and promote or abort it; return 1 if promoted.
 
     The judge's samples are the labels that have arrived for each slice by the end of the
@@ -194,6 +200,7 @@ def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err, diag=None)
         If given, receives (U_c, z, p, abort) of the Mann-Whitney judge, computed whichever
         judge decides (z = -inf when sigma = 0 or a slice is empty).
     """
+    p, s, models, rs = sim.p, sim.s, sim.models, sim.rs
     seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
     share = p[L.P_CANARY_SHARE]
     minutes = max(0.0, p[L.P_CANARY_MIN] - p[L.P_LABEL_DELAY])
@@ -227,8 +234,8 @@ def _judge_canary(p, s, models, refs, rs, t, acc_main, acc_cand, err, diag=None)
         return 0
     if s[L.S_CANARY_KIND] == L.ROLLBACK:
         models[L.M_CANDIDATE, L.MF_VALID] = 0.0
-        _promote(s, models, refs, L.M_PREVIOUS)
+        _promote(sim, L.M_PREVIOUS)
     else:
-        _promote(s, models, refs, L.M_CANDIDATE)
+        _promote(sim, L.M_CANDIDATE)
     s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
     return 1

@@ -28,8 +28,15 @@ def fault_level(f, t):
 
 
 @nb.njit(cache=True)
-def _fault_onsets(p, fa, fr, s, models, refs, t):
-    """Attach version-bound faults to the model serving at onset; apply bad deploys."""
+def _fault_onsets(sim, t):
+    """Attach version-bound faults to the model serving at onset; apply bad deploys.
+
+    At minute ``t``, every fault whose onset has come and that has not started yet starts
+    (``fr[i, FR_STARTED]``) and is bound to the serving model's version; a bad deploy moves
+    the serving model to previous and gives it a new version, a migrating schema change
+    bumps the live schema (and the serving and fallback models' schemas with it).
+    """
+    fa, fr, s, models, refs = sim.fa, sim.fr, sim.s, sim.models, sim.refs
     for i in range(fa.shape[0]):
         if fr[i, L.FR_STARTED] > 0.5 or t < fa[i, L.F_ONSET]:
             continue

@@ -113,8 +113,14 @@ def draw_samples(fa, levels, scale, raw, rs, n):
 
 
 @nb.njit(cache=True)
-def draw_reference(models, refs, k, p, rs):
-    """Draw and sort model ``k``'s reference sample from its training distribution."""
+def draw_reference(sim, k):
+    """Draw and sort model ``k``'s reference sample from its training distribution.
+
+    ``refs[k, j, :m]`` (m = ``P_REF_SIZE``) takes m normal draws of the stream ``rs``
+    around the slot's training location and scale, sorted; ``models[k]`` takes their mean
+    and standard deviation (``MF_RMEAN``, ``MF_RSTD``, the anomaly z-score's moments).
+    """
+    models, refs, p, rs = sim.models, sim.refs, sim.p, sim.rs
     m = int(p[L.P_REF_SIZE])
     for j in range(L.N_FEATURES):
         loc = models[k, L.MF_LOC + j]

@@ -69,12 +69,14 @@ _BASE_LOC = np.array(L.BASE_LOC)
 
 
 @nb.njit(cache=True)
-def init_state(p, fr, s, models, refs, live, seed, rs):
+def init_state(sim, seed):
     """Reset the episode: serving v1, previous v0, fallback; baseline references.
 
     The live-sample window is pre-filled with fault-free samples of the minutes before the
-    episode, so that the KS statistic uses a full window from minute 0.
+    episode, so that the KS statistic uses a full window from minute 0. ``hist`` and the
+    sample cache are left as they are (a new episode needs them zeroed / fresh).
     """
+    p, fr, s, models, live, rs = sim.p, sim.fr, sim.s, sim.models, sim.live, sim.rs
     s[:] = 0.0
     fr[:] = 0.0
     models[:] = 0.0
@@ -98,7 +100,7 @@ def init_state(p, fr, s, models, refs, live, seed, rs):
     models[L.M_FALLBACK, L.MF_COST] = p[L.P_FB_COST]
     seed_stream(rs, seed, 0, STREAM_RETRAIN)
     for i, k in enumerate((L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK)):
-        draw_reference(models, refs, k, p, rs)
+        draw_reference(sim, k)
         models[k, L.MF_REF_ID] = i  # the sample cache keeps KS statistics per initial id
     seed_stream(rs, seed, 0, STREAM_WARMUP)
     for w in range(live.shape[0]):
@@ -109,7 +111,7 @@ def init_state(p, fr, s, models, refs, live, seed, rs):
 
 
 @nb.njit(cache=True)
-def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng_min):
+def step(sim, action, eng_min):
     """Advance one minute with ``action``; write the minute's record into ``hist[t]``.
 
     Order within a minute: fault onsets, the action, retrain and canary progress, fallback
@@ -120,9 +122,9 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
 
     Parameters
     ----------
-    smp, smeta : ndarray
-        The episode's sample cache (module docstring); a new episode needs a fresh one
-        (``smeta[:, 0] == 0``).
+    sim : Sim
+        The episode's arrays (:class:`simulator.state.Sim`), advanced in place; a new
+        episode needs a fresh sample cache (``smeta[:, 0] == 0``).
     action : int
         Action index (``layout.NO_OP`` ...); must be < ``p[P_N_ACTIONS]``.
     eng_min : float
@@ -133,6 +135,8 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
     int
         1 if the action took effect, 0 if it became a no-op.
     """
+    p, fa, fr, s, models, refs = sim.p, sim.fa, sim.fr, sim.s, sim.models, sim.refs
+    hist, live, rs, smp, smeta = sim.hist, sim.live, sim.rs, sim.smp, sim.smeta
     t = s[L.S_T]
     ti = int(t)
     rec = hist[ti]
@@ -140,14 +144,14 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
     seed = int(s[L.S_SEED])
 
     # 1. Fault onsets and the action.
-    _fault_onsets(p, fa, fr, s, models, refs, t)
-    applied = apply_action(p, s, models, refs, hist, action, t)
+    _fault_onsets(sim, t)
+    applied = apply_action(sim, action, t)
     if s[L.S_ESCALATE_AT] >= 0.0 and t >= s[L.S_ESCALATE_AT]:
         s[L.S_ESCALATE_AT] = -1.0
         eng_min += p[L.P_ENGINEER_MIN_ESCALATE]
         opt = int(p[L.P_OPTIMAL_ACTION])
         if opt != L.ESCALATE:
-            apply_action(p, s, models, refs, hist, opt, t)
+            apply_action(sim, opt, t)
     rec[L.R_APPLIED] = applied
     rec[L.R_CONFLICT] = 1.0 - applied
 
@@ -227,7 +231,7 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
 
     moved = False
     if s[L.S_JOB_ACTIVE] > 0.5 and t >= s[L.S_JOB_DONE_AT]:
-        _finish_retrain(p, s, models, refs, rs, t)
+        _finish_retrain(sim, t)
         moved = True
         if s[L.S_CANARY_ACTIVE] > 0.5:  # the candidate's accuracy is needed by the judge
             leak_rate = _slot_effects(p, fa, fr, s, models, levels, loc, scale, concept,
@@ -235,7 +239,7 @@ def step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, eng
             moved = False
     if s[L.S_CANARY_ACTIVE] > 0.5 and t >= s[L.S_CANARY_END]:
         err_prev = hist[ti - 1, L.R_ERROR_RATE] if ti > 0 else 0.0
-        _judge_canary(p, s, models, refs, rs, t, acc[main], acc[L.M_CANDIDATE], err_prev)
+        _judge_canary(sim, t, acc[main], acc[L.M_CANDIDATE], err_prev)
         moved = True
     if moved:  # slots moved: recompute accuracies and version-bound effects
         leak_rate = _slot_effects(p, fa, fr, s, models, levels, loc, scale, concept, corrupt,

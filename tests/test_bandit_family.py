@@ -413,7 +413,8 @@ def _judge(sim: Simulation, acc_main: float, acc_cand: float, t: float = 40.0,
     models[L.M_CANDIDATE] = models[L.M_SERVING]
     rs, diag = sim.rs.copy(), np.zeros(4)
     fn = DP._judge_canary if compiled else DP._judge_canary.py_func
-    out = fn(sim.p, s, models, sim.refs.copy(), rs, t, acc_main, acc_cand, 0.0, diag)
+    rec = sim.arrays._replace(s=s, models=models, refs=sim.refs.copy(), rs=rs)
+    out = fn(rec, t, acc_main, acc_cand, 0.0, diag)
     return out, diag, rs
 
 

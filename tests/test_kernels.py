@@ -29,10 +29,12 @@ from simulator import model as MD
 from simulator import outcomes as O
 from simulator import rng as R
 from simulator import sampling as SA
+from simulator import state as STATE
 from simulator import stats as ST
 from simulator import step as SP
 from simulator.core import Simulation
 from simulator.scenarios import compile_scenario, parse_scenario
+from simulator.state import Sim
 
 # --------------------------------------------------------------------------- fixtures
 #: A scenario holding one fault of (almost) every kind and shape, with small monitoring
@@ -215,9 +217,22 @@ def _copies(sim: Simulation) -> tuple[Simulation, Simulation]:
     return a, b
 
 
+def _own(sim: Simulation, **arrays) -> Sim:
+    """Return a record of copies of every array of ``sim``, some replaced by ``arrays``."""
+    return Sim(*(a.copy() for a in sim.arrays))._replace(**arrays)
+
+
 def _assert_same(x, y, what=""):
-    """Assert two values are identical: same type class, dtype, shape and bits."""
-    if isinstance(x, np.ndarray):
+    """Assert two values are identical: same type class, dtype, shape and bits.
+
+    Tuples (a :class:`Sim` record included) are compared field by field.
+    """
+    if isinstance(x, tuple):
+        assert isinstance(y, tuple) and type(x) is type(y) and len(x) == len(y), what
+        for i, (xi, yi) in enumerate(zip(x, y, strict=True)):
+            name = x._fields[i] if hasattr(x, "_fields") else i
+            _assert_same(xi, yi, f"{what}.{name}")
+    elif isinstance(x, np.ndarray):
         assert isinstance(y, np.ndarray), what
         assert x.dtype == y.dtype and x.shape == y.shape, what
         assert np.array_equal(x, y, equal_nan=True), f"{what}: {np.argwhere(x != y)[:5]}"
@@ -233,7 +248,7 @@ def _parity(fn, args_fn):
         r2 = fn.py_func(*a2)
     _assert_same(r1, r2, f"{fn.__name__} return")
     for i, (x, y) in enumerate(zip(a1, a2, strict=True)):
-        if isinstance(x, np.ndarray):
+        if isinstance(x, np.ndarray | tuple):
             _assert_same(x, y, f"{fn.__name__} argument {i}")
     return r1
 
@@ -258,11 +273,13 @@ COVERED = {
     "simulator.deploy": {"_promote", "_deploy", "_capture_training_window", "apply_action",
                          "_finish_retrain", "_judge_canary"},
     "simulator.step": {"init_state", "step"},
+    "simulator.state": {"fork_sim", "copy_sim_into"},
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs"},
 }
 
 
-@pytest.mark.parametrize("module", [R, ST, FT, MD, SA, DP, SP, O], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [R, ST, FT, MD, SA, DP, SP, STATE, O],
+                         ids=lambda m: m.__name__)
 def test_every_njit_function_has_a_parity_case(module):
     """The njit functions defined in each kernel module are exactly those covered here."""
     found = {
@@ -655,19 +672,7 @@ def test_model_accuracy_and_is_bad_match_py_func(loc, scale, concept, corrupt, a
 def test_init_state_matches_py_func():
     """init_state equals its py_func on every array it fills."""
     sim = _sim_at(12)
-    _parity(
-        SP.init_state,
-        lambda: (
-            sim.p,
-            sim.fr.copy(),
-            sim.s.copy(),
-            sim.models.copy(),
-            sim.refs.copy(),
-            sim.live.copy(),
-            987654321,
-            sim.rs.copy(),
-        ),
-    )
+    _parity(SP.init_state, lambda: (_own(sim), 987654321))
 
 
 def _draw_reference_args(sim, k, seed):
@@ -677,7 +682,7 @@ def _draw_reference_args(sim, k, seed):
     models = sim.models.copy()
     models[k, L.MF_LOC] += 0.7
     models[k, L.MF_SCALE + 1] = 1.9
-    return (models, sim.refs.copy(), k, sim.p, rs)
+    return (_own(sim, models=models, rs=rs), k)
 
 
 def test_draw_reference_matches_py_func_sample():
@@ -687,9 +692,9 @@ def test_draw_reference_matches_py_func_sample():
         a1, a2 = _draw_reference_args(sim, k, seed), _draw_reference_args(sim, k, seed)
         SA.draw_reference(*a1)
         SA.draw_reference.py_func(*a2)
-        _assert_same(a1[1], a2[1], "refs")
-        _assert_same(a1[4], a2[4], "stream state")
-        np.testing.assert_allclose(a1[0], a2[0], rtol=1e-12, atol=1e-12)
+        _assert_same(a1[0].refs, a2[0].refs, "refs")
+        _assert_same(a1[0].rs, a2[0].rs, "stream state")
+        np.testing.assert_allclose(a1[0].models, a2[0].models, rtol=1e-12, atol=1e-12)
 
 
 def test_draw_reference_mean_std_are_sequential_sums():
@@ -697,7 +702,8 @@ def test_draw_reference_mean_std_are_sequential_sums():
     sim = _sim_at(12)
     args = _draw_reference_args(sim, L.M_CANDIDATE, 2)
     SA.draw_reference(*args)
-    models, refs, k, p = args[0], args[1], args[2], args[3]
+    (rec, k), p = args, args[0].p
+    models, refs = rec.models, rec.refs
     m = int(p[L.P_REF_SIZE])
     for j in range(L.N_FEATURES):
         x = refs[k, j, :m]
@@ -725,18 +731,7 @@ def test_apply_action_matches_py_func(canary, minutes):
     """apply_action equals its py_func for every action, idle and busy states alike."""
     sim = _sim_at(minutes, deploy_canary=canary)
     for a in range(L.N_EXTENDED_ACTIONS):
-        _parity(
-            DP.apply_action,
-            lambda a=a: (
-                sim.p,
-                sim.s.copy(),
-                sim.models.copy(),
-                sim.refs.copy(),
-                sim.hist.copy(),
-                a,
-                float(sim.t),
-            ),
-        )
+        _parity(DP.apply_action, lambda a=a: (_own(sim), a, float(sim.t)))
 
 
 @pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
@@ -746,16 +741,9 @@ def test_deploy_promote_finish_match_py_func(canary):
     assert sim.s[L.S_JOB_ACTIVE] == 1.0
     t = float(sim.t)
     for src in (L.M_PREVIOUS, L.M_CANDIDATE):
-        _parity(DP._promote,
-                lambda src=src: (sim.s.copy(), sim.models.copy(), sim.refs.copy(), src))
-        _parity(
-            DP._deploy,
-            lambda src=src: (sim.p, sim.s.copy(), sim.models.copy(), sim.refs.copy(), src, t),
-        )
-    _parity(
-        DP._finish_retrain,
-        lambda: (sim.p, sim.s.copy(), sim.models.copy(), sim.refs.copy(), sim.rs.copy(), t + 5.0),
-    )
+        _parity(DP._promote, lambda src=src: (_own(sim), src))
+        _parity(DP._deploy, lambda src=src: (_own(sim), src, t))
+    _parity(DP._finish_retrain, lambda: (_own(sim), t + 5.0))
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 100, 256, 257, 600])
@@ -819,7 +807,7 @@ def test_slot_effects_match_py_func(minutes):
 def test_capture_training_window_matches_py_func(t):
     """_capture_training_window equals its py_func, with and without pre-episode minutes."""
     sim = _sim_at(60)
-    _parity(DP._capture_training_window, lambda: (sim.p, sim.s.copy(), sim.hist, float(t)))
+    _parity(DP._capture_training_window, lambda: (_own(sim), float(t)))
 
 
 @pytest.mark.parametrize("kind", [L.RETRAIN, L.ROLLBACK])
@@ -833,17 +821,7 @@ def test_judge_canary_matches_py_func(kind, acc_cand):
     models[L.M_CANDIDATE] = models[L.M_SERVING]
     out = _parity(
         DP._judge_canary,
-        lambda: (
-            sim.p,
-            s.copy(),
-            models.copy(),
-            sim.refs.copy(),
-            sim.rs.copy(),
-            10.0,
-            0.9,
-            acc_cand,
-            0.01,
-        ),
+        lambda: (_own(sim, s=s.copy(), models=models.copy()), 10.0, 0.9, acc_cand, 0.01),
     )
     assert out == (1 if acc_cand == 0.9 else 0)
 
@@ -852,18 +830,7 @@ def test_judge_canary_matches_py_func(kind, acc_cand):
 def test_fault_onsets_matches_py_func(t):
     """_fault_onsets equals its py_func (bad deploy and schema migration included)."""
     sim = _sim_at(1)
-    _parity(
-        FT._fault_onsets,
-        lambda: (
-            sim.p,
-            sim.fa,
-            np.zeros_like(sim.fr),
-            sim.s.copy(),
-            sim.models.copy(),
-            sim.refs.copy(),
-            float(t),
-        ),
-    )
+    _parity(FT._fault_onsets, lambda: (_own(sim, fr=np.zeros_like(sim.fr)), float(t)))
 
 
 @pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
@@ -874,18 +841,8 @@ def test_step_matches_py_func_over_an_episode(canary):
     a, b = _copies(origin)
     for minute in range(STEP_MINUTES):
         act = SCHEDULE.get(minute, L.NO_OP)
-        args_a = [
-            getattr(a, n)
-            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs", "smp",
-                      "smeta")
-        ]
-        args_b = [
-            getattr(b, n)
-            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs", "smp",
-                      "smeta")
-        ]
-        ra = SP.step(*args_a, act, 1.5 if minute % 7 == 0 else 0.0)
-        rb = SP.step.py_func(*args_b, act, 1.5 if minute % 7 == 0 else 0.0)
+        ra = SP.step(a.arrays, act, 1.5 if minute % 7 == 0 else 0.0)
+        rb = SP.step.py_func(b.arrays, act, 1.5 if minute % 7 == 0 else 0.0)
         assert ra == rb, minute
         for name in ARRAYS + ("p", "smp", "smeta"):
             _assert_same(getattr(a, name), getattr(b, name), f"{name} at minute {minute}")
@@ -896,6 +853,68 @@ def test_step_matches_py_func_over_an_episode(canary):
     assert a.hist[:STEP_MINUTES, L.R_USD_ENGINEER].sum() > 0
     if canary:
         assert a.hist[:STEP_MINUTES, L.R_CANARY_SHARE].max() > 0
+
+
+# =========================================================================== the Sim record
+MUTABLE = ("fr", "s", "models", "refs", "hist", "live", "rs")
+SHARED = ("p", "fa", "ac", "smp", "smeta")
+
+
+def test_sim_fields_and_new_sim():
+    """Sim holds the twelve arrays; new_sim allocates zeroed state of the scenario's shapes."""
+    assert Sim._fields == SHARED[:3] + MUTABLE + SHARED[3:]
+    compiled = _compiled()
+    rec = STATE.new_sim(compiled)
+    assert rec.p is compiled.params and rec.fa is compiled.faults
+    assert rec.ac is compiled.action_costs
+    p = compiled.params
+    m, n, w = int(p[L.P_REF_SIZE]), int(p[L.P_SAMPLES_PER_MIN]), int(p[L.P_KS_WINDOW])
+    rows = int(p[L.P_HORIZON]) + 1
+    shapes = {"fr": (compiled.faults.shape[0], L.N_FAULT_RT), "s": (L.N_STATE,),
+              "models": (L.N_MODEL_SLOTS, L.N_MODEL_FIELDS),
+              "refs": (L.N_MODEL_SLOTS, L.N_FEATURES, m), "hist": (rows, L.N_RECORD),
+              "live": (w, L.N_FEATURES, n), "rs": (1,),
+              "smp": (rows, L.N_FEATURES, (w + 2) * n), "smeta": (rows, SA.N_SC)}
+    for name, shape in shapes.items():
+        x = getattr(rec, name)
+        assert x.shape == shape, name
+        assert x.flags.c_contiguous and x.flags.writeable, name
+    for name in MUTABLE:
+        assert not getattr(rec, name).any(), name
+    assert rec.rs.dtype == np.uint64 and rec.smeta.dtype == np.uint64
+    assert not rec.smeta.any()
+    assert STATE.new_sim(compiled, sample_cache_mib=0.0).smp.shape[0] == 0
+
+
+def test_fork_sim_matches_py_func_copies_state_and_shares_the_rest():
+    """fork_sim equals its py_func; state arrays are copies, scenario and cache shared."""
+    sim = _sim_at(20)
+    fork = _parity(STATE.fork_sim, lambda: (_own(sim),))
+    assert isinstance(fork, Sim)
+    rec = sim.arrays
+    fork = STATE.fork_sim(rec)
+    for name in SHARED:
+        assert getattr(fork, name) is getattr(rec, name), name
+    for name in MUTABLE:
+        x, y = getattr(fork, name), getattr(rec, name)
+        assert not np.shares_memory(x, y), name
+        _assert_same(x, y, name)
+
+
+def test_copy_sim_into_matches_py_func_and_copies_the_state_only():
+    """copy_sim_into writes src's state arrays into dst's, in place; nothing else changes."""
+    src = _sim_at(20)
+    dst = _sim_at(7, deploy_canary=True, seed=3)
+    _parity(STATE.copy_sim_into, lambda: (_own(dst), _own(src)))
+    a, b = _own(dst), _own(src)
+    before = {name: getattr(a, name) for name in Sim._fields}
+    STATE.copy_sim_into(a, b)
+    for name in Sim._fields:
+        assert getattr(a, name) is before[name], name  # the same arrays, written in place
+    for name in MUTABLE:
+        _assert_same(getattr(a, name), getattr(b, name), name)
+    for name in SHARED:
+        _assert_same(getattr(a, name), getattr(dst, name), name)
 
 
 # =========================================================================== sample cache
