@@ -17,7 +17,7 @@ Per decision epoch:
 4. Layer 2: Beta-Bernoulli Thompson sampling (paper Sec. 3.3) among what is left.
 5. Deployments (retrain, rollback) go through the canary (paper Sec. 3.4), judged by the
    paper's delta-SLA rule or, with ``canary_judge="mann_whitney"``, by a one-sided
-   Mann-Whitney U test on per-request correctness (the simulator's canary judge).
+   Mann-Whitney U test on per-request correctness (``simulator.deploy._judge_canary``).
 
 Ablation switches: ``use_shield``, ``use_canary``, ``use_sla_filter``, ``use_error_budget``.
 """

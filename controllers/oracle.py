@@ -123,8 +123,7 @@ def evaluate_actions(sim, n_actions: int | None = None, window: int | None = Non
         raise ValueError(f"need n_actions >= 1 and window >= 1, got {n} and {w}")
     cost = np.zeros(n)
     cat = np.zeros(n, dtype=bool)
-    k = evaluate(sim.p, sim.fa, sim.fr, sim.ac, sim.s, sim.models, sim.refs, sim.hist,
-                 sim.live, sim.rs, sim.smp, sim.smeta, n, w, cost, cat)
+    k = evaluate(sim.arrays, n, w, cost, cat)
     if not np.all(np.isfinite(cost)):
         raise ValueError(f"non-finite window cost at minute {sim.t}: {cost.tolist()}")
     return ActionValues(minute=sim.t, cost_usd=cost, catastrophic=cat, minutes=int(k))

@@ -3,8 +3,8 @@
 The numeric core of :func:`simulator.assessment.assess_action`, which wraps it, and of the
 batched fast path (:mod:`experiments.fast`), which calls it from compiled code: one
 implementation of the verdicts (their definitions are in :mod:`simulator.assessment`).
-The simulation arrays are those of :mod:`simulator.kernels` (``p``, ``fa``, ``fr``, ``ac``,
-``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``); they are copied, never mutated.
+The simulation is a :class:`simulator.state.Sim` record; its forks copy its state arrays
+(:func:`simulator.state.fork_sim`), so :func:`assess` and :func:`evaluate` never mutate it.
 The forks play open loop (``S_OPEN_LOOP``): nobody observes them, so the step kernel skips
 the measurements (samples, KS statistic, anomaly share, delayed labels, noisy latency and
 error readings) and a retrained model's reference sample, on which no outcome depends;
@@ -18,37 +18,50 @@ from __future__ import annotations
 import numba as nb
 
 from simulator import layout as L
-from simulator.kernels import step
+from simulator.state import fork_sim
+from simulator.step import step
 
 
 @nb.njit(cache=True)
-def rollout(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, first_action, minutes):
+def rollout(sim, first_action, minutes):
     """Play ``first_action`` then ``no_op`` for up to ``minutes`` minutes (in place).
 
     Stops early at the horizon, like :meth:`simulator.core.Simulation.rollout`.
 
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`), advanced in place.
+    first_action : int
+        The action of the first minute.
+    minutes : int
+        Minutes to play at most.
+
     Returns
     -------
     int
-        Minutes played; their records are ``hist[t0 : t0 + k]`` for the start minute t0.
+        Minutes played; their records are ``sim.hist[t0 : t0 + k]`` for the start minute t0.
     """
-    horizon = p[L.P_HORIZON]
+    horizon = sim.p[L.P_HORIZON]
+    s = sim.s
     k = 0
     for i in range(minutes):
         if s[L.S_T] > horizon:
             break
-        step(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta,
-             first_action if i == 0 else L.NO_OP, 0.0)
+        step(sim, first_action if i == 0 else L.NO_OP, 0.0)
         k += 1
     return k
 
 
 @nb.njit(cache=True)
-def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, window):
+def assess(sim, action, window):
     """Assess ``action`` at the current minute against ``no_op`` on two forks.
 
     Parameters
     ----------
+    sim : Sim
+        The live simulation (:class:`simulator.state.Sim`), before the action's step; not
+        changed (the forks play open loop and draw no samples into the shared cache).
     action : int
         The action to assess.
     window : int
@@ -64,19 +77,19 @@ def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, w
     minutes : int
         Window length actually simulated.
     """
-    t0 = int(s[L.S_T])
+    p = sim.p
+    t0 = int(sim.s[L.S_T])
     w = fork_window(p, t0, window)
     # fork A plays the action, fork B no_op; both copy every mutable array
-    fr_a, s_a, m_a, refs_a = fr.copy(), s.copy(), models.copy(), refs.copy()
-    hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
-    fr_b, s_b, m_b, refs_b = fr.copy(), s.copy(), models.copy(), refs.copy()
-    hist_b, live_b, rs_b = hist.copy(), live.copy(), rs.copy()
+    fork_a = fork_sim(sim)
+    fork_b = fork_sim(sim)
+    s_a, hist_a = fork_a.s, fork_a.hist
+    s_b, hist_b = fork_b.s, fork_b.hist
     s_a[L.S_OPEN_LOOP] = 1.0  # open loop: the verdicts need no measurements
     s_b[L.S_OPEN_LOOP] = 1.0
     aborts0 = s_a[L.S_N_CANARY_ABORTS]
-    ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, smp, smeta, action, w)
-    kb = rollout(p, fa, fr_b, ac, s_b, m_b, refs_b, hist_b, live_b, rs_b, smp, smeta, L.NO_OP,
-                 w)
+    ka = rollout(fork_a, action, w)
+    kb = rollout(fork_b, L.NO_OP, w)
     k = min(ka, kb)
     cat_a = s_a[L.S_CATASTROPHIC] != L.CAT_NONE
     cat_b = s_b[L.S_CATASTROPHIC] != L.CAT_NONE
@@ -112,12 +125,13 @@ def assess(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, action, w
 
 
 @nb.njit(cache=True)
-def evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_actions, window,
-             cost, cat):
+def evaluate(sim, n_actions, window, cost, cat):
     """Fork once per action, play it then ``no_op`` for the window (the oracle's forks).
 
     Parameters
     ----------
+    sim : Sim
+        The live simulation (:class:`simulator.state.Sim`); not changed.
     n_actions : int
         Actions ``0 .. n_actions - 1`` are evaluated.
     window : int
@@ -133,26 +147,22 @@ def evaluate(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, n_actio
     int
         Window length actually simulated (the shortest fork).
     """
-    return evaluate_range(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, 0,
-                          n_actions, window, cost, cat)
+    return evaluate_range(sim, 0, n_actions, window, cost, cat)
 
 
 @nb.njit(cache=True)
-def evaluate_range(p, fa, fr, ac, s, models, refs, hist, live, rs, smp, smeta, first,
-                   n_actions, window, cost, cat):
+def evaluate_range(sim, first, n_actions, window, cost, cat):
     """:func:`evaluate` for actions ``first .. n_actions - 1`` only (the others untouched)."""
-    t0 = int(s[L.S_T])
-    w = fork_window(p, t0, window)
+    t0 = int(sim.s[L.S_T])
+    w = fork_window(sim.p, t0, window)
     k = w
     for a in range(first, n_actions):
-        fr_a, s_a, m_a, refs_a = fr.copy(), s.copy(), models.copy(), refs.copy()
-        hist_a, live_a, rs_a = hist.copy(), live.copy(), rs.copy()
-        s_a[L.S_OPEN_LOOP] = 1.0  # open loop: the window dollars need no measurements
-        ka = rollout(p, fa, fr_a, ac, s_a, m_a, refs_a, hist_a, live_a, rs_a, smp, smeta, a,
-                     w)
+        fork = fork_sim(sim)
+        fork.s[L.S_OPEN_LOOP] = 1.0  # open loop: the window dollars need no measurements
+        ka = rollout(fork, a, w)
         k = min(k, ka)
-        cost[a] = window_cost(hist_a, t0, ka)
-        cat[a] = s_a[L.S_CATASTROPHIC] != L.CAT_NONE
+        cost[a] = window_cost(fork.hist, t0, ka)
+        cat[a] = fork.s[L.S_CATASTROPHIC] != L.CAT_NONE
     return k
 
 

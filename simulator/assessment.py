@@ -48,9 +48,7 @@ def assess_action(sim: Simulation, action: int, window: int | None = None) -> di
         ``delta_cost_usd`` (action minus no_op, dollars), ``minutes`` (window length).
     """
     w = -1 if window is None else max(1, int(window))
-    harmful, violation, contained, success, delta, k = assess(
-        sim.p, sim.fa, sim.fr, sim.ac, sim.s, sim.models, sim.refs, sim.hist, sim.live,
-        sim.rs, sim.smp, sim.smeta, int(action), w)
+    harmful, violation, contained, success, delta, k = assess(sim.arrays, int(action), w)
     return {
         "harmful": bool(harmful),
         "safety_violation": bool(violation),

@@ -1,7 +1,7 @@
 """A simulation: the arrays of one episode, advanced by the step kernel, and forkable.
 
 :class:`Simulation` is what the Gymnasium environment wraps and what the oracle and the
-counterfactual action assessment fork. Forking copies every array, so a fork and its
+counterfactual action assessment fork. Forking copies every state array, so a fork and its
 origin share no state; both draw the same random numbers at the same minute (see
 :mod:`simulator.rng`). They do share the episode's sample cache: the feature samples of a
 minute depend only on the episode seed and the minute, so a minute drawn by one is read
@@ -13,46 +13,67 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import layout as L
-from simulator.kernels import SAMPLE_CACHE_MIB, init_state, new_sample_cache, step
+from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios.compile import CompiledScenario, paper_cost
+from simulator.state import Sim, fork_sim, new_sim
+from simulator.step import init_state, step
+
+
+def _array(name: str) -> property:
+    """Return a read-write attribute backed by the field ``name`` of ``Simulation.arrays``."""
+
+    def get(self: Simulation) -> np.ndarray:
+        return getattr(self.arrays, name)
+
+    def set_(self: Simulation, value: np.ndarray) -> None:
+        self.arrays = self.arrays._replace(**{name: value})
+
+    return property(get, set_, doc=f"The episode's ``{name}`` array (:class:`Sim`).")
 
 
 class Simulation:
     """One episode's state and the arrays of its scenario.
+
+    The arrays are held in one record, :attr:`arrays` (:class:`simulator.state.Sim`), that
+    the kernels take; each of its fields is also an attribute (``p``, ``fa``, ``ac``,
+    ``fr``, ``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``, ``smp``, ``smeta``;
+    shapes and units in :class:`~simulator.state.Sim`). Assigning such an attribute
+    replaces that array in the record.
 
     Parameters
     ----------
     compiled : CompiledScenario
         Kernel arrays of the scenario (shared read-only between forks).
     sample_cache_mib : float
-        Budget of the episode's sample cache, MiB (:func:`simulator.kernels.sample_cache_rows`;
+        Budget of the episode's sample cache, MiB (:func:`simulator.sampling.sample_cache_rows`;
         above it the episode runs uncached: same results, slower forks).
     """
+
+    p = _array("p")
+    fa = _array("fa")
+    ac = _array("ac")
+    fr = _array("fr")
+    s = _array("s")
+    models = _array("models")
+    refs = _array("refs")
+    hist = _array("hist")
+    live = _array("live")
+    rs = _array("rs")
+    smp = _array("smp")
+    smeta = _array("smeta")
 
     def __init__(self, compiled: CompiledScenario,
                  sample_cache_mib: float = SAMPLE_CACHE_MIB):
         self.compiled = compiled
-        p = compiled.params
-        self.p = p
-        self.fa = compiled.faults
-        self.ac = compiled.action_costs
-        self.c_paper = paper_cost(compiled.action_costs, p)
-        self.horizon = int(p[L.P_HORIZON])
-        m = int(p[L.P_REF_SIZE])
-        n = int(p[L.P_SAMPLES_PER_MIN])
-        self.fr = np.zeros((self.fa.shape[0], L.N_FAULT_RT))
-        self.s = np.zeros(L.N_STATE)
-        self.models = np.zeros((L.N_MODEL_SLOTS, L.N_MODEL_FIELDS))
-        self.refs = np.zeros((L.N_MODEL_SLOTS, L.N_FEATURES, m))
-        self.hist = np.zeros((self.horizon + 1, L.N_RECORD))
-        self.live = np.zeros((int(p[L.P_KS_WINDOW]), L.N_FEATURES, n))
-        self.rs = np.zeros(1, dtype=np.uint64)
         self._cache_mib = float(sample_cache_mib)
-        self._new_sample_cache()
+        self.arrays: Sim = new_sim(compiled, self._cache_mib)
+        self.c_paper = paper_cost(compiled.action_costs, compiled.params)
+        self.horizon = int(compiled.params[L.P_HORIZON])
 
     def _new_sample_cache(self) -> None:
-        """Allocate an empty sample cache (kernels module docstring) for a new episode."""
-        self.smp, self.smeta = new_sample_cache(self.p, self._cache_mib)
+        """Allocate an empty sample cache (:mod:`simulator.sampling`) for a new episode."""
+        smp, smeta = new_sample_cache(self.p, self._cache_mib)
+        self.arrays = self.arrays._replace(smp=smp, smeta=smeta)
 
     @property
     def t(self) -> int:
@@ -71,9 +92,8 @@ class Simulation:
             raise ValueError(f"seed must be in [0, 2**53), got {seed}")
         self.hist[:] = 0.0
         self._new_sample_cache()  # new arrays: forks of the last episode keep theirs
-        init_state(self.p, self.fr, self.s, self.models, self.refs, self.live, seed, self.rs)
-        step(self.p, self.fa, self.fr, self.ac, self.s, self.models, self.refs, self.hist,
-             self.live, self.rs, self.smp, self.smeta, L.NO_OP, 0.0)
+        init_state(self.arrays, seed)
+        step(self.arrays, L.NO_OP, 0.0)
         # Minute 0 is the reset's measurement, not part of the episode's cost.
         self.s[L.S_USD_TOTAL] = 0.0
         self.s[L.S_ENGINEER_MIN] = 0.0
@@ -92,9 +112,7 @@ class Simulation:
         t = self.t
         if t > self.horizon:
             raise RuntimeError("the episode is over: call reset()")
-        applied = step(self.p, self.fa, self.fr, self.ac, self.s, self.models, self.refs,
-                       self.hist, self.live, self.rs, self.smp, self.smeta, int(action),
-                       float(engineer_minutes))
+        applied = step(self.arrays, int(action), float(engineer_minutes))
         return self.hist[t], applied
 
     @property
@@ -109,13 +127,10 @@ class Simulation:
         """
         other = Simulation.__new__(Simulation)
         other.compiled = self.compiled
-        other.p, other.fa, other.ac = self.p, self.fa, self.ac
         other.c_paper = self.c_paper
         other.horizon = self.horizon
         other._cache_mib = self._cache_mib
-        other.smp, other.smeta = self.smp, self.smeta
-        for name in ("fr", "s", "models", "refs", "hist", "live", "rs"):
-            setattr(other, name, getattr(self, name).copy())
+        other.arrays = fork_sim(self.arrays)
         return other
 
     def rollout(self, first_action: int, minutes: int) -> np.ndarray:

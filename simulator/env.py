@@ -64,7 +64,7 @@ Terminated on a catastrophic failure (DESIGN 3.6); truncated at the scenario's h
 ``scenario`` (id, path or Scenario), ``observation_mode`` ("paper" | "full"),
 ``action_set`` ("auto" | "paper" | "extended"), ``deployment`` ("direct" | "canary"),
 ``canary_judge`` ("delta_sla" | "mann_whitney": the paper's delta-SLA rule or a one-sided
-Mann-Whitney U test on per-request correctness, see ``simulator.kernels._judge_canary``),
+Mann-Whitney U test on per-request correctness, see ``simulator.deploy._judge_canary``),
 ``assess_actions`` (bool), ``reward_scale`` (float).
 
 ## Version History

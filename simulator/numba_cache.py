@@ -1,8 +1,9 @@
 """Numba's on-disk cache, keyed by the sources of every compiled function.
 
 Numba invalidates a cached function when *its own* source file changes, not when a
-function it calls changes in another file: after an edit of ``simulator/kernels.py`` the
-cached batched rollout of ``experiments/fast.py`` would still run the old step. This
+function it calls changes in another file: after an edit of ``simulator/stats.py`` the
+cached step of ``simulator/step.py`` and the batched rollout of ``experiments/fast.py``
+would still run the old KS statistic. This
 module, imported by ``simulator/__init__.py`` before any kernel is decorated, points
 Numba's cache at ``<base>/<hash of the sources compiled code can depend on>`` (all of
 ``simulator/``, and the files of ``controllers/`` and ``experiments/`` that import Numba),

@@ -42,7 +42,7 @@ from controllers.lints import LinTSController
 from controllers.linucb import LinUCBController
 from controllers.rules import RulesController
 from experiments.config import CONFIG_DIR
-from simulator import kernels as K
+from simulator import deploy as DP
 from simulator import layout as L
 from simulator.core import Simulation
 from simulator.env import SelfHealEnv
@@ -413,8 +413,9 @@ def _judge(sim: Simulation, acc_main: float, acc_cand: float, t: float = 40.0,
     models = sim.models.copy()
     models[L.M_CANDIDATE] = models[L.M_SERVING]
     rs, diag = sim.rs.copy(), np.zeros(4)
-    fn = K._judge_canary if compiled else K._judge_canary.py_func
-    out = fn(sim.p, s, models, sim.refs.copy(), rs, t, acc_main, acc_cand, 0.0, diag)
+    fn = DP._judge_canary if compiled else DP._judge_canary.py_func
+    rec = sim.arrays._replace(s=s, models=models, refs=sim.refs.copy(), rs=rs)
+    out = fn(rec, t, acc_main, acc_cand, 0.0, diag)
     return out, diag, rs
 
 

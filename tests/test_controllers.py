@@ -37,8 +37,8 @@ from experiments.config import controller_config
 from experiments.episode import episode_seed, run_controller, run_episode
 from simulator import layout as L
 from simulator.env import SelfHealEnv
-from simulator.kernels import ks_critical_value
 from simulator.scenarios import load_scenario, load_scenarios, parse_scenario, scenario_files
+from simulator.stats import ks_critical_value
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "controller"
 CONTROLLER_CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))

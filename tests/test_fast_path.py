@@ -48,6 +48,7 @@ from simulator.assessment import assess_action
 from simulator.core import Simulation
 from simulator.env import SelfHealEnv
 from simulator.scenarios import compile_scenario, load_scenarios, paper_cost
+from simulator.state import Sim
 
 #: Scenarios of different fault kinds (committed files): corruption (rules retrain on
 #: corrupted data at cooldown 5: a poisoned model, a catastrophe), covariate shift (all
@@ -416,8 +417,8 @@ def _sim_at(scenario_id, minutes, actions=(), deployment="direct", seed=11):
 
 
 def _kernel_args(sim):
-    return (sim.p, sim.fa, sim.fr, sim.ac, sim.s, sim.models, sim.refs, sim.hist, sim.live,
-            sim.rs, sim.smp, sim.smeta)
+    """Return the simulation's arrays, in the order of the fields of its Sim record."""
+    return tuple(sim.arrays)
 
 
 def _own_cache(sim):
@@ -436,15 +437,15 @@ def test_rollout_matches_py_func_and_simulation_rollout():
     """The rollout kernel equals its py_func and Simulation.rollout (records and every array)."""
     sim = _sim_at("corruption_missing_logging", 70)
     a, b, c = (_own_cache(sim.fork()) for _ in range(3))
-    k1 = AK.rollout(*_kernel_args(a), L.RETRAIN, 40)
-    k2 = AK.rollout.py_func(*_kernel_args(b), L.RETRAIN, 40)
+    k1 = AK.rollout(a.arrays, L.RETRAIN, 40)
+    k2 = AK.rollout.py_func(b.arrays, L.RETRAIN, 40)
     recs = c.rollout(L.RETRAIN, 40)
     assert k1 == k2 == len(recs) == 40
     _assert_arrays_equal(_kernel_args(a), _kernel_args(b))
     _assert_arrays_equal(_kernel_args(a), _kernel_args(c))
     end = sim.fork()  # stops at the horizon
     left = end.horizon - end.t + 1
-    assert AK.rollout(*_kernel_args(end), L.NO_OP, 10 * end.horizon) == left
+    assert AK.rollout(end.arrays, L.NO_OP, 10 * end.horizon) == left
     assert end.t == end.horizon + 1
 
 
@@ -465,8 +466,8 @@ def test_assess_matches_py_func(scenario, minute, action):
         return int(((sim.smeta[:, 0] & np.uint64(1)) > 0).sum())
 
     filled = filled_rows()
-    r1 = AK.assess(*_kernel_args(sim), action, -1)
-    r2 = AK.assess.py_func(*_kernel_args(other), action, -1)
+    r1 = AK.assess(sim.arrays, action, -1)
+    r2 = AK.assess.py_func(other.arrays, action, -1)
     for x, y in zip(r1, r2, strict=True):
         _same(x, y)
     _assert_arrays_equal(before, _kernel_args(sim)[:-2])
@@ -785,7 +786,7 @@ def test_open_loop_forks_equal_fully_measured_forks(scenario, minute):
     sim = _sim_at(scenario, minute)
     w = int(sim.p[L.P_OUTCOME_WINDOW])
     cost, cat = np.zeros(4), np.zeros(4, dtype=bool)
-    assert AK.evaluate(*_kernel_args(sim), 4, -1, cost, cat) == w
+    assert AK.evaluate(sim.arrays, 4, -1, cost, cat) == w
     promoted = []
     for a in range(4):
         fork = sim.fork()
@@ -801,8 +802,10 @@ def test_open_loop_forks_equal_fully_measured_forks(scenario, minute):
 
 def _shadow(sim):
     """Return an unstarted no_op shadow for _evaluate_at, shaped like the simulation."""
-    return ((sim.fr.copy(), sim.s.copy(), sim.models.copy(), sim.refs.copy(),
-             np.zeros_like(sim.hist), sim.live.copy(), sim.rs.copy()),
+    rec = sim.arrays
+    return (Sim(rec.p, rec.fa, rec.ac, rec.fr.copy(), rec.s.copy(), rec.models.copy(),
+                rec.refs.copy(), np.zeros_like(rec.hist), rec.live.copy(), rec.rs.copy(),
+                rec.smp, rec.smeta),
             np.zeros(1, dtype=np.int64))
 
 
@@ -811,19 +814,19 @@ def test_evaluate_at_memo_matches_py_func():
     sim = _sim_at("cov_sudden_campaign", 65)
     t = sim.t
     want_c, want_k = np.zeros(8), np.zeros(8, dtype=bool)
-    n = AK.evaluate(*_kernel_args(sim), 4, -1, want_c, want_k)
+    n = AK.evaluate(sim.arrays, 4, -1, want_c, want_k)
     for fn in (F._evaluate_at, F._evaluate_at.py_func):
         memo = np.zeros((sim.horizon + 2, F.N_FM_FIELDS))
         c, k = np.zeros(8), np.zeros(8, dtype=bool)
-        assert fn(*_kernel_args(sim), 4, c, k, memo, False, *_shadow(sim)) == n  # no memo
+        assert fn(sim.arrays, 4, c, k, memo, False, *_shadow(sim)) == n  # no memo
         assert not memo.any()
         np.testing.assert_array_equal(c[:4], want_c[:4])
-        assert fn(*_kernel_args(sim), 4, c, k, memo, True, *_shadow(sim)) == n
+        assert fn(sim.arrays, 4, c, k, memo, True, *_shadow(sim)) == n
         assert memo[t, F.FM_VALID] == 1.0 and memo[t, F.FM_WINDOW] == n
         np.testing.assert_array_equal(memo[t, F.FM_COST:F.FM_COST + 4], want_c[:4])
         memo[t, F.FM_COST] = 123.0  # read back, not recomputed
         c2, k2 = np.zeros(8), np.zeros(8, dtype=bool)
-        assert fn(*_kernel_args(sim), 4, c2, k2, memo, True, *_shadow(sim)) == n
+        assert fn(sim.arrays, 4, c2, k2, memo, True, *_shadow(sim)) == n
         assert c2[0] == 123.0 and (c2[1:4] == want_c[1:4]).all()
         np.testing.assert_array_equal(k2, want_k)
 
@@ -840,12 +843,12 @@ def test_no_op_shadow_equals_fresh_forks(scenario):
     for minute in range(60, 140):
         if minute % 7 in (0, 1, 3):  # decisions at irregular minutes, gaps beyond the window
             c, k = np.zeros(8), np.zeros(8, dtype=bool)
-            n = F._evaluate_at(*_kernel_args(sim), 4, c, k, memo, False, sh, sh_ok)
+            n = F._evaluate_at(sim.arrays, 4, c, k, memo, False, sh, sh_ok)
             want_c, want_k = np.zeros(8), np.zeros(8, dtype=bool)
-            assert AK.evaluate(*_kernel_args(sim), 4, -1, want_c, want_k) == n
+            assert AK.evaluate(sim.arrays, 4, -1, want_c, want_k) == n
             np.testing.assert_array_equal(c, want_c)
             np.testing.assert_array_equal(k, want_k)
-            assert sh_ok[0] == 1 and sh[1][L.S_T] == sim.t + n  # extended to the window end
+            assert sh_ok[0] == 1 and sh.s[L.S_T] == sim.t + n  # extended to the window end
         sim.step(L.NO_OP)
         if minute == 100:  # the episode acts: the caller drops the shadow, a new one starts
             sim.step(L.FALLBACK)
@@ -859,8 +862,8 @@ def test_evaluate_matches_py_func_and_leaves_the_state():
     before = [x.copy() for x in _kernel_args(sim)[:-2]]
     c1, c2 = np.zeros(4), np.zeros(4)
     k1, k2 = np.zeros(4, dtype=bool), np.zeros(4, dtype=bool)
-    n1 = AK.evaluate(*_kernel_args(sim), 4, -1, c1, k1)
-    n2 = AK.evaluate.py_func(*_kernel_args(other), 4, -1, c2, k2)
+    n1 = AK.evaluate(sim.arrays, 4, -1, c1, k1)
+    n2 = AK.evaluate.py_func(other.arrays, 4, -1, c2, k2)
     assert n1 == n2 == int(sim.p[L.P_OUTCOME_WINDOW])
     np.testing.assert_array_equal(c1, c2)
     np.testing.assert_array_equal(k1, k2)

@@ -1,6 +1,9 @@
-"""Tests of the simulator's Numba kernels (``simulator.rng``, ``.kernels``, ``.outcomes``).
+"""Tests of the simulator's Numba kernels.
 
-Layout: a completeness check (every njit function of the three modules has a parity case),
+The modules: ``simulator.rng``, ``.stats``, ``.faults``, ``.model``, ``.sampling``,
+``.deploy``, ``.step`` and ``.outcomes``.
+
+Layout: a completeness check (every njit function of these modules has a parity case),
 bit-for-bit parity of each kernel with its ``.py_func`` (including a few dozen minutes of the
 full ``step`` on a many-fault scenario, direct and canary), the KS statistic against SciPy
 and the critical value against Smirnov's formula, statistical and keying properties of the
@@ -19,12 +22,19 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from simulator import kernels as K
+from simulator import deploy as DP
+from simulator import faults as FT
 from simulator import layout as L
+from simulator import model as MD
 from simulator import outcomes as O
 from simulator import rng as R
+from simulator import sampling as SA
+from simulator import state as STATE
+from simulator import stats as ST
+from simulator import step as SP
 from simulator.core import Simulation
 from simulator.scenarios import compile_scenario, parse_scenario
+from simulator.state import Sim
 
 # --------------------------------------------------------------------------- fixtures
 #: A scenario holding one fault of (almost) every kind and shape, with small monitoring
@@ -207,9 +217,22 @@ def _copies(sim: Simulation) -> tuple[Simulation, Simulation]:
     return a, b
 
 
+def _own(sim: Simulation, **arrays) -> Sim:
+    """Return a record of copies of every array of ``sim``, some replaced by ``arrays``."""
+    return Sim(*(a.copy() for a in sim.arrays))._replace(**arrays)
+
+
 def _assert_same(x, y, what=""):
-    """Assert two values are identical: same type class, dtype, shape and bits."""
-    if isinstance(x, np.ndarray):
+    """Assert two values are identical: same type class, dtype, shape and bits.
+
+    Tuples (a :class:`Sim` record included) are compared field by field.
+    """
+    if isinstance(x, tuple):
+        assert isinstance(y, tuple) and type(x) is type(y) and len(x) == len(y), what
+        for i, (xi, yi) in enumerate(zip(x, y, strict=True)):
+            name = x._fields[i] if hasattr(x, "_fields") else i
+            _assert_same(xi, yi, f"{what}.{name}")
+    elif isinstance(x, np.ndarray):
         assert isinstance(y, np.ndarray), what
         assert x.dtype == y.dtype and x.shape == y.shape, what
         assert np.array_equal(x, y, equal_nan=True), f"{what}: {np.argwhere(x != y)[:5]}"
@@ -225,7 +248,7 @@ def _parity(fn, args_fn):
         r2 = fn.py_func(*a2)
     _assert_same(r1, r2, f"{fn.__name__} return")
     for i, (x, y) in enumerate(zip(a1, a2, strict=True)):
-        if isinstance(x, np.ndarray):
+        if isinstance(x, np.ndarray | tuple):
             _assert_same(x, y, f"{fn.__name__} argument {i}")
     return r1
 
@@ -238,37 +261,25 @@ def _wrapping_uint64():
 
 
 # =========================================================================== completeness
-#: Every njit function of the three kernel modules, by module; each has a parity test below.
+#: Every njit function of the kernel modules, by module; each has a parity test below.
 COVERED = {
     "simulator.rng": {"mix64", "seed_stream", "uniform", "normal", "binomial"},
-    "simulator.kernels": {
-        "ks_statistic",
-        "merge_sorted_blocks",
-        "_merge2",
-        "sort_block",
-        "fault_level",
-        "model_accuracy",
-        "model_is_bad",
-        "draw_reference",
-        "init_state",
-        "_promote",
-        "_deploy",
-        "_capture_training_window",
-        "apply_action",
-        "_finish_retrain",
-        "_judge_canary",
-        "_fault_onsets",
-        "_slot_effects",
-        "draw_samples",
-        "sample_cache_rows",
-        "new_sample_cache",
-        "step",
-    },
+    "simulator.stats": {"ks_statistic", "merge_sorted_blocks", "_merge2", "sort_block",
+                        "mann_whitney_less"},
+    "simulator.faults": {"fault_level", "_fault_onsets"},
+    "simulator.model": {"model_accuracy", "model_is_bad", "_slot_effects"},
+    "simulator.sampling": {"draw_samples", "draw_reference", "sample_cache_rows",
+                           "new_sample_cache"},
+    "simulator.deploy": {"_promote", "_deploy", "_capture_training_window", "apply_action",
+                         "_finish_retrain", "_judge_canary"},
+    "simulator.step": {"init_state", "step"},
+    "simulator.state": {"fork_sim", "copy_sim_into"},
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs"},
 }
 
 
-@pytest.mark.parametrize("module", [R, K, O], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [R, ST, FT, MD, SA, DP, SP, STATE, O],
+                         ids=lambda m: m.__name__)
 def test_every_njit_function_has_a_parity_case(module):
     """The njit functions defined in each kernel module are exactly those covered here."""
     found = {
@@ -405,9 +416,9 @@ _tied = st.sampled_from([-2.0, -0.5, 0.0, 0.25, 0.25, 1.0, 3.0])
 def test_ks_statistic_equals_scipy_random(a, b):
     """ks_statistic equals scipy's ks_2samp statistic on random samples (and its py_func)."""
     a, b = np.sort(np.array(a)), np.sort(np.array(b))
-    d = K.ks_statistic(a, b)
+    d = ST.ks_statistic(a, b)
     assert d == stats.ks_2samp(a, b, method="asymp").statistic
-    assert d == K.ks_statistic.py_func(a, b)
+    assert d == ST.ks_statistic.py_func(a, b)
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # scipy's p-value, n=1
@@ -416,9 +427,9 @@ def test_ks_statistic_equals_scipy_random(a, b):
 def test_ks_statistic_equals_scipy_with_ties(a, b):
     """ks_statistic equals scipy's ks_2samp statistic on heavily tied samples."""
     a, b = np.sort(np.array(a)), np.sort(np.array(b))
-    d = K.ks_statistic(a, b)
+    d = ST.ks_statistic(a, b)
     assert d == stats.ks_2samp(a, b, method="asymp").statistic
-    assert d == K.ks_statistic.py_func(a, b)
+    assert d == ST.ks_statistic.py_func(a, b)
 
 
 def _ks_full_walk(a, b):
@@ -446,18 +457,18 @@ def test_ks_statistic_equals_full_merge_walk_at_step_sizes(seed):
     a[a.size - 5 * (seed % 3):] = 0.0
     a.sort()
     b = np.sort(g.normal(size=1000))
-    assert K.ks_statistic(a, b) == _ks_full_walk(a, b)
-    assert K.ks_statistic(b, a) == _ks_full_walk(b, a)
+    assert ST.ks_statistic(a, b) == _ks_full_walk(a, b)
+    assert ST.ks_statistic(b, a) == _ks_full_walk(b, a)
 
 
 def test_ks_statistic_golden_and_empty():
     """Disjoint samples give 1, identical samples 0, and an empty sample NaN."""
     x = np.arange(5.0)
-    assert K.ks_statistic(x, x + 10.0) == 1.0
-    assert K.ks_statistic(x, x.copy()) == 0.0
-    assert math.isnan(K.ks_statistic(x, np.empty(0)))
-    assert math.isnan(K.ks_statistic(np.empty(0), x))
-    assert K.ks_statistic(np.array([1.0, 2.0]), np.array([2.0, 3.0])) == 0.5
+    assert ST.ks_statistic(x, x + 10.0) == 1.0
+    assert ST.ks_statistic(x, x.copy()) == 0.0
+    assert math.isnan(ST.ks_statistic(x, np.empty(0)))
+    assert math.isnan(ST.ks_statistic(np.empty(0), x))
+    assert ST.ks_statistic(np.array([1.0, 2.0]), np.array([2.0, 3.0])) == 0.5
 
 
 @pytest.mark.parametrize(
@@ -466,26 +477,68 @@ def test_ks_statistic_golden_and_empty():
 def test_ks_critical_value_formula(alpha, n, m):
     """D_alpha(n, m) = sqrt(-ln(alpha / 2) / 2) * sqrt((n + m) / (n m))."""
     expected = math.sqrt(-math.log(alpha / 2) / 2) * math.sqrt((n + m) / (n * m))
-    assert K.ks_critical_value(alpha, n, m) == pytest.approx(expected, rel=1e-14)
+    assert ST.ks_critical_value(alpha, n, m) == pytest.approx(expected, rel=1e-14)
 
 
 def test_ks_critical_value_classic_constant():
     """c(0.05) = 1.358 (Smirnov's table) at n = m = 1 scaled by sqrt(2)."""
-    assert K.ks_critical_value(0.05, 1, 1) / math.sqrt(2) == pytest.approx(1.3581, abs=1e-4)
+    assert ST.ks_critical_value(0.05, 1, 1) / math.sqrt(2) == pytest.approx(1.3581, abs=1e-4)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5, float("nan")])
 def test_ks_critical_value_rejects_alpha(alpha):
     """Alpha outside (0, 1) raises ValueError naming the allowed range."""
     with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\)"):
-        K.ks_critical_value(alpha, 100, 100)
+        ST.ks_critical_value(alpha, 100, 100)
 
 
 @pytest.mark.parametrize(("n", "m"), [(0, 10), (10, 0)])
 def test_ks_critical_value_rejects_sizes(n, m):
     """Sample sizes below 1 raise ValueError."""
     with pytest.raises(ValueError, match="sample sizes must be >= 1"):
-        K.ks_critical_value(0.05, n, m)
+        ST.ks_critical_value(0.05, n, m)
+
+
+# =========================================================================== Mann-Whitney
+_counts = st.integers(0, 60).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n)))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy on all-tied samples
+@settings(max_examples=300, deadline=None)
+@given(_counts, _counts)
+def test_mann_whitney_less_matches_py_func_and_scipy(c, b):
+    """U equals scipy's exactly and p to 1e-12 relative; the py_func agrees bit for bit.
+
+    Empty or all-tied samples give z = -inf and p = 1 (no evidence).
+    """
+    (n_c, k_c), (n_b, k_b) = c, b
+    out = ST.mann_whitney_less(n_c, k_c, n_b, k_b)
+    ref = ST.mann_whitney_less.py_func(n_c, k_c, n_b, k_b)
+    for x, y in zip(out, ref, strict=True):
+        _assert_same(x, y, "mann_whitney_less")
+    u_c, z, pval = out
+    assert isinstance(u_c, float) and isinstance(z, float) and isinstance(pval, float)
+    if n_c == 0 or n_b == 0:
+        assert z == -math.inf and pval == 1.0
+        return
+    cand = np.r_[np.ones(k_c), np.zeros(n_c - k_c)]
+    base = np.r_[np.ones(k_b), np.zeros(n_b - k_b)]
+    sc = stats.mannwhitneyu(cand, base, alternative="less", method="asymptotic",
+                            use_continuity=True)
+    assert u_c == sc.statistic
+    if z == -math.inf:  # all tied: sigma = 0
+        assert k_c + k_b in (0, n_c + n_b) and pval == 1.0
+    else:
+        assert pval == pytest.approx(sc.pvalue, rel=1e-12, abs=1e-300)
+
+
+def test_mann_whitney_less_golden():
+    """Hand-computed values: equal samples give p > 1/2; a worse candidate a small p."""
+    u_c, z, pval = ST.mann_whitney_less(10, 5, 10, 5)
+    assert u_c == 50.0 and pval > 0.5
+    u_c, z, pval = ST.mann_whitney_less(20, 2, 100, 90)
+    assert u_c == 2 * 10 + 0.5 * (2 * 90 + 18 * 10)
+    assert pval < 1e-6
 
 
 # =========================================================================== fault_level
@@ -517,8 +570,8 @@ FAULT_GOLDEN = [
 def test_fault_level_golden(name, row, golden):
     """fault_level gives the documented level of each shape at chosen minutes."""
     for t, level in golden.items():
-        assert K.fault_level(row, float(t)) == pytest.approx(level, abs=1e-15), (name, t)
-        assert K.fault_level(row, float(t)) == K.fault_level.py_func(row, float(t))
+        assert FT.fault_level(row, float(t)) == pytest.approx(level, abs=1e-15), (name, t)
+        assert FT.fault_level(row, float(t)) == FT.fault_level.py_func(row, float(t))
 
 
 # =========================================================================== outcomes
@@ -610,8 +663,8 @@ def test_model_accuracy_and_is_bad_match_py_func(loc, scale, concept, corrupt, a
     sim = _sim_at(30, deploy_canary=True)
     loc, scale = np.array(loc), np.array(scale)
     args = (sim.models, k, sim.p, sim.s, loc, scale, concept, corrupt, adv, outl, decay)
-    assert K.model_accuracy(*args) == K.model_accuracy.py_func(*args)
-    assert K.model_is_bad(sim.models, k, sim.p, sim.s) == K.model_is_bad.py_func(
+    assert MD.model_accuracy(*args) == MD.model_accuracy.py_func(*args)
+    assert MD.model_is_bad(sim.models, k, sim.p, sim.s) == MD.model_is_bad.py_func(
         sim.models, k, sim.p, sim.s
     )
 
@@ -619,19 +672,7 @@ def test_model_accuracy_and_is_bad_match_py_func(loc, scale, concept, corrupt, a
 def test_init_state_matches_py_func():
     """init_state equals its py_func on every array it fills."""
     sim = _sim_at(12)
-    _parity(
-        K.init_state,
-        lambda: (
-            sim.p,
-            sim.fr.copy(),
-            sim.s.copy(),
-            sim.models.copy(),
-            sim.refs.copy(),
-            sim.live.copy(),
-            987654321,
-            sim.rs.copy(),
-        ),
-    )
+    _parity(SP.init_state, lambda: (_own(sim), 987654321))
 
 
 def _draw_reference_args(sim, k, seed):
@@ -641,7 +682,7 @@ def _draw_reference_args(sim, k, seed):
     models = sim.models.copy()
     models[k, L.MF_LOC] += 0.7
     models[k, L.MF_SCALE + 1] = 1.9
-    return (models, sim.refs.copy(), k, sim.p, rs)
+    return (_own(sim, models=models, rs=rs), k)
 
 
 def test_draw_reference_matches_py_func_sample():
@@ -649,19 +690,20 @@ def test_draw_reference_matches_py_func_sample():
     sim = _sim_at(12)
     for k, seed in ((L.M_SERVING, 1), (L.M_CANDIDATE, 2), (L.M_FALLBACK, 3)):
         a1, a2 = _draw_reference_args(sim, k, seed), _draw_reference_args(sim, k, seed)
-        K.draw_reference(*a1)
-        K.draw_reference.py_func(*a2)
-        _assert_same(a1[1], a2[1], "refs")
-        _assert_same(a1[4], a2[4], "stream state")
-        np.testing.assert_allclose(a1[0], a2[0], rtol=1e-12, atol=1e-12)
+        SA.draw_reference(*a1)
+        SA.draw_reference.py_func(*a2)
+        _assert_same(a1[0].refs, a2[0].refs, "refs")
+        _assert_same(a1[0].rs, a2[0].rs, "stream state")
+        np.testing.assert_allclose(a1[0].models, a2[0].models, rtol=1e-12, atol=1e-12)
 
 
 def test_draw_reference_mean_std_are_sequential_sums():
     """The compiled reference mean/std equal plain sequential-sum formulas bit for bit."""
     sim = _sim_at(12)
     args = _draw_reference_args(sim, L.M_CANDIDATE, 2)
-    K.draw_reference(*args)
-    models, refs, k, p = args[0], args[1], args[2], args[3]
+    SA.draw_reference(*args)
+    (rec, k), p = args, args[0].p
+    models, refs = rec.models, rec.refs
     m = int(p[L.P_REF_SIZE])
     for j in range(L.N_FEATURES):
         x = refs[k, j, :m]
@@ -680,7 +722,7 @@ def test_draw_reference_matches_py_func_bit_for_bit():
     """draw_reference equals its py_func bit for bit, reference mean and std included."""
     sim = _sim_at(12)
     for k, seed in ((L.M_SERVING, 1), (L.M_CANDIDATE, 2), (L.M_FALLBACK, 3)):
-        _parity(K.draw_reference, lambda k=k, seed=seed: _draw_reference_args(sim, k, seed))
+        _parity(SA.draw_reference, lambda k=k, seed=seed: _draw_reference_args(sim, k, seed))
 
 
 @pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
@@ -689,18 +731,7 @@ def test_apply_action_matches_py_func(canary, minutes):
     """apply_action equals its py_func for every action, idle and busy states alike."""
     sim = _sim_at(minutes, deploy_canary=canary)
     for a in range(L.N_EXTENDED_ACTIONS):
-        _parity(
-            K.apply_action,
-            lambda a=a: (
-                sim.p,
-                sim.s.copy(),
-                sim.models.copy(),
-                sim.refs.copy(),
-                sim.hist.copy(),
-                a,
-                float(sim.t),
-            ),
-        )
+        _parity(DP.apply_action, lambda a=a: (_own(sim), a, float(sim.t)))
 
 
 @pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
@@ -710,15 +741,9 @@ def test_deploy_promote_finish_match_py_func(canary):
     assert sim.s[L.S_JOB_ACTIVE] == 1.0
     t = float(sim.t)
     for src in (L.M_PREVIOUS, L.M_CANDIDATE):
-        _parity(K._promote, lambda src=src: (sim.s.copy(), sim.models.copy(), sim.refs.copy(), src))
-        _parity(
-            K._deploy,
-            lambda src=src: (sim.p, sim.s.copy(), sim.models.copy(), sim.refs.copy(), src, t),
-        )
-    _parity(
-        K._finish_retrain,
-        lambda: (sim.p, sim.s.copy(), sim.models.copy(), sim.refs.copy(), sim.rs.copy(), t + 5.0),
-    )
+        _parity(DP._promote, lambda src=src: (_own(sim), src))
+        _parity(DP._deploy, lambda src=src: (_own(sim), src, t))
+    _parity(DP._finish_retrain, lambda: (_own(sim), t + 5.0))
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 100, 256, 257, 600])
@@ -727,7 +752,7 @@ def test_sort_block_equals_np_sort_and_py_func(n):
     g = np.random.default_rng(n)
     x = np.round(g.normal(size=n), 1)  # rounding makes ties
     x[: n // 10] = -999.0  # a corrupted share, as the step kernel draws
-    out = _parity(K.sort_block, lambda: (x.copy(),))
+    out = _parity(ST.sort_block, lambda: (x.copy(),))
     np.testing.assert_array_equal(out, np.sort(x))
 
 
@@ -741,10 +766,10 @@ def test_merge2_equals_sort_of_concatenation(x, y):
     x.sort()
     y.sort()
     out = np.empty(x.size + y.size)
-    K._merge2(x, x.size, y, y.size, out)
+    ST._merge2(x, x.size, y, y.size, out)
     np.testing.assert_array_equal(out, np.sort(np.concatenate([x, y])))
     out2 = np.empty_like(out)
-    K._merge2.py_func(x, x.size, y, y.size, out2)
+    ST._merge2.py_func(x, x.size, y, y.size, out2)
     np.testing.assert_array_equal(out2, out)
 
 
@@ -754,10 +779,10 @@ def test_merge_sorted_blocks_equals_sort_and_py_func(w):
     g = np.random.default_rng(w)
     live = np.round(g.normal(size=(w, 2, 50)), 1)  # rounding makes ties
     live.sort(axis=2)
-    out = _parity(K.merge_sorted_blocks, lambda: (live.copy(), 1, 50, np.empty(w * 50)))
+    out = _parity(ST.merge_sorted_blocks, lambda: (live.copy(), 1, 50, np.empty(w * 50)))
     assert out is None
     buf = np.empty(w * 50)
-    K.merge_sorted_blocks(live, 1, 50, buf)
+    ST.merge_sorted_blocks(live, 1, 50, buf)
     np.testing.assert_array_equal(buf, np.sort(live[:, 1, :].ravel()))
 
 
@@ -766,7 +791,7 @@ def test_slot_effects_match_py_func(minutes):
     """_slot_effects equals its py_func: per-slot decay, latency, accuracy and leak rate."""
     sim = _sim_at(minutes)
     t = float(sim.t)
-    levels = np.array([K.fault_level(f, t) for f in sim.fa])
+    levels = np.array([FT.fault_level(f, t) for f in sim.fa])
     loc = np.array(L.BASE_LOC) + 0.5
     scale = np.ones(L.N_FEATURES)
 
@@ -775,14 +800,14 @@ def test_slot_effects_match_py_func(minutes):
                 0.01, np.zeros(L.N_MODEL_SLOTS), np.ones(L.N_MODEL_SLOTS),
                 np.zeros(L.N_MODEL_SLOTS))
 
-    _parity(K._slot_effects, args)
+    _parity(MD._slot_effects, args)
 
 
 @pytest.mark.parametrize("t", [0, 7, 30, 60])
 def test_capture_training_window_matches_py_func(t):
     """_capture_training_window equals its py_func, with and without pre-episode minutes."""
     sim = _sim_at(60)
-    _parity(K._capture_training_window, lambda: (sim.p, sim.s.copy(), sim.hist, float(t)))
+    _parity(DP._capture_training_window, lambda: (_own(sim), float(t)))
 
 
 @pytest.mark.parametrize("kind", [L.RETRAIN, L.ROLLBACK])
@@ -795,18 +820,8 @@ def test_judge_canary_matches_py_func(kind, acc_cand):
     models = sim.models.copy()
     models[L.M_CANDIDATE] = models[L.M_SERVING]
     out = _parity(
-        K._judge_canary,
-        lambda: (
-            sim.p,
-            s.copy(),
-            models.copy(),
-            sim.refs.copy(),
-            sim.rs.copy(),
-            10.0,
-            0.9,
-            acc_cand,
-            0.01,
-        ),
+        DP._judge_canary,
+        lambda: (_own(sim, s=s.copy(), models=models.copy()), 10.0, 0.9, acc_cand, 0.01),
     )
     assert out == (1 if acc_cand == 0.9 else 0)
 
@@ -815,18 +830,7 @@ def test_judge_canary_matches_py_func(kind, acc_cand):
 def test_fault_onsets_matches_py_func(t):
     """_fault_onsets equals its py_func (bad deploy and schema migration included)."""
     sim = _sim_at(1)
-    _parity(
-        K._fault_onsets,
-        lambda: (
-            sim.p,
-            sim.fa,
-            np.zeros_like(sim.fr),
-            sim.s.copy(),
-            sim.models.copy(),
-            sim.refs.copy(),
-            float(t),
-        ),
-    )
+    _parity(FT._fault_onsets, lambda: (_own(sim, fr=np.zeros_like(sim.fr)), float(t)))
 
 
 @pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
@@ -837,18 +841,8 @@ def test_step_matches_py_func_over_an_episode(canary):
     a, b = _copies(origin)
     for minute in range(STEP_MINUTES):
         act = SCHEDULE.get(minute, L.NO_OP)
-        args_a = [
-            getattr(a, n)
-            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs", "smp",
-                      "smeta")
-        ]
-        args_b = [
-            getattr(b, n)
-            for n in ("p", "fa", "fr", "ac", "s", "models", "refs", "hist", "live", "rs", "smp",
-                      "smeta")
-        ]
-        ra = K.step(*args_a, act, 1.5 if minute % 7 == 0 else 0.0)
-        rb = K.step.py_func(*args_b, act, 1.5 if minute % 7 == 0 else 0.0)
+        ra = SP.step(a.arrays, act, 1.5 if minute % 7 == 0 else 0.0)
+        rb = SP.step.py_func(b.arrays, act, 1.5 if minute % 7 == 0 else 0.0)
         assert ra == rb, minute
         for name in ARRAYS + ("p", "smp", "smeta"):
             _assert_same(getattr(a, name), getattr(b, name), f"{name} at minute {minute}")
@@ -861,17 +855,79 @@ def test_step_matches_py_func_over_an_episode(canary):
         assert a.hist[:STEP_MINUTES, L.R_CANARY_SHARE].max() > 0
 
 
+# =========================================================================== the Sim record
+MUTABLE = ("fr", "s", "models", "refs", "hist", "live", "rs")
+SHARED = ("p", "fa", "ac", "smp", "smeta")
+
+
+def test_sim_fields_and_new_sim():
+    """Sim holds the twelve arrays; new_sim allocates zeroed state of the scenario's shapes."""
+    assert Sim._fields == SHARED[:3] + MUTABLE + SHARED[3:]
+    compiled = _compiled()
+    rec = STATE.new_sim(compiled)
+    assert rec.p is compiled.params and rec.fa is compiled.faults
+    assert rec.ac is compiled.action_costs
+    p = compiled.params
+    m, n, w = int(p[L.P_REF_SIZE]), int(p[L.P_SAMPLES_PER_MIN]), int(p[L.P_KS_WINDOW])
+    rows = int(p[L.P_HORIZON]) + 1
+    shapes = {"fr": (compiled.faults.shape[0], L.N_FAULT_RT), "s": (L.N_STATE,),
+              "models": (L.N_MODEL_SLOTS, L.N_MODEL_FIELDS),
+              "refs": (L.N_MODEL_SLOTS, L.N_FEATURES, m), "hist": (rows, L.N_RECORD),
+              "live": (w, L.N_FEATURES, n), "rs": (1,),
+              "smp": (rows, L.N_FEATURES, (w + 2) * n), "smeta": (rows, SA.N_SC)}
+    for name, shape in shapes.items():
+        x = getattr(rec, name)
+        assert x.shape == shape, name
+        assert x.flags.c_contiguous and x.flags.writeable, name
+    for name in MUTABLE:
+        assert not getattr(rec, name).any(), name
+    assert rec.rs.dtype == np.uint64 and rec.smeta.dtype == np.uint64
+    assert not rec.smeta.any()
+    assert STATE.new_sim(compiled, sample_cache_mib=0.0).smp.shape[0] == 0
+
+
+def test_fork_sim_matches_py_func_copies_state_and_shares_the_rest():
+    """fork_sim equals its py_func; state arrays are copies, scenario and cache shared."""
+    sim = _sim_at(20)
+    fork = _parity(STATE.fork_sim, lambda: (_own(sim),))
+    assert isinstance(fork, Sim)
+    rec = sim.arrays
+    fork = STATE.fork_sim(rec)
+    for name in SHARED:
+        assert getattr(fork, name) is getattr(rec, name), name
+    for name in MUTABLE:
+        x, y = getattr(fork, name), getattr(rec, name)
+        assert not np.shares_memory(x, y), name
+        _assert_same(x, y, name)
+
+
+def test_copy_sim_into_matches_py_func_and_copies_the_state_only():
+    """copy_sim_into writes src's state arrays into dst's, in place; nothing else changes."""
+    src = _sim_at(20)
+    dst = _sim_at(7, deploy_canary=True, seed=3)
+    _parity(STATE.copy_sim_into, lambda: (_own(dst), _own(src)))
+    a, b = _own(dst), _own(src)
+    before = {name: getattr(a, name) for name in Sim._fields}
+    STATE.copy_sim_into(a, b)
+    for name in Sim._fields:
+        assert getattr(a, name) is before[name], name  # the same arrays, written in place
+    for name in MUTABLE:
+        _assert_same(getattr(a, name), getattr(b, name), name)
+    for name in SHARED:
+        _assert_same(getattr(a, name), getattr(dst, name), name)
+
+
 # =========================================================================== sample cache
 def test_draw_samples_matches_py_func():
     """draw_samples equals its py_func (rows, invalid count and the advanced stream)."""
     sim = _sim_at(30)
-    levels = np.array([K.fault_level(sim.fa[i], 30.0) for i in range(sim.fa.shape[0])])
+    levels = np.array([FT.fault_level(sim.fa[i], 30.0) for i in range(sim.fa.shape[0])])
     assert (levels > 0).any()
     n = int(sim.p[L.P_SAMPLES_PER_MIN])
     rs = np.zeros(1, dtype=np.uint64)
     R.seed_stream(rs, 5, 30, R.STREAM_MINUTE)
     scale = np.full(L.N_FEATURES, 1.3)
-    out = _parity(K.draw_samples,
+    out = _parity(SA.draw_samples,
                   lambda: (sim.fa, levels, scale, np.zeros((L.N_FEATURES, n)), rs.copy(), n))
     assert 0 <= out <= n
 
@@ -882,13 +938,13 @@ def test_sample_cache_rows_budget():
     rows = int(p[L.P_HORIZON]) + 1
     n, w = int(p[L.P_SAMPLES_PER_MIN]), int(p[L.P_KS_WINDOW])
     nbytes = rows * L.N_FEATURES * (w + 2) * n * 8
-    assert K.sample_cache_rows(p, nbytes / 2**20) == rows
-    assert K.sample_cache_rows(p, nbytes / 2**20 * 0.999) == 0
-    assert K.sample_cache_rows.py_func(p, 64.0) == rows
-    for fn in (K.new_sample_cache, K.new_sample_cache.py_func):
+    assert SA.sample_cache_rows(p, nbytes / 2**20) == rows
+    assert SA.sample_cache_rows(p, nbytes / 2**20 * 0.999) == 0
+    assert SA.sample_cache_rows.py_func(p, 64.0) == rows
+    for fn in (SA.new_sample_cache, SA.new_sample_cache.py_func):
         smp, smeta = fn(p, 64.0)
         assert smp.shape == (rows, L.N_FEATURES, (w + 2) * n)
-        assert smeta.shape == (rows, K.N_SC) and smeta.dtype == np.uint64 and not smeta.any()
+        assert smeta.shape == (rows, SA.N_SC) and smeta.dtype == np.uint64 and not smeta.any()
         assert fn(p, 0.0)[0].shape[0] == 0
 
 
@@ -917,29 +973,29 @@ def test_sample_cache_changes_no_result(canary):
     for name in ARRAYS:
         _assert_same(getattr(cached, name), getattr(plain, name), name)
     # the forks play open loop and draw nothing: the episode's own minutes are cached
-    flags = cached.smeta[:, K.SC_FLAGS]
-    filled = (flags & K.SC_SAMPLES) > 0
+    flags = cached.smeta[:, SA.SC_FLAGS]
+    filled = (flags & SA.SC_SAMPLES) > 0
     assert filled.sum() == STEP_MINUTES + 1 and filled[: STEP_MINUTES + 1].all()
-    assert ((flags & K.SC_MERGED) > 0).sum() == STEP_MINUTES + 1
+    assert ((flags & SA.SC_MERGED) > 0).sum() == STEP_MINUTES + 1
     # KS statistics cached against the initial serving reference and, once the episode
     # falls back, against the fallback's; never against a retrained reference
-    assert ((flags & K.SC_D0) > 0).sum() >= 2 and ((flags & (K.SC_D0 << 2)) > 0).sum() > 5
+    assert ((flags & SA.SC_D0) > 0).sum() >= 2 and ((flags & (SA.SC_D0 << 2)) > 0).sum() > 5
     # anomaly counts likewise, against the same references as the KS statistics
-    for k in range(K.N_CACHED_REFS):
-        np.testing.assert_array_equal((flags & (K.SC_A0 << k)) > 0, (flags & (K.SC_D0 << k)) > 0)
+    for k in range(SA.N_CACHED_REFS):
+        np.testing.assert_array_equal((flags & (SA.SC_A0 << k)) > 0, (flags & (SA.SC_D0 << k)) > 0)
     fresh = Simulation(cached.compiled)
     fresh.reset(4242)  # the initial references' moments
     n = int(cached.p[L.P_SAMPLES_PER_MIN])
     for k, slot in ((0, L.M_SERVING), (2, L.M_FALLBACK)):
         mean = fresh.models[slot, L.MF_RMEAN:L.MF_RMEAN + L.N_FEATURES]
         std = fresh.models[slot, L.MF_RSTD:L.MF_RSTD + L.N_FEATURES]
-        rows = np.flatnonzero((flags & (K.SC_A0 << k)) > 0)
+        rows = np.flatnonzero((flags & (SA.SC_A0 << k)) > 0)
         assert rows.size >= 2
         for t in rows:
             raw = cached.smp[t, :, n:2 * n]  # (N_FEATURES, n)
             z = np.abs(raw - mean[:, None]) / std[:, None]
             want = int((z > cached.p[L.P_ANOMALY_Z]).any(axis=0).sum())
-            assert int(cached.smeta[t, K.SC_ANOM + k]) == want
+            assert int(cached.smeta[t, SA.SC_ANOM + k]) == want
 
 
 def test_reset_gives_a_fresh_sample_cache_and_forks_keep_theirs():
@@ -952,7 +1008,7 @@ def test_reset_gives_a_fresh_sample_cache_and_forks_keep_theirs():
     assert fork.smp is sim.smp
     sim.reset(2)
     assert fork.smp is not sim.smp
-    assert ((sim.smeta[:, K.SC_FLAGS] & K.SC_SAMPLES) > 0).sum() == 1  # minute 0 only
+    assert ((sim.smeta[:, SA.SC_FLAGS] & SA.SC_SAMPLES) > 0).sum() == 1  # minute 0 only
     ref = Simulation(_compiled(), sample_cache_mib=0.0)
     ref.reset(1)
     for _ in range(10):

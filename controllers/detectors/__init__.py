@@ -35,7 +35,7 @@ import numbers
 import numpy as np
 
 from controllers.detectors import _kernels as _k
-from simulator.kernels import ks_critical_value as _sim_ks_critical_value
+from simulator.stats import ks_critical_value as _sim_ks_critical_value
 
 __all__ = [
     "ADWIN",

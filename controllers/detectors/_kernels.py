@@ -43,7 +43,7 @@ import math
 import numba
 import numpy as np
 
-from simulator.kernels import ks_statistic  # noqa: F401  (one KS kernel for the project)
+from simulator.stats import ks_statistic  # noqa: F401  (one KS kernel for the project)
 
 # --------------------------------------------------------------------------- codes
 ALARM_NONE = 0

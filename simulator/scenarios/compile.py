@@ -16,7 +16,7 @@ _SUBKIND_TABLES = {
 }
 
 #: Canary judges by code (``layout.P_CANARY_JUDGE``): the paper's delta-SLA rule (Sec. 3.4)
-#: and a one-sided Mann-Whitney U test on per-request correctness (see ``kernels._judge_canary``).
+#: and a one-sided Mann-Whitney U test on per-request correctness (see ``deploy._judge_canary``).
 CANARY_JUDGES = ("delta_sla", "mann_whitney")
 
 

@@ -31,9 +31,9 @@ import numpy as np
 
 from simulator import layout as L
 from simulator.core import Simulation
-from simulator.kernels import ks_critical_value
 from simulator.scenarios.compile import compile_scenario
 from simulator.scenarios.schema import Scenario
+from simulator.stats import ks_critical_value
 
 #: Alarm thresholds (see the module docstring); the values of ``controllers.envelope``.
 ALARM_ALPHA = 0.05

@@ -1,0 +1,241 @@
+"""Actions, deployments and the canary (DESIGN 3.5), Numba-compiled."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from simulator import layout as L
+from simulator.outcomes import sla_score
+from simulator.rng import STREAM_CANARY, STREAM_RETRAIN, binomial, seed_stream
+from simulator.sampling import draw_reference
+from simulator.stats import mann_whitney_less
+
+_BASE_LOC = np.array(L.BASE_LOC)
+
+
+@nb.njit(cache=True)
+def _promote(sim, src):
+    """Make slot ``src`` the serving model; the old serving model becomes previous."""
+    s, models, refs = sim.s, sim.models, sim.refs
+    if src == L.M_PREVIOUS:
+        tmp = models[L.M_SERVING].copy()
+        models[L.M_SERVING] = models[L.M_PREVIOUS]
+        models[L.M_PREVIOUS] = tmp
+        tmp_r = refs[L.M_SERVING].copy()
+        refs[L.M_SERVING] = refs[L.M_PREVIOUS]
+        refs[L.M_PREVIOUS] = tmp_r
+    else:
+        models[L.M_PREVIOUS] = models[L.M_SERVING]
+        refs[L.M_PREVIOUS] = refs[L.M_SERVING]
+        models[L.M_SERVING] = models[src]
+        refs[L.M_SERVING] = refs[src]
+        models[src, L.MF_VALID] = 0.0
+    s[L.S_FALLBACK_ACTIVE] = 0.0
+    s[L.S_LEAK] = 0.0
+    s[L.S_N_PROMOTIONS] += 1.0
+
+
+@nb.njit(cache=True)
+def _deploy(sim, src, t):
+    """Deploy slot ``src`` (previous or candidate) at minute ``t``: canary or direct."""
+    p, s, models, refs = sim.p, sim.s, sim.models, sim.refs
+    if p[L.P_DEPLOY_CANARY] > 0.5:
+        if src == L.M_PREVIOUS:
+            models[L.M_CANDIDATE] = models[L.M_PREVIOUS]
+            refs[L.M_CANDIDATE] = refs[L.M_PREVIOUS]
+            s[L.S_CANARY_KIND] = L.ROLLBACK
+        else:
+            s[L.S_CANARY_KIND] = L.RETRAIN
+        s[L.S_CANARY_ACTIVE] = 1.0
+        s[L.S_CANARY_END] = t + p[L.P_CANARY_MIN]
+    else:
+        _promote(sim, src)
+        s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
+
+
+@nb.njit(cache=True)
+def _capture_training_window(sim, t):
+    """Average the labelled data a retrain started at ``t`` can use (DESIGN 3.5).
+
+    Labelled data are minutes [t - delay - W, t - delay); minutes before the episode are
+    the pre-fault baseline. Under an active ``quarantine_inputs`` the rows that validation
+    flags are filtered out of the whole window, not only those recorded under quarantine.
+    The averages go to ``s[S_JOB_*]``.
+    """
+    p, s, hist = sim.p, sim.s, sim.hist
+    quarantine = s[L.S_QUARANTINE_UNTIL] > t
+    delay = p[L.P_LABEL_DELAY]
+    w = int(p[L.P_TRAIN_WINDOW])
+    hi = int(t - delay)
+    lo = hi - w
+    for j in range(L.N_FEATURES):
+        s[L.S_JOB_LOC + j] = 0.0
+        s[L.S_JOB_SCALE + j] = 0.0
+    s[L.S_JOB_CONCEPT] = 0.0
+    s[L.S_JOB_CORRUPT] = 0.0
+    for u in range(lo, hi):
+        if u >= 0:
+            r = hist[u]
+            for j in range(L.N_FEATURES):
+                s[L.S_JOB_LOC + j] += r[L.R_LOC + j]
+                s[L.S_JOB_SCALE + j] += r[L.R_SCALE + j]
+            s[L.S_JOB_CONCEPT] += r[L.R_CONCEPT]
+            s[L.S_JOB_CORRUPT] += r[L.R_CORRUPT_SHARE]
+            if quarantine:  # the training pipeline filters rows validation flags
+                s[L.S_JOB_CORRUPT] -= r[L.R_CORRUPT_DETECTABLE]
+        else:
+            for j in range(L.N_FEATURES):
+                s[L.S_JOB_LOC + j] += _BASE_LOC[j]
+                s[L.S_JOB_SCALE + j] += 1.0
+    for j in range(L.N_FEATURES):
+        s[L.S_JOB_LOC + j] /= w
+        s[L.S_JOB_SCALE + j] /= w
+    s[L.S_JOB_CONCEPT] /= w
+    s[L.S_JOB_CORRUPT] /= w
+
+
+@nb.njit(cache=True)
+def apply_action(sim, a, t):
+    """Start action ``a`` at minute ``t``. Returns 1 if it took effect, 0 if it became a no-op.
+
+    An action that conflicts with one in progress (a retrain or canary running, a rollback
+    with no previous version) becomes a no-op and is counted in ``s[S_N_CONFLICTS]``.
+    """
+    p, s, models = sim.p, sim.s, sim.models
+    if a == L.NO_OP:
+        return 1
+    busy = s[L.S_JOB_ACTIVE] > 0.5 or s[L.S_CANARY_ACTIVE] > 0.5
+    if a == L.FALLBACK:
+        s[L.S_FALLBACK_ACTIVE] = 1.0
+        s[L.S_FALLBACK_UNTIL] = t + p[L.P_FALLBACK_TTL]
+        return 1
+    if a == L.ROLLBACK:
+        if busy or models[L.M_PREVIOUS, L.MF_VALID] < 0.5:
+            s[L.S_N_CONFLICTS] += 1.0
+            return 0
+        _deploy(sim, L.M_PREVIOUS, t)
+        return 1
+    if a == L.RETRAIN:
+        if busy:
+            s[L.S_N_CONFLICTS] += 1.0
+            return 0
+        _capture_training_window(sim, t)
+        s[L.S_JOB_ACTIVE] = 1.0
+        s[L.S_JOB_DONE_AT] = t + p[L.P_RETRAIN_MIN]
+        return 1
+    if a == L.SCALE_OUT:
+        s[L.S_REPLICAS] += p[L.P_SCALE_STEP]
+        return 1
+    if a == L.RESTART:
+        s[L.S_LEAK] = 0.0
+        s[L.S_RESTART_UNTIL] = t + p[L.P_RESTART_MIN]
+        return 1
+    if a == L.QUARANTINE_INPUTS:
+        s[L.S_QUARANTINE_UNTIL] = t + p[L.P_QUARANTINE_TTL]
+        return 1
+    if a == L.ESCALATE:
+        if s[L.S_ESCALATE_AT] >= 0.0:
+            s[L.S_N_CONFLICTS] += 1.0
+            return 0
+        s[L.S_ESCALATE_AT] = t + p[L.P_ESCALATE_DELAY]
+        return 1
+    return 0
+
+
+@nb.njit(cache=True)
+def _finish_retrain(sim, t):
+    """Build the candidate from the captured window (poisoned if corrupted) and deploy it."""
+    p, s, models, rs = sim.p, sim.s, sim.models, sim.rs
+    c = L.M_CANDIDATE
+    models[c] = 0.0
+    models[c, L.MF_VALID] = 1.0
+    models[c, L.MF_VERSION] = s[L.S_NEXT_VERSION]
+    s[L.S_NEXT_VERSION] += 1.0
+    models[c, L.MF_CONCEPT] = s[L.S_JOB_CONCEPT]
+    models[c, L.MF_CORRUPT] = s[L.S_JOB_CORRUPT]
+    models[c, L.MF_SCHEMA] = s[L.S_LIVE_SCHEMA]
+    models[c, L.MF_BASE_ACC] = p[L.P_BASE_ACC]
+    models[c, L.MF_COST] = 1.0
+    models[c, L.MF_TRAINED_AT] = t
+    models[c, L.MF_REF_ID] = -1.0  # a new reference: its KS statistics are not cached
+    for j in range(L.N_FEATURES):
+        models[c, L.MF_LOC + j] = s[L.S_JOB_LOC + j]
+        models[c, L.MF_SCALE + j] = s[L.S_JOB_SCALE + j]
+    if s[L.S_OPEN_LOOP] < 0.5:  # the reference serves the measurements only
+        seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_RETRAIN)
+        draw_reference(sim, c)
+    s[L.S_JOB_ACTIVE] = 0.0
+    _deploy(sim, c, t)
+
+
+@nb.njit(cache=True)
+def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
+    """Judge the canary and promote or abort it; return 1 if promoted.
+
+    The judge's samples are the labels that have arrived for each slice by the end of the
+    canary: ``n = share * label_volume * max(0, canary_minutes - label_delay)`` labelled
+    requests of the candidate and ``(1 - share) * ...`` of the baseline (the model serving the
+    rest), each correct (1) or not (0) with the slice's true accuracy. They are drawn from the
+    canary stream (seed, t), baseline first, the same draws whichever judge runs, so the
+    judge changes no other random number (common random numbers).
+
+    ``p[P_CANARY_JUDGE]`` selects the judge:
+
+    0 (``delta_sla``, the paper's Sec. 3.4)
+        Abort if the candidate's measured SLA score is more than ``canary_delta_sla`` below the
+        baseline's. Without candidate labels its accuracy is taken to equal the baseline's.
+    1 (``mann_whitney``, as canary-analysis systems such as Kayenta do)
+        One-sided Mann-Whitney U test (Mann & Whitney 1947) of H1 "the candidate's correctness
+        is stochastically smaller than the baseline's" on the candidate's and the
+        baseline's correct counts (:func:`simulator.stats.mann_whitney_less`: normal
+        approximation with tie and continuity corrections, as ``scipy.stats.mannwhitneyu(c,
+        b, alternative="less", method="asymptotic")``); abort if p < 0.05. Without samples in
+        either slice, or with all samples tied (sigma = 0), p = 1: no evidence, the
+        candidate is promoted.
+
+    Parameters
+    ----------
+    diag : ndarray, shape (4,), optional
+        If given, receives (U_c, z, p, abort) of the Mann-Whitney judge, computed whichever
+        judge decides (z = -inf when sigma = 0 or a slice is empty).
+    """
+    p, s, models, rs = sim.p, sim.s, sim.models, sim.rs
+    seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
+    share = p[L.P_CANARY_SHARE]
+    minutes = max(0.0, p[L.P_CANARY_MIN] - p[L.P_LABEL_DELAY])
+    n_c = int(share * p[L.P_LABEL_VOLUME] * minutes)
+    n_b = int((1.0 - share) * p[L.P_LABEL_VOLUME] * minutes)
+    k_b = binomial(rs, n_b, acc_main)
+    k_c = binomial(rs, n_c, acc_cand)
+    s[L.S_CANARY_ACTIVE] = 0.0
+    mwu_abort = False
+    if p[L.P_CANARY_JUDGE] > 0.5 or diag is not None:
+        u_c, z, pval = mann_whitney_less(n_c, k_c, n_b, k_b)
+        mwu_abort = pval < 0.05
+        if diag is not None:
+            diag[0] = u_c
+            diag[1] = z
+            diag[2] = pval
+            diag[3] = 1.0 if mwu_abort else 0.0
+    if p[L.P_CANARY_JUDGE] > 0.5:
+        abort = mwu_abort
+    else:
+        acc_b = k_b / n_b if n_b > 0 else acc_main
+        acc_c = k_c / n_c if n_c > 0 else acc_b
+        avail = 1.0 - err
+        lat = p[L.P_SLO_LATENCY_MS]
+        sla_b = sla_score(avail, acc_b, lat, p)
+        sla_c = sla_score(avail, acc_c, lat, p)
+        abort = sla_c < sla_b - p[L.P_CANARY_DELTA]
+    if abort:
+        s[L.S_N_CANARY_ABORTS] += 1.0
+        models[L.M_CANDIDATE, L.MF_VALID] = 0.0
+        return 0
+    if s[L.S_CANARY_KIND] == L.ROLLBACK:
+        models[L.M_CANDIDATE, L.MF_VALID] = 0.0
+        _promote(sim, L.M_PREVIOUS)
+    else:
+        _promote(sim, L.M_CANDIDATE)
+    s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
+    return 1
