@@ -35,13 +35,6 @@ from simulator import layout as L
 from simulator.records import Truth, feedback_records, info_record, new_truth
 
 
-def check_bool(name: str, value) -> bool:
-    """Return ``value`` as a bool; raise ValueError unless it is true or false."""
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return bool(value)
-
-
 def check_number(name: str, value, *, finite: bool = False) -> float:
     """Return ``value`` as a float; raise ValueError unless it is a real number.
 

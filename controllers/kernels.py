@@ -40,7 +40,6 @@ OBS_TRAFFIC = 6
 OBS_COST = 7
 OBS_CANARY = 8
 OBS_VALIDATION = 9
-N_OBS = 10
 
 # Rule indices (positions in ``controllers.rules.RULE_NAMES``).
 RULE_PI_DET_FALLBACK = 0
@@ -127,8 +126,12 @@ def expert_rules(obs, d_crit, fallback_minutes, timeout_ms, slo_latency_ms):
     if fallback_minutes >= 60 and d > 0.15:
         return RETRAIN, RULE_FALLBACK_NOT_ENOUGH
     env = pi_det(obs, d_crit)
-    if env != NONE:
-        return env, env - 1
+    if env == FALLBACK:
+        return FALLBACK, RULE_PI_DET_FALLBACK
+    if env == ROLLBACK:
+        return ROLLBACK, RULE_PI_DET_ROLLBACK
+    if env == RETRAIN:
+        return RETRAIN, RULE_PI_DET_RETRAIN
     if val > 0.02:
         return FALLBACK, RULE_VALIDATION
     if util > 0.9 and err > 0.01:

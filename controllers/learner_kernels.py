@@ -185,7 +185,7 @@ class TabularState(NamedTuple):
         Learned: the learner's table (Thompson sampling: Beta alphas and betas; epsilon-greedy:
         running means and counts).
     safe : ndarray, shape (2, N_CONTEXTS, n_actions) or (2, 1, 1)
-        Learned: the hybrid's SLA-filter posteriors (``controllers.hybrid_kernels``); a
+        Learned: the hybrid's SLA-filter posteriors (``controllers.hybrid``); a
         placeholder for the others.
     vars, init : ndarray of VARS, shape (1,)
         Per episode: the cooldown clock; ``init`` its value at an episode's start.
@@ -296,7 +296,7 @@ def tabular_update(state, params, feedback, rng, rewards, rule):
 
     ``rule``: ``RULE_THOMPSON`` (Bernoulli-trick update of the Beta posteriors),
     ``RULE_EPSILON_GREEDY`` (running means) or ``RULE_HYBRID`` (Thompson sampling and the
-    SLA filter's violation posterior, ``controllers.hybrid_kernels.hybrid_learn``). The
+    SLA filter's "no safety violation" posterior, ``controllers.hybrid``). The
     rewards learned go to ``rewards``; returns their number.
     """
     n = 0

@@ -1,11 +1,11 @@
 """Numba kernels of the linear contextual bandits (LinUCB, linear TS, conservative UCB).
 
 The one implementation of the features, ridge models, scores, choices and the conservative
-condition of :mod:`controllers.learners` (``RidgeArms``, ``LinUCB``, ``LinearThompson``,
-``LinearBanditController``), :mod:`controllers.linucb`, :mod:`controllers.lints` and
-:mod:`controllers.conservative`: the Python classes validate their inputs and call these
-kernels, and a compiled caller (a batched fast path) can call the very same kernels, so
-both choose identically, bit for bit. Random numbers come from the controller's own
+condition of :mod:`controllers.linear` (``RidgeArms``, ``LinUCB``, ``LinearThompson`` and
+the linear controllers' shared kernels), :mod:`controllers.linucb`, :mod:`controllers.lints`
+and :mod:`controllers.conservative`: the Python classes validate their inputs and call
+these kernels, and so do the controllers' kernels that the fast path composes, so both
+paths choose identically, bit for bit. Random numbers come from the controller's own
 ``numpy.random.Generator``, passed in: Numba draws from the same bit generator with NumPy's
 algorithms, so ``rng.standard_normal()`` once per arm advances the generator exactly as
 ``rng.standard_normal(n_arms)``, and ``rng.integers(0, k)`` as ``rng.choice`` of k items
@@ -377,7 +377,7 @@ def linucb_choose(rng, chol, b, x, ucb_alpha, no_op_value, allowed):
     """Return LinUCB's action at context ``x`` among the ``allowed`` ones.
 
     :func:`linucb_scores`, ``no_op``'s score replaced by its known value ``no_op_value``
-    (``controllers.learners.LinearBanditController``), then :func:`argmax_random_ties`.
+    (:mod:`controllers.linear`), then :func:`argmax_random_ties`.
     """
     scores = np.empty(b.shape[0])
     linucb_scores(chol, b, x, ucb_alpha, scores)

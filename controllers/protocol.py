@@ -33,8 +33,9 @@ learned into ``rewards`` and returns how many. ``act`` may change only per-episo
 The Python class (:class:`controllers.base.KernelController`) calls the kernels on its own
 state; the batched fast path (:mod:`experiments.fast_loop`) calls :func:`ctl_reset`,
 :func:`ctl_act`, :func:`ctl_update`, :func:`ctl_epoch` and :func:`ctl_forks`, which Numba
-resolves at compile time to the kernels registered for the type of ``params``: the fast
-path composes kernels and never switches on a controller's kind.
+resolves at compile time to the kernels registered for the type of ``params`` (and Python
+looks up at call time, so the loop's ``py_func`` runs too): the fast path composes kernels
+and never switches on a controller's kind.
 """
 
 from __future__ import annotations
@@ -172,28 +173,28 @@ def _kernels_of(params) -> Kernels:
 
 # ------------------------------------------------------------------ composition
 def ctl_reset(state, params):
-    """Call the ``reset`` kernel of ``params``' controller (compiled callers only)."""
-    raise NotImplementedError("ctl_* dispatch in compiled code; call the kernels directly")
+    """Call the ``reset`` kernel of ``params``' controller (Numba: resolved at compile time)."""
+    return registered(type(params)).reset(state, params)
 
 
 def ctl_act(state, params, obs, info, truth, rng):
-    """Call the ``act`` kernel of ``params``' controller (compiled callers only)."""
-    raise NotImplementedError("ctl_* dispatch in compiled code; call the kernels directly")
+    """Call the ``act`` kernel of ``params``' controller (Numba: resolved at compile time)."""
+    return registered(type(params)).act(state, params, obs, info, truth, rng)
 
 
 def ctl_update(state, params, feedback, rng, rewards):
-    """Call the ``update`` kernel of ``params``' controller (compiled callers only)."""
-    raise NotImplementedError("ctl_* dispatch in compiled code; call the kernels directly")
+    """Call the ``update`` kernel of ``params``' controller (Numba: resolved at compile time)."""
+    return registered(type(params)).update(state, params, feedback, rng, rewards)
 
 
 def ctl_epoch(state, params, obs, info):
-    """Call the ``epoch`` kernel of ``params``' controller (compiled callers only)."""
-    raise NotImplementedError("ctl_* dispatch in compiled code; call the kernels directly")
+    """Call the ``epoch`` kernel of ``params``' controller (Numba: resolved at compile time)."""
+    return registered(type(params)).epoch(state, params, obs, info)
 
 
 def ctl_forks(state, params, obs, info):
-    """Call the ``forks`` kernel of ``params``' controller (compiled callers only)."""
-    raise NotImplementedError("ctl_* dispatch in compiled code; call the kernels directly")
+    """Call the ``forks`` kernel of ``params``' controller (Numba: resolved at compile time)."""
+    return registered(type(params)).forks(state, params, obs, info)
 
 
 @overload(ctl_reset)
@@ -210,7 +211,8 @@ def _ol_act(state, params, obs, info, truth, rng):
     fn = _kernels_of(params).act
 
     def impl(state, params, obs, info, truth, rng):
-        return fn(state, params, obs, info, truth, rng)
+        a, eng = fn(state, params, obs, info, truth, rng)
+        return np.int64(a), np.float64(eng)  # one type for every controller
     return impl
 
 
@@ -219,7 +221,7 @@ def _ol_update(state, params, feedback, rng, rewards):
     fn = _kernels_of(params).update
 
     def impl(state, params, feedback, rng, rewards):
-        return fn(state, params, feedback, rng, rewards)
+        return np.int64(fn(state, params, feedback, rng, rewards))
     return impl
 
 
@@ -228,7 +230,7 @@ def _ol_epoch(state, params, obs, info):
     fn = _kernels_of(params).epoch
 
     def impl(state, params, obs, info):
-        return fn(state, params, obs, info)
+        return bool(fn(state, params, obs, info))
     return impl
 
 
@@ -237,5 +239,5 @@ def _ol_forks(state, params, obs, info):
     fn = _kernels_of(params).forks
 
     def impl(state, params, obs, info):
-        return fn(state, params, obs, info)
+        return np.int64(fn(state, params, obs, info))
     return impl

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from gymnasium.utils import seeding
-from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
-from simulator.state import new_sim
 
 from controllers.base import Controller, KernelController
 from controllers.envelope import critical_value
@@ -42,7 +40,9 @@ from experiments.regret import episode_regret
 from simulator import layout as L
 from simulator.env import compile_for_env
 from simulator.records import FEEDBACK, feedback_dicts, new_records, new_truth
+from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios import CompiledScenario, Scenario, paper_cost
+from simulator.state import Sim, new_sim
 
 #: Methods a fast-path controller must inherit unchanged from ``KernelController`` (an
 #: override in Python would be invisible to the compiled loop).
@@ -166,6 +166,39 @@ def _check_compiled(controller: Controller, compiled: CompiledScenario) -> None:
             "compile_for_fast(..., deployment, canary_judge)")
 
 
+def episode_arguments(controller: KernelController, compiled: CompiledScenario, seed: int,
+                      caches: SampleCaches | None = None, regret: bool = False
+                      ) -> tuple[Sim, Episode, Outputs, ForkMemo]:
+    """Return the arguments of :func:`experiments.fast_loop.play_episode` for one episode.
+
+    (sim, ep, out, memo): a fresh simulation of ``compiled`` (with the shared sample cache
+    of ``caches`` if given), the episode's inputs for ``controller``, zeroed outputs and
+    the regret-fork memo (no rows without ``regret``).
+    """
+    p = compiled.params
+    horizon = int(p[L.P_HORIZON])
+    ep_seed = env_episode_seed(seed)
+    sim = new_sim(compiled, SAMPLE_CACHE_MIB if caches is None else 0.0)
+    memo = new_fork_memo(0)
+    if caches is not None:
+        smp, smeta = caches.get(sim.p, sim.fa, ep_seed)
+        sim = sim._replace(smp=smp, smeta=smeta)
+        if regret:
+            memo = caches.fork_memo(sim.p, sim.fa, sim.ac, ep_seed)
+    elif regret:
+        memo = new_fork_memo(horizon + 2)
+    c_paper = np.ascontiguousarray(paper_cost(compiled.action_costs, p), dtype=np.float64)
+    ks_n = int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW])
+    ep = Episode(c_paper, ep_seed, int(compiled.faults[:, L.F_ONSET].min()),
+                 critical_value(controller.alpha, ks_n, int(p[L.P_REF_SIZE])),
+                 bool(controller.uses_hidden_state), bool(regret))
+    out = Outputs(new_records(FEEDBACK, horizon + 1), np.zeros(L.N_EXTENDED_ACTIONS,
+                                                                 dtype=np.int64),
+                  np.zeros(horizon + 1), new_records(DECISION, horizon + 1 if regret else 0),
+                  new_records(SUMMARY))
+    return sim, ep, out, memo
+
+
 def play_fast(controller: Controller, compiled_scenarios: Sequence[CompiledScenario],
               seeds: Sequence[int], caches: SampleCaches | None = None,
               regret: bool = False) -> FastBatch:
@@ -210,34 +243,13 @@ def play_fast(controller: Controller, compiled_scenarios: Sequence[CompiledScena
         _check_compiled(controller, c)
     controller.reserve(sum(int(c.params[L.P_HORIZON]) + 1 for c in compiled_scenarios))
     truth = new_truth()
-    hidden = bool(controller.uses_hidden_state)
     n_ep = len(seeds)
     batch = FastBatch([], [], [], np.zeros((n_ep, L.N_EXTENDED_ACTIONS), dtype=np.int64),
                       np.zeros(n_ep, dtype=np.int64), np.zeros(n_ep, dtype=np.int64),
                       np.zeros(n_ep), [], [])
     for i, (c, seed) in enumerate(zip(compiled_scenarios, seeds, strict=True)):
-        p = c.params
-        horizon = int(p[L.P_HORIZON])
-        ep_seed = env_episode_seed(seed)
-        sim = new_sim(c, SAMPLE_CACHE_MIB if caches is None else 0.0)
-        memo = new_fork_memo(0)
-        if caches is not None:
-            smp, smeta = caches.get(sim.p, sim.fa, ep_seed)
-            sim = sim._replace(smp=smp, smeta=smeta)
-            if regret:
-                memo = caches.fork_memo(sim.p, sim.fa, sim.ac, ep_seed)
-        elif regret:
-            memo = new_fork_memo(horizon + 2)
-        c_paper = np.ascontiguousarray(paper_cost(c.action_costs, p), dtype=np.float64)
-        onset = int(c.faults[:, L.F_ONSET].min())
-        ks_n = int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW])
-        ep = Episode(c_paper, ep_seed, onset,
-                     critical_value(controller.alpha, ks_n, int(p[L.P_REF_SIZE])),
-                     hidden, bool(regret))
-        out = Outputs(new_records(FEEDBACK, horizon + 1), batch.counts[i],
-                      np.zeros(horizon + 1),
-                      new_records(DECISION, horizon + 1 if regret else 0),
-                      new_records(SUMMARY))
+        sim, ep, out, memo = episode_arguments(controller, c, seed, caches, regret)
+        out = out._replace(counts=batch.counts[i])
         play_episode(controller.state, controller.params, controller.rng, truth, sim, ep,
                      out, memo)
         o = out.summary[0]
@@ -250,9 +262,9 @@ def play_fast(controller: Controller, compiled_scenarios: Sequence[CompiledScena
         batch.states.append(sim.s)
         batch.verdicts.append(out.verdicts[: o["n_verdicts"]])
         batch.first_alarm[i] = o["first_alarm"]
-        batch.onsets[i] = onset
+        batch.onsets[i] = ep.onset
         batch.paper_costs[i] = o["paper_cost"]
-        batch.rec_mins.append(int(p[L.P_RECOVERY_MIN]))
+        batch.rec_mins.append(int(c.params[L.P_RECOVERY_MIN]))
         batch.decisions.append(out.decisions[: o["n_decisions"]])
     return batch
 

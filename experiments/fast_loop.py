@@ -28,8 +28,6 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
-from simulator.state import Sim, copy_sim_into
-from simulator.step import init_state, step
 
 from controllers.kernels import alarm
 from controllers.protocol import ctl_act, ctl_epoch, ctl_forks, ctl_reset, ctl_update
@@ -44,6 +42,8 @@ from simulator.assess_kernel import (
 )
 from simulator.env import FULL_HIGH, REC_OF_OBS
 from simulator.records import INFO, fill_info
+from simulator.state import Sim, copy_sim_into
+from simulator.step import init_state, step
 
 #: One regret record per decision epoch (``experiments.regret.decision_record``'s fields).
 DECISION = np.dtype([
@@ -126,6 +126,41 @@ class Outputs(NamedTuple):
     rewards: np.ndarray
     decisions: np.ndarray
     summary: np.ndarray
+
+
+#: The loop's scalars: the minute whose outcome-window forks ``Scratch.ev_cost`` and
+#: ``ev_cat`` hold (-1: none) and their window, whether only ``no_op`` without engineer
+#: minutes has been played so far, and the verdicts already delivered as feedback.
+LOOP = np.dtype([("ev_t", np.int64), ("ev_k", np.int64), ("pristine", np.bool_),
+                 ("delivered", np.int64)], align=True)
+
+
+class Scratch(NamedTuple):
+    """Working arrays of one episode's loop (:func:`new_scratch`).
+
+    Attributes
+    ----------
+    obs : ndarray, shape (10,)
+        The last full observation.
+    info : ndarray of INFO, shape (1,)
+        The last minute's public facts.
+    ev_cost, ev_cat : ndarray, shape (N_EXTENDED_ACTIONS,)
+        Window dollars and catastrophes of each action's fork (regret, the oracle).
+    loop : ndarray of LOOP, shape (1,)
+    sh : simulator.state.Sim
+        The no_op shadow of the forks (:func:`evaluate_at`; no history rows when no fork is
+        ever taken).
+    sh_ok : ndarray of int64, shape (1,)
+        1 while the shadow passes through the live state.
+    """
+
+    obs: np.ndarray
+    info: np.ndarray
+    ev_cost: np.ndarray
+    ev_cat: np.ndarray
+    loop: np.ndarray
+    sh: Sim
+    sh_ok: np.ndarray
 
 
 class ForkMemo(NamedTuple):
@@ -266,8 +301,134 @@ def record_verdict(sim, rec, t, a, c_paper):
 
 
 @nb.njit(cache=True)
+def start_episode(sim, ep, out, truth):
+    """Reset the simulation and the outputs; return the loop's :class:`Scratch`.
+
+    ``init_state`` and the reset minute (``no_op``; its dollars and engineer time not
+    counted), the public facts and observation of minute 0, the hidden state a
+    hidden-state controller may read. A non-finite first observation sets
+    ``BAD_OBSERVATION``.
+    """
+    p, s, hist = sim.p, sim.s, sim.hist
+    o = out.summary[0]
+    o.status = OK
+    o.n_verdicts = 0
+    o.first_alarm = -1
+    o.paper_cost = 0.0
+    o.n_decisions = 0
+    o.n_rewards = 0
+    hist[:] = 0.0
+    out.counts[:] = 0
+    init_state(sim, ep.seed)
+    step(sim, L.NO_OP, 0.0)
+    s[L.S_USD_TOTAL] = 0.0
+    s[L.S_ENGINEER_MIN] = 0.0
+    truth.rec[0].optimal_action = int(p[L.P_OPTIMAL_ACTION]) if ep.hidden else -1
+    truth.rec[0].fork_minutes = 0
+    truth.fork_cost[:] = np.nan
+    truth.fork_cat[:] = False
+    rows = hist.shape[0] if ep.regret or ep.hidden else 0
+    sc = Scratch(np.empty(_OBS_IDX.shape[0]), np.zeros(1, dtype=INFO),
+                 np.zeros(L.N_EXTENDED_ACTIONS), np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.bool_),
+                 np.zeros(1, dtype=LOOP), shadow_of(sim, rows), np.zeros(1, dtype=np.int64))
+    sc.loop[0]["ev_t"] = -1
+    sc.loop[0]["pristine"] = True
+    fill_info(p, s, sim.models, hist[0], ep.c_paper[L.NO_OP], 1, sc.info)
+    if not observe(hist[0], sc.obs):
+        o.status = BAD_OBSERVATION
+    return sc
+
+
+@nb.njit(cache=True)
+def outcome_forks(sim, sc, memo):
+    """Fork the state before this minute's step for the outcome window (shared, memoised).
+
+    Reuses the forks already taken this minute; returns the window simulated.
+    """
+    lp = sc.loop[0]
+    t = int(sim.s[L.S_T])
+    if lp["ev_t"] != t:
+        lp["ev_k"] = evaluate_at(sim, int(sim.p[L.P_N_ACTIONS]), sc.ev_cost, sc.ev_cat,
+                                 memo, lp["pristine"], sc.sh, sc.sh_ok)
+        lp["ev_t"] = t
+    return lp["ev_k"]
+
+
+@nb.njit(cache=True)
+def fill_truth(sim, sc, memo, truth, window):
+    """Hand the controller the forks its ``forks`` kernel asked for (``window`` 0: none).
+
+    ``window`` -1 or the outcome window: the shared forks (:func:`outcome_forks`); another
+    window: forks of their own.
+    """
+    truth.rec[0].fork_minutes = 0
+    if window == 0:
+        return
+    if window < 0 or window == int(sim.p[L.P_OUTCOME_WINDOW]):
+        k = outcome_forks(sim, sc, memo)
+    else:
+        k = evaluate(sim, int(sim.p[L.P_N_ACTIONS]), window, sc.ev_cost, sc.ev_cat)
+        sc.loop[0]["ev_t"] = -1  # not the outcome window's forks
+    truth.rec[0].fork_minutes = k
+    truth.fork_cost[:] = sc.ev_cost
+    truth.fork_cat[:] = sc.ev_cat
+
+
+@nb.njit(cache=True)
+def play_minute(sim, ep, out, sc, memo, a, eng, decision):
+    """Everything of minute ``t`` after the controller acted; return (done, lo, hi).
+
+    The action's validity, the regret record (at a decision epoch), the action's
+    assessment, the step, the public facts and observation, the first alarm, the counts;
+    (lo, hi) are the verdicts maturing into feedback now (all at the end).
+    """
+    p, s = sim.p, sim.s
+    o = out.summary[0]
+    lp = sc.loop[0]
+    t = int(s[L.S_T])
+    n_env = int(p[L.P_N_ACTIONS])
+    if a < 0 or a >= n_env or not (eng >= 0.0 and eng < np.inf):
+        o.status = BAD_ACTION
+        o.bad_value = a if a < 0 or a >= n_env else eng
+        return True, 0, 0
+    if decision:  # forks of the state before the step
+        k = outcome_forks(sim, sc, memo)
+        record_regret(out.decisions[o.n_decisions], t, a, sc.ev_cost, sc.ev_cat, k, n_env)
+        o.n_decisions += 1
+    if a != L.NO_OP:
+        record_verdict(sim, out.verdicts[o.n_verdicts], t, a, ep.c_paper[a])
+        o.n_verdicts += 1
+    applied = step(sim, a, eng)
+    if a != L.NO_OP or eng != 0.0:
+        lp["pristine"] = False
+        sc.sh_ok[0] = 0  # the live episode leaves the no_op shadow's path
+    fill_info(p, s, sim.models, sim.hist[t], ep.c_paper[a], applied, sc.info)
+    if not observe(sim.hist[t], sc.obs):
+        o.status = BAD_OBSERVATION
+        return True, 0, 0
+    if o.first_alarm < 0 and t >= ep.onset and alarm(sc.obs, ep.alarm_d_crit):
+        o.first_alarm = t
+    if a != L.NO_OP:
+        out.counts[a] += 1
+    o.paper_cost += ep.c_paper[a]
+    done = s[L.S_CATASTROPHIC] != L.CAT_NONE or s[L.S_T] > p[L.P_HORIZON]
+    now = int(s[L.S_T]) - 1
+    window = int(p[L.P_OUTCOME_WINDOW])
+    lo = lp["delivered"]
+    hi = lo
+    while hi < o.n_verdicts and (out.verdicts[hi].decision_minute + window <= now or done):
+        hi += 1
+    lp["delivered"] = hi
+    return done, lo, hi
+
+
+@nb.njit(cache=True)
 def play_episode(cstate, cparams, rng, truth, sim, ep, out, memo):
     """Play one episode of the controller (``cstate``, ``cparams``, ``rng``) on ``sim``.
+
+    The controller's kernels (``controllers.protocol``) composed with the simulation's
+    minute (:func:`start_episode`, :func:`fill_truth`, :func:`play_minute`, compiled once
+    for every controller).
 
     Parameters
     ----------
@@ -288,94 +449,19 @@ def play_episode(cstate, cparams, rng, truth, sim, ep, out, memo):
 
     Returns nothing: ``out.summary[0]`` holds the status and counts.
     """
-    p, s, hist = sim.p, sim.s, sim.hist
-    o = out.summary[0]
-    o.status = OK
-    o.n_verdicts = 0
-    o.first_alarm = -1
-    o.paper_cost = 0.0
-    o.n_decisions = 0
-    o.n_rewards = 0
-    hist[:] = 0.0
-    out.counts[:] = 0
-    init_state(sim, ep.seed)
-    step(sim, L.NO_OP, 0.0)
-    s[L.S_USD_TOTAL] = 0.0
-    s[L.S_ENGINEER_MIN] = 0.0
-    horizon = p[L.P_HORIZON]
-    n_env = int(p[L.P_N_ACTIONS])
-    window = int(p[L.P_OUTCOME_WINDOW])
-    info = np.zeros(1, dtype=INFO)
-    fill_info(p, s, sim.models, hist[0], ep.c_paper[L.NO_OP], 1, info)
-    truth.rec[0].optimal_action = int(p[L.P_OPTIMAL_ACTION]) if ep.hidden else -1
-    truth.rec[0].fork_minutes = 0
-    truth.fork_cost[:] = np.nan
-    truth.fork_cat[:] = False
-    obs = np.empty(_OBS_IDX.shape[0])
-    ev_cost = np.zeros(L.N_EXTENDED_ACTIONS)
-    ev_cat = np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.bool_)
-    ev_t = -1  # minute whose outcome-window forks ev_cost, ev_cat and ev_k hold
-    ev_k = 0
-    pristine = True  # only no_op, without engineer minutes, played so far
-    sh = shadow_of(sim, 0)  # the no_op shadow of the forks; full size once forked through
-    sh_ok = np.zeros(1, dtype=np.int64)
-    delivered = 0
+    sc = start_episode(sim, ep, out, truth)
     ctl_reset(cstate, cparams)
-    if not observe(hist[0], obs):
-        o.status = BAD_OBSERVATION
+    o = out.summary[0]
+    if o.status != OK:
         return
-    while True:
-        t = int(s[L.S_T])
-        decision = ep.regret and ctl_epoch(cstate, cparams, obs, info)
-        w = ctl_forks(cstate, cparams, obs, info) if ep.hidden else 0
-        truth.rec[0].fork_minutes = 0
-        if w != 0:  # the forks the controller reads (the oracle)
-            if sh.hist.shape[0] == 0:
-                sh = shadow_of(sim, hist.shape[0])
-            if w < 0 or w == window:  # the regret forks' window: shared
-                ev_k = evaluate_at(sim, n_env, ev_cost, ev_cat, memo, pristine, sh, sh_ok)
-                ev_t = t
-                k = ev_k
-            else:
-                k = evaluate(sim, n_env, w, ev_cost, ev_cat)
-            truth.rec[0].fork_minutes = k
-            truth.fork_cost[:] = ev_cost
-            truth.fork_cat[:] = ev_cat
-        a, eng = ctl_act(cstate, cparams, obs, info, truth, rng)
-        if a < 0 or a >= n_env or not (eng >= 0.0 and eng < np.inf):
-            o.status = BAD_ACTION
-            o.bad_value = a if a < 0 or a >= n_env else eng
+    done = False
+    while not done:
+        decision = ep.regret and ctl_epoch(cstate, cparams, sc.obs, sc.info)
+        window = ctl_forks(cstate, cparams, sc.obs, sc.info) if ep.hidden else 0
+        fill_truth(sim, sc, memo, truth, window)
+        a, eng = ctl_act(cstate, cparams, sc.obs, sc.info, truth, rng)
+        done, lo, hi = play_minute(sim, ep, out, sc, memo, a, eng, decision)
+        if o.status != OK:
             return
-        if decision:  # forks of the state before the step
-            if ev_t != t:
-                if sh.hist.shape[0] == 0:
-                    sh = shadow_of(sim, hist.shape[0])
-                ev_k = evaluate_at(sim, n_env, ev_cost, ev_cat, memo, pristine, sh, sh_ok)
-            record_regret(out.decisions[o.n_decisions], t, a, ev_cost, ev_cat, ev_k, n_env)
-            o.n_decisions += 1
-        if a != L.NO_OP:
-            record_verdict(sim, out.verdicts[o.n_verdicts], t, a, ep.c_paper[a])
-            o.n_verdicts += 1
-        applied = step(sim, a, eng)
-        if a != L.NO_OP or eng != 0.0:
-            pristine = False
-            sh_ok[0] = 0  # the live episode leaves the no_op shadow's path
-        fill_info(p, s, sim.models, hist[t], ep.c_paper[a], applied, info)
-        if not observe(hist[t], obs):
-            o.status = BAD_OBSERVATION
-            return
-        if o.first_alarm < 0 and t >= ep.onset and alarm(obs, ep.alarm_d_crit):
-            o.first_alarm = t
-        if a != L.NO_OP:
-            out.counts[a] += 1
-        o.paper_cost += ep.c_paper[a]
-        done = s[L.S_CATASTROPHIC] != L.CAT_NONE or s[L.S_T] > horizon
-        now = int(s[L.S_T]) - 1
-        k = delivered
-        while k < o.n_verdicts and (out.verdicts[k].decision_minute + window <= now or done):
-            k += 1
-        o.n_rewards += ctl_update(cstate, cparams, out.verdicts[delivered:k], rng,
+        o.n_rewards += ctl_update(cstate, cparams, out.verdicts[lo:hi], rng,
                                   out.rewards[o.n_rewards:])
-        delivered = k
-        if done:
-            break

@@ -55,7 +55,9 @@ a list of matured counterfactual assessments (``decision_minute``, ``action``,
 ``delta_cost_usd``, ``minutes`` (window length actually simulated); see
 :mod:`simulator.assessment`), each delivered ``outcome_window`` minutes after its action.
 ``info["truth"]`` holds hidden ground truth for evaluation only; controllers must not read
-it (only the oracle may).
+it (only the oracle may). The keys but ``catastrophe_kind``, ``feedback`` and ``truth`` are
+the fields of the record :data:`simulator.records.INFO`, filled by one kernel
+(:func:`simulator.records.fill_info`) for this env and for the batched fast path.
 
 ## Episode End
 Terminated on a catastrophic failure (DESIGN 3.6); truncated at the scenario's horizon.
@@ -82,6 +84,7 @@ from gymnasium import spaces
 from simulator import layout as L
 from simulator.assessment import assess_action
 from simulator.core import Simulation
+from simulator.records import INFO_KEYS, fill_info, new_info
 from simulator.scenarios import (
     SCENARIO_ROOT,
     CompiledScenario,
@@ -102,7 +105,8 @@ OBS_FULL = OBS_PAPER + (
     "canary_share",
     "validation_fail_share",
 )
-_REC_OF_OBS = (
+#: Record column of each full-observation entry, in order.
+REC_OF_OBS = (
     L.R_D,
     L.R_A,
     L.R_RHO,
@@ -115,7 +119,7 @@ _REC_OF_OBS = (
     L.R_VALIDATION_FAIL,
 )
 #: Upper bounds of the full observation; values beyond are clipped (finite for check_env).
-_FULL_HIGH = np.array([1, 1, 1, 1e5, 1, 1e3, 1e7, 1e7, 1, 1], dtype=np.float64)
+FULL_HIGH = np.array([1, 1, 1, 1e5, 1, 1e3, 1e7, 1e7, 1, 1], dtype=np.float64)
 
 
 def resolve_scenario(scenario: str | Path | Scenario) -> Scenario:
@@ -207,9 +211,9 @@ class SelfHealEnv(gym.Env):
         self.action_space = spaces.Discrete(self.n_actions)
         n_obs = 3 if observation_mode == "paper" else len(OBS_FULL)
         self.observation_space = spaces.Box(
-            low=np.zeros(n_obs), high=_FULL_HIGH[:n_obs].copy(), dtype=np.float64
+            low=np.zeros(n_obs), high=FULL_HIGH[:n_obs].copy(), dtype=np.float64
         )
-        self._obs_idx = np.array(_REC_OF_OBS[:n_obs])
+        self._obs_idx = np.array(REC_OF_OBS[:n_obs])
         self._pending: list[tuple[int, dict]] = []
         self.assessments: list[dict] = []
         self._engineer_minutes = 0.0
@@ -295,36 +299,19 @@ class SelfHealEnv(gym.Env):
         return np.clip(obs, self.observation_space.low, self.observation_space.high)
 
     def _info(self, rec: np.ndarray, a: int, applied: bool, feedback: list[dict]) -> dict:
-        s, models, p = self.sim.s, self.sim.models, self.sim.p
-        cat = int(s[L.S_CATASTROPHIC])
-        return {
-            "minute": int(self.sim.t - 1),
-            "cost": float(self.sim.c_paper[a]),
-            "cost_usd": float(rec[L.R_COST_RATE]),
-            "catastrophic": cat != L.CAT_NONE,
-            "catastrophe_kind": L.CATASTROPHE_NAMES[cat],
-            "slo_violation": bool(rec[L.R_SLO_ALL_OK] < 0.5),
-            "action_applied": applied,
-            "fallback_active": bool(s[L.S_FALLBACK_ACTIVE] > 0.5),
-            "retrain_running": bool(s[L.S_JOB_ACTIVE] > 0.5),
-            "canary_active": bool(s[L.S_CANARY_ACTIVE] > 0.5),
-            "previous_available": bool(models[L.M_PREVIOUS, L.MF_VALID] > 0.5),
-            "previous_schema_compatible": bool(
-                models[L.M_PREVIOUS, L.MF_SCHEMA] == s[L.S_LIVE_SCHEMA]
-            ),
-            "label_delay": int(p[L.P_LABEL_DELAY]),
-            "train_window": int(p[L.P_TRAIN_WINDOW]),
-            "ks_n": int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW]),
-            "ks_m": int(p[L.P_REF_SIZE]),
-            "n_actions": self.n_actions,
-            "feedback": feedback,
-            "truth": {
-                "accuracy": float(rec[L.R_ACC_SERVED]),
-                "availability": float(rec[L.R_AVAILABILITY]),
-                "p99_ms": float(rec[L.R_P99_MS]),
-                "sla_score": float(rec[L.R_SLA_SCORE]),
-                "bad_model_share": float(rec[L.R_BAD_MODEL_SHARE]),
-                "corrupt_share": float(rec[L.R_CORRUPT_SHARE]),
-                "optimal_action": self.scenario.annotations.optimal_action,
-            },
+        sim = self.sim
+        pub = new_info()
+        fill_info(sim.p, sim.s, sim.models, rec, float(sim.c_paper[a]), int(applied), pub)
+        info = {key: pub[0][key].item() for key in INFO_KEYS}  # the INFO record, as Python
+        info["catastrophe_kind"] = L.CATASTROPHE_NAMES[int(sim.s[L.S_CATASTROPHIC])]
+        info["feedback"] = feedback
+        info["truth"] = {
+            "accuracy": float(rec[L.R_ACC_SERVED]),
+            "availability": float(rec[L.R_AVAILABILITY]),
+            "p99_ms": float(rec[L.R_P99_MS]),
+            "sla_score": float(rec[L.R_SLA_SCORE]),
+            "bad_model_share": float(rec[L.R_BAD_MODEL_SHARE]),
+            "corrupt_share": float(rec[L.R_CORRUPT_SHARE]),
+            "optimal_action": self.scenario.annotations.optimal_action,
         }
+        return info

@@ -23,3 +23,10 @@ def record_cucb_round(ctrl: ConservativeUCBController, x: np.ndarray, play: int,
     ctrl.state.vars["round_base"] = base
     record_round(ctrl.state, ctrl.params)
     return ctrl.n_rounds - 1
+
+
+def same_array(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether two arrays are equal, NaN equal to NaN; record arrays compared bit for bit."""
+    if x.dtype.names or y.dtype.names:
+        return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+    return bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))

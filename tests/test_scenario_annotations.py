@@ -41,7 +41,7 @@ import pytest
 from controllers.envelope import Observation, alarm
 from simulator import layout as L
 from simulator.core import Simulation
-from simulator.env import _FULL_HIGH, _REC_OF_OBS
+from simulator.env import FULL_HIGH, REC_OF_OBS
 from simulator.scenarios import compile_scenario, load_scenario, scenario_files
 from simulator.scenarios.schema import Scenario
 
@@ -55,7 +55,7 @@ ALARM_SEARCH_MINUTES = 120
 NO_ALARM_DELAY = 10
 
 FILES = scenario_files("paper43")
-_OBS_IDX = np.array(_REC_OF_OBS)
+_OBS_IDX = np.array(REC_OF_OBS)
 
 #: The paper's counts (Sec. 5): family -> sub-type -> number of scenarios.
 COUNTS = {
@@ -69,7 +69,7 @@ RESOURCE_VARIANTS = {"cpu", "memory", "disk", "pool"}
 
 
 def _alarm(rec: np.ndarray, info: dict) -> bool:
-    obs = np.clip(rec[_OBS_IDX], 0.0, _FULL_HIGH)  # the env's full observation
+    obs = np.clip(rec[_OBS_IDX], 0.0, FULL_HIGH)  # the env's full observation
     return alarm(Observation.from_env(obs, info, ALARM_ALPHA))
 
 
