@@ -29,7 +29,7 @@ import numpy as np
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from controllers.envelope import Observation, alarm
+from controllers.envelope import Observation, alarm, observation_vector
 from controllers.protocol import Kernels
 from simulator import layout as L
 from simulator.records import Truth, feedback_records, info_record, new_truth
@@ -327,7 +327,7 @@ class KernelController(Controller):
 
     def is_decision(self, observation: np.ndarray, info: dict) -> bool:
         """Return the ``epoch`` kernel's verdict: is this a decision epoch (call before ``act``)."""
-        obs = self.observe(observation, info).vector
+        obs = observation_vector(observation)
         return bool(self.kernels.epoch(self.state, self.params, obs, info_record(info)))
 
     def in_cooldown(self, info: dict) -> bool:
@@ -339,7 +339,7 @@ class KernelController(Controller):
 
     def act(self, observation: np.ndarray, info: dict) -> int:
         """Return the ``act`` kernel's action; add its engineer minutes."""
-        obs = self.observe(observation, info).vector  # validates the observation
+        obs = observation_vector(observation)
         rec = info_record(info)
         truth = self.prepare_truth(obs, rec, info)
         a, eng = self.kernels.act(self.state, self.params, obs, rec, truth, self.rng)

@@ -48,6 +48,25 @@ def critical_value(alpha: float, ks_n: int, ks_m: int) -> float:
     return _critical(float(alpha), int(ks_n), int(ks_m))
 
 
+def observation_vector(obs) -> np.ndarray:
+    """Return the first 10 entries of a full observation as a float64 vector, validated.
+
+    Raises
+    ------
+    ValueError
+        If the observation has fewer than 10 entries, or d, a, rho are not finite, or any
+        entry is NaN.
+    """
+    obs = np.asarray(obs, dtype=np.float64)
+    if obs.ndim != 1 or obs.shape[0] < 10:
+        raise ValueError(
+            f"controllers need the full observation (10 entries), got shape {obs.shape}"
+        )
+    if not (np.isfinite(obs[:3]).all() and not np.isnan(obs).any()):
+        raise ValueError(f"non-finite observation: {obs.tolist()}")
+    return np.ascontiguousarray(obs[:10])
+
+
 @dataclass(frozen=True)
 class Observation:
     """A full observation with named fields (units as in the env's table)."""
@@ -73,13 +92,7 @@ class Observation:
         ValueError
             If the observation has fewer than 10 entries or holds NaN/inf.
         """
-        obs = np.asarray(obs, dtype=np.float64)
-        if obs.shape[0] < 10:
-            raise ValueError(
-                f"controllers need the full observation (10 entries), got shape {obs.shape}"
-            )
-        if not np.all(np.isfinite(obs[:3])) or np.isnan(obs).any():
-            raise ValueError(f"non-finite observation: {obs.tolist()}")
+        obs = observation_vector(obs)
         n = int(info.get("ks_n", 300))
         m = int(info.get("ks_m", 1000))
         crit = _critical(float(alpha), n, m)

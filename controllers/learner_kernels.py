@@ -228,6 +228,7 @@ def tabular_reset(state, params):
     """Start an episode: the per-episode scalars' initial values, no pending decision."""
     state.vars[:] = state.init
     state.pend_key[:] = -1
+    state.pend_ctx[:] = 0
 
 
 @nb.njit(cache=True)

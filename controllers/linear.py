@@ -325,8 +325,8 @@ class LinearState(NamedTuple):
         Learned: rounds recorded and rounds that explored.
     stats : ndarray of STATS, shape (1,)
         Run statistics.
-    vars : ndarray of VARS, shape (1,)
-        Per episode.
+    vars, init : ndarray of VARS, shape (1,)
+        Per episode; ``init`` their values at an episode's start.
     pend_key : ndarray of int64, shape (PENDING_SLOTS,)
         Per episode: the minute of each pending decision, in slot ``minute %
         PENDING_SLOTS`` (-1: empty).
@@ -347,6 +347,7 @@ class LinearState(NamedTuple):
     rounds: np.ndarray
     stats: np.ndarray
     vars: np.ndarray
+    init: np.ndarray
     pend_key: np.ndarray
     pend_x: np.ndarray
     pend_round: np.ndarray
@@ -362,8 +363,11 @@ def new_linear_state(n_actions: int, l2_lambda: float, capacity: int = 0) -> Lin
                             np.zeros(0, dtype=np.int64), np.zeros(0), capacity)
     stats = new_records(STATS)
     stats[0]["last_margin"] = np.nan
+    init = new_records(VARS)
+    for key in ("quiet_until", "fb_since", "round_minute"):
+        init[0][key] = -1
     state = LinearState(arms.A, arms.b, arms.chol, arms.counts, *rounds,
-                        new_records(ROUNDS), stats, new_records(VARS),
+                        new_records(ROUNDS), stats, init.copy(), init,
                         np.zeros(PENDING_SLOTS, dtype=np.int64),
                         np.zeros((PENDING_SLOTS, d)), np.zeros(PENDING_SLOTS, dtype=np.int64))
     linear_reset(state, None)
@@ -373,11 +377,10 @@ def new_linear_state(n_actions: int, l2_lambda: float, capacity: int = 0) -> Lin
 @nb.njit(cache=True)
 def linear_reset(state, params):
     """Start an episode: no cooldown, fallback stretch, pending round or decision."""
-    v = state.vars[0]
-    v.quiet_until = -1
-    v.fb_since = -1
-    v.round_minute = -1
+    state.vars[:] = state.init
     state.pend_key[:] = -1
+    state.pend_x[:] = 0.0
+    state.pend_round[:] = 0
 
 
 @nb.njit(cache=True)

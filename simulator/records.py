@@ -194,17 +194,18 @@ def fill_info(p, s, models, rec, paper_cost, applied, out):
 INFO_KEYS = INFO.names
 
 
-def info_record(info: dict) -> np.ndarray:
+#: Values of the ``INFO`` fields missing from an info dict: a quiet minute 0 (no fallback,
+#: nothing running, a compatible previous version, no label delay, a 120-minute training
+#: window, the default KS sizes 300 and 1000, the paper's 4 actions).
+INFO_DEFAULTS = {key: 0 for key in INFO_KEYS} | {
+    "previous_available": True, "previous_schema_compatible": True, "train_window": 120,
+    "ks_n": 300, "ks_m": 1000, "n_actions": 4}
+
+
+def info_record(info: dict) -> np.recarray:
     """Convert an env ``info`` dict to a one-element ``INFO`` array.
 
-    Keys missing from ``info`` take the values of a quiet minute 0 (no fallback, nothing
-    running, a compatible previous version, no label delay, a 120-minute training window,
-    the default KS sizes 300 and 1000, the paper's 4 actions).
+    Keys missing from ``info`` take :data:`INFO_DEFAULTS`.
     """
-    out = new_info()
-    r = out[0]
-    defaults = {"previous_available": True, "previous_schema_compatible": True,
-                "train_window": 120, "ks_n": 300, "ks_m": 1000, "n_actions": 4}
-    for key in INFO_KEYS:
-        r[key] = info.get(key, defaults.get(key, 0))
-    return out
+    row = tuple(info.get(key, default) for key, default in INFO_DEFAULTS.items())
+    return np.array([row], dtype=INFO).view(np.recarray)

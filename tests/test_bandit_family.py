@@ -41,7 +41,7 @@ from controllers.linear import (
 from controllers.lints import LinTSController
 from controllers.linucb import LinUCBController
 from controllers.rules import RulesController
-from experiments.config import CONFIG_DIR
+from experiments.config import controller_config
 from simulator import deploy as DP
 from simulator import layout as L
 from simulator.core import Simulation
@@ -563,9 +563,8 @@ def test_runner_passes_the_controllers_canary_judge(monkeypatch, controller, jud
 @pytest.mark.parametrize("switch", ["shield", "canary", "sla_filter", "error_budget"])
 def test_hybrid_ablation_config_turns_off_exactly_one_layer(switch):
     """hybrid_no_<layer>.yaml equals hybrid.yaml except ``use_<layer>: false``."""
-    base = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "controller" / "hybrid.yaml"))
-    abl = OmegaConf.to_container(
-        OmegaConf.load(CONFIG_DIR / "controller" / f"hybrid_no_{switch}.yaml"))
+    base = OmegaConf.to_container(controller_config("hybrid"))
+    abl = OmegaConf.to_container(controller_config(f"hybrid_no_{switch}"))
     assert base[f"use_{switch}"] is True and abl[f"use_{switch}"] is False
     assert {k: v for k, v in abl.items() if k != f"use_{switch}"} == {
         k: v for k, v in base.items() if k != f"use_{switch}"}

@@ -111,7 +111,7 @@ def test_fast_path_equals_gymnasium_path(name, overrides, action_set):
     learned and its generator's state.
     """
     short = [sc for sc in load_scenarios("paper43") if sc.horizon <= 480]
-    scenarios = short[:12] + [sc for sc in load_scenarios("extended") if sc.horizon <= 480][:4]
+    scenarios = short[:9] + [sc for sc in load_scenarios("extended") if sc.horizon <= 480][:3]
     if name == "oracle":  # forks at every decision: a shorter run
         scenarios = scenarios[:6]
     for seed in (0, 1):
@@ -123,7 +123,7 @@ def test_fast_path_equals_gymnasium_path(name, overrides, action_set):
         pd.testing.assert_frame_equal(fast, gym, check_exact=True)
         _assert_same_controller_state(fast_ctrl, gym_ctrl)
         if name != "noop":
-            assert gym["n_actions_taken"].sum() > 10
+            assert gym["n_actions_taken"].sum() > 5
         if "lam" in controller_config(name):  # a learner learned
             assert len(gym_ctrl.rewards) > 10
 

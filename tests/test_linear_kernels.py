@@ -348,8 +348,8 @@ def test_controllers_decide_with_the_kernels(cls):
     for _ in range(40):
         a = int(data.integers(1, 8))
         ctrl.learner.update(a, np.abs(data.uniform(0.0, 1.0, D)), float(data.random()))
-    info = {"minute": 3, "n_actions": 8, "ks_n": 300, "ks_m": 1000}
-    for _ in range(20):
+    for minute in range(20):  # cooldown 0: every minute is a decision epoch
+        info = {"minute": 3 * minute, "n_actions": 8, "ks_n": 300, "ks_m": 1000}
         obs = np.abs(data.uniform(0.0, 1.0, 10))
         obs[0] = 0.5  # the KS test rejects: an alarm, a decision epoch
         x = linear_features(Observation.from_env(obs, info))

@@ -492,7 +492,7 @@ def test_decaying_epsilon_greedy_regret_is_sublinear_where_constant_is_linear():
         # learning survives an episode reset, and the schedule with it
         before = learner.epsilon_at(ctx, 2)
         ctrl.reset(seed + 1)
-        assert ctrl.learner is learner and learner.epsilon_at(ctx, 2) == before
+        assert ctrl.learner.tab is learner.tab and learner.epsilon_at(ctx, 2) == before
     fresh = instantiate(cfg, seed=0).learner
     assert fresh.epsilon_at(0, 2) == fresh.epsilon == 0.1
     with pytest.raises(ValueError, match="epsilon_schedule"):
