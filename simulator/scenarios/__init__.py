@@ -4,6 +4,8 @@ from simulator.scenarios.compile import CompiledScenario, compile_scenario, pape
 from simulator.scenarios.loader import (
     SCENARIO_ROOT,
     ScenarioError,
+    draw_incident,
+    is_randomised,
     load_scenario,
     load_scenarios,
     parse_scenario,
@@ -17,6 +19,8 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "compile_scenario",
+    "draw_incident",
+    "is_randomised",
     "load_scenario",
     "load_scenarios",
     "paper_cost",

@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from simulator.layout import FAULT_KINDS
+from simulator.scenarios import randomise as R
 from simulator.scenarios.schema import FieldError, Scenario
 
 #: Folder of the scenario library shipped with the repository.
@@ -121,10 +122,53 @@ def parse_scenario(data: object, path: Path | str = "<memory>") -> Scenario:
             f"{path}: field '{bad}': keys of the form _name_ (such as _target_) are not allowed;"
             " scenarios are data and never instantiate code"
         )
+    dists, kinds, errors = R.parse_distributions(Scenario, data)
+    if errors:
+        raise ScenarioError("\n".join(f"{path}: field '{e.split(': ', 1)[0]}': "
+                                      f"{e.split(': ', 1)[1]}" for e in errors))
+    if not dists:
+        return _validate(data, path)
+    for end in ("low", "high"):  # every range must hold at both ends
+        _validate(R.substitute(data, R.corner_values(dists, kinds, end)), path,
+                  f" (with every distribution at the {end} end of its range)")
+    nominal = _validate(R.substitute(data, R.corner_values(dists, kinds, "middle")), path)
+    nominal._template = data
+    nominal._path = str(path)
+    return nominal
+
+
+def _validate(data: dict, path: Path, note: str = "") -> Scenario:
+    """Validate a concrete document; ScenarioError naming file and fields otherwise."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_validation(path, err)) from None
+        msg = _format_validation(path, err)
+        raise ScenarioError("\n".join(line + note for line in msg.splitlines())) from None
+
+
+def is_randomised(scenario: Scenario) -> bool:
+    """Whether the scenario's file has distributions (its incidents vary with the seed)."""
+    return scenario._template is not None
+
+
+def draw_incident(scenario: Scenario, seed: int) -> Scenario:
+    """Return the incident of the episode with env seed ``seed`` (the scenario if fixed).
+
+    Every distribution of the file is drawn from its own stream keyed by ``seed``
+    (:mod:`simulator.scenarios.randomise`); the result is validated like a file.
+
+    Raises
+    ------
+    ScenarioError
+        If the drawn incident fails the schema (a cross-field rule the ends of the ranges
+        did not exercise), naming the file, the seed and the field.
+    """
+    if scenario._template is None:
+        return scenario
+    data = scenario._template
+    dists, kinds, _ = R.parse_distributions(Scenario, data)
+    drawn = R.substitute(data, R.draw_values(dists, kinds, seed))
+    return _validate(drawn, Path(scenario._path), f" (incident drawn for seed {seed})")
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -7,9 +7,10 @@ field's path. Nothing in a scenario names or instantiates code.
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from simulator.layout import ACTION_NAMES, FAULT_KINDS, N_FEATURES
 
@@ -227,6 +228,9 @@ Fault = Annotated[
     | BadDeploy,
     Field(discriminator="kind"),
 ]
+#: The fault model of each ``kind``.
+FAULT_MODELS = {typing.get_args(m.model_fields["kind"].annotation)[0]: m
+                for m in typing.get_args(typing.get_args(Fault)[0])}
 
 
 # ----------------------------------------------------------------------------------------
@@ -365,7 +369,15 @@ class Annotations(_Strict):
 
 
 class Scenario(_Strict):
-    """One failure scenario: metadata, annotations, faults and optional settings."""
+    """One failure scenario: metadata, annotations, faults and optional settings.
+
+    A file whose numeric fields are distributions (:mod:`simulator.scenarios.randomise`)
+    loads as its nominal incident with the file's document in ``_template``;
+    :func:`simulator.scenarios.draw_incident` draws an episode's incident from it.
+    """
+
+    _template: dict | None = PrivateAttr(default=None)
+    _path: str = PrivateAttr(default="<memory>")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)
     family: Family
