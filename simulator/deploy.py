@@ -6,6 +6,7 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
+from simulator.model import _slot_effects
 from simulator.outcomes import sla_score
 from simulator.rng import STREAM_CANARY, STREAM_RETRAIN, binomial, seed_stream
 from simulator.sampling import draw_reference
@@ -239,3 +240,59 @@ def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
         _promote(sim, L.M_CANDIDATE)
     s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
     return 1
+
+
+@nb.njit(cache=True)
+def advance_deployments(sim, t, eff):
+    """Advance the retrain job, the canary and the fallback at minute ``t``.
+
+    A finished retrain builds and deploys its candidate (:func:`_finish_retrain`); a
+    canary at its end is judged on the slots' true accuracies (:func:`_judge_canary`, with
+    the previous minute's error rate); a fallback past its TTL ends. The per-slot effects
+    of version-bound faults are computed first and again whenever slots move
+    (:func:`simulator.model._slot_effects`).
+
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`), changed in place.
+    t : float
+        The minute.
+    eff : FaultEffects
+        The minute's fault effects (:func:`simulator.faults.fault_effects`).
+
+    Returns
+    -------
+    latmult : ndarray, shape (N_MODEL_SLOTS,)
+        Latency multiplier of each slot (>= 1).
+    acc : ndarray, shape (N_MODEL_SLOTS,)
+        True accuracy of each slot in [0, 1].
+    leak_rate : float
+        Leak rate of the serving model (share of the heap per minute).
+    """
+    s, hist = sim.s, sim.hist
+    ti = int(t)
+    fb = s[L.S_FALLBACK_ACTIVE] > 0.5
+    main = L.M_FALLBACK if fb else L.M_SERVING
+
+    decay = np.zeros(L.N_MODEL_SLOTS)
+    latmult = np.ones(L.N_MODEL_SLOTS)
+    acc = np.zeros(L.N_MODEL_SLOTS)
+    leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+
+    moved = False
+    if s[L.S_JOB_ACTIVE] > 0.5 and t >= s[L.S_JOB_DONE_AT]:
+        _finish_retrain(sim, t)
+        moved = True
+        if s[L.S_CANARY_ACTIVE] > 0.5:  # the candidate's accuracy is needed by the judge
+            leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+            moved = False
+    if s[L.S_CANARY_ACTIVE] > 0.5 and t >= s[L.S_CANARY_END]:
+        err_prev = hist[ti - 1, L.R_ERROR_RATE] if ti > 0 else 0.0
+        _judge_canary(sim, t, acc[main], acc[L.M_CANDIDATE], err_prev)
+        moved = True
+    if moved:  # slots moved: recompute accuracies and version-bound effects
+        leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+    if s[L.S_FALLBACK_ACTIVE] > 0.5 and t >= s[L.S_FALLBACK_UNTIL]:
+        s[L.S_FALLBACK_ACTIVE] = 0.0
+    return latmult, acc, leak_rate
