@@ -42,8 +42,9 @@ def draw_samples(fa, levels, scale, raw, rs, n):
     Parameters
     ----------
     fa : ndarray, shape (n_faults, N_FAULT_FIELDS)
+        The fault table.
     levels : ndarray, shape (n_faults,)
-        Fault levels at this minute (:func:`fault_level`).
+        Fault levels at this minute (:func:`simulator.faults.fault_level`).
     scale : ndarray, shape (N_FEATURES,)
         Per-feature scale factor of this minute.
     raw : ndarray, shape (N_FEATURES, >= n)
@@ -172,12 +173,19 @@ N_CACHED_REFS = 3
 
 @nb.njit(cache=True)
 def sample_cache_rows(p, mib):
-    """Rows of the sample cache for scenario ``p`` within ``mib`` MiB (0: no cache).
+    """Return the rows of the sample cache for scenario ``p`` within ``mib`` MiB (0: no cache).
 
     One row per minute (horizon + 1) holds N_FEATURES x (ks_window + 2) x
     samples_per_minute float64 values (sorted block, raw rows, merged KS window): 23 MiB for
     a day at 100 samples a minute and a 3-minute window. Above the budget the episode runs
     without the cache (same results; forks draw and merge again).
+
+    Parameters
+    ----------
+    p : ndarray, shape (N_PARAMS,)
+        Scenario parameters.
+    mib : float
+        Budget, MiB.
     """
     rows = int(p[L.P_HORIZON]) + 1
     width = (p[L.P_KS_WINDOW] + 2.0) * p[L.P_SAMPLES_PER_MIN]
@@ -187,7 +195,12 @@ def sample_cache_rows(p, mib):
 
 @nb.njit(cache=True)
 def new_sample_cache(p, mib):
-    """Return an empty sample cache ``(smp, smeta)`` for scenario ``p`` (module docstring)."""
+    """Return an empty sample cache ``(smp, smeta)`` for scenario ``p`` within ``mib`` MiB.
+
+    ``smp`` has shape (rows, N_FEATURES, (ks_window + 2) n), uninitialised; ``smeta``
+    (rows, N_SC) uint64 zeros (no minute cached); rows from :func:`sample_cache_rows`.
+    The layout is documented in :class:`simulator.state.Sim`.
+    """
     rows = sample_cache_rows(p, mib)
     n = int(p[L.P_SAMPLES_PER_MIN])
     width = (int(p[L.P_KS_WINDOW]) + 2) * n

@@ -1,7 +1,7 @@
 """Tests of the simulator's Numba kernels.
 
 The modules: ``simulator.rng``, ``.stats``, ``.faults``, ``.model``, ``.sampling``,
-``.deploy``, ``.step`` and ``.outcomes``.
+``.deploy``, ``.step``, ``.state`` (the ``Sim`` record) and ``.outcomes``.
 
 Layout: a completeness check (every njit function of these modules has a parity case),
 bit-for-bit parity of each kernel with its ``.py_func`` (including a few dozen minutes of the
