@@ -1,4 +1,18 @@
-"""Actions, deployments and the canary (DESIGN 3.5), Numba-compiled."""
+"""Actions, deployments and the canary (DESIGN 3.5).
+
+:func:`apply_action` starts an action at a minute: ``fallback`` serves the fallback slot
+for ``P_FALLBACK_TTL`` minutes; ``rollback`` deploys the previous version; ``retrain``
+captures the labelled training window (:func:`_capture_training_window`) and builds a
+candidate ``P_RETRAIN_MIN`` minutes later (:func:`_finish_retrain`), poisoned if that
+data was corrupted; ``scale_out``, ``restart``, ``quarantine_inputs`` and ``escalate``
+change replicas and timers. A deployment (:func:`_deploy`) is direct (the slot is promoted
+at once, :func:`_promote`, with reduced capacity for ``P_DEPLOY_MIN`` minutes) or goes
+through a canary serving ``P_CANARY_SHARE`` of traffic for ``P_CANARY_MIN`` minutes, then
+judged (:func:`_judge_canary`: the paper's delta-SLA rule or a Mann-Whitney U test).
+:func:`advance_deployments` moves jobs, canaries and the fallback on each minute. Every
+function takes the simulation record (:class:`simulator.state.Sim`) and changes it in
+place; minutes ``t`` are float64 as in ``s[S_T]``. Numba-compiled.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +20,23 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
+from simulator.model import _slot_effects
 from simulator.outcomes import sla_score
 from simulator.rng import STREAM_CANARY, STREAM_RETRAIN, binomial, seed_stream
 from simulator.sampling import draw_reference
 from simulator.stats import mann_whitney_less
 
-_BASE_LOC = np.array(L.BASE_LOC)
+_BASE_LOC = np.array(L.BASE_LOC)  # fault-free feature means
 
 
 @nb.njit(cache=True)
 def _promote(sim, src):
-    """Make slot ``src`` the serving model; the old serving model becomes previous."""
+    """Make slot ``src`` the serving model; the old serving model becomes previous.
+
+    Promoting the previous slot swaps the two; promoting another slot empties it. The
+    fallback ends and the leak restarts from zero (new processes); counted in
+    ``s[S_N_PROMOTIONS]``.
+    """
     s, models, refs = sim.s, sim.models, sim.refs
     if src == L.M_PREVIOUS:
         tmp = models[L.M_SERVING].copy()
@@ -38,7 +58,12 @@ def _promote(sim, src):
 
 @nb.njit(cache=True)
 def _deploy(sim, src, t):
-    """Deploy slot ``src`` (previous or candidate) at minute ``t``: canary or direct."""
+    """Deploy slot ``src`` (previous or candidate) at minute ``t``: canary or direct.
+
+    With ``P_DEPLOY_CANARY`` set, a canary of the slot starts (a rollback copies the
+    previous model into the candidate slot) and is judged at ``t + P_CANARY_MIN``;
+    otherwise the slot is promoted now and capacity is cut until ``t + P_DEPLOY_MIN``.
+    """
     p, s, models, refs = sim.p, sim.s, sim.models, sim.refs
     if p[L.P_DEPLOY_CANARY] > 0.5:
         if src == L.M_PREVIOUS:
@@ -100,7 +125,23 @@ def apply_action(sim, a, t):
     """Start action ``a`` at minute ``t``. Returns 1 if it took effect, 0 if it became a no-op.
 
     An action that conflicts with one in progress (a retrain or canary running, a rollback
-    with no previous version) becomes a no-op and is counted in ``s[S_N_CONFLICTS]``.
+    with no previous version, an escalation already paged) becomes a no-op and is counted
+    in ``s[S_N_CONFLICTS]``.
+
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`), changed in place.
+    a : int
+        Action index (``layout.NO_OP`` ... ``layout.ESCALATE``); an unknown index is a no-op
+        returning 0.
+    t : float
+        The minute.
+
+    Returns
+    -------
+    int
+        1 if the action took effect, else 0.
     """
     p, s, models = sim.p, sim.s, sim.models
     if a == L.NO_OP:
@@ -145,7 +186,14 @@ def apply_action(sim, a, t):
 
 @nb.njit(cache=True)
 def _finish_retrain(sim, t):
-    """Build the candidate from the captured window (poisoned if corrupted) and deploy it."""
+    """Build the candidate from the captured window (poisoned if corrupted) and deploy it.
+
+    The candidate (a new version, the live schema, base accuracy ``P_BASE_ACC``) is trained
+    on the window's mean feature locations and scales, concept and corrupted share
+    (``s[S_JOB_*]``); above ``P_POISON_THRESHOLD`` that share makes it a poisoned model.
+    Its reference sample is drawn from the retrain stream (seed, t), except on open-loop
+    forks, which take no measurements.
+    """
     p, s, models, rs = sim.p, sim.s, sim.models, sim.rs
     c = L.M_CANDIDATE
     models[c] = 0.0
@@ -196,9 +244,22 @@ def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
 
     Parameters
     ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`), changed in place.
+    t : float
+        The minute the canary ends.
+    acc_main, acc_cand : float
+        True accuracy of the baseline (the main slot) and of the candidate, in [0, 1].
+    err : float
+        Error rate of the service (share of failed requests), the same for both slices.
     diag : ndarray, shape (4,), optional
         If given, receives (U_c, z, p, abort) of the Mann-Whitney judge, computed whichever
         judge decides (z = -inf when sigma = 0 or a slice is empty).
+
+    Returns
+    -------
+    int
+        1 if the candidate was promoted, 0 if the canary was aborted.
     """
     p, s, models, rs = sim.p, sim.s, sim.models, sim.rs
     seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
@@ -239,3 +300,59 @@ def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
         _promote(sim, L.M_CANDIDATE)
     s[L.S_DEPLOY_UNTIL] = t + p[L.P_DEPLOY_MIN]
     return 1
+
+
+@nb.njit(cache=True)
+def advance_deployments(sim, t, eff):
+    """Advance the retrain job, the canary and the fallback at minute ``t``.
+
+    A finished retrain builds and deploys its candidate (:func:`_finish_retrain`); a
+    canary at its end is judged on the slots' true accuracies (:func:`_judge_canary`, with
+    the previous minute's error rate); a fallback past its TTL ends. The per-slot effects
+    of version-bound faults are computed first and again whenever slots move
+    (:func:`simulator.model._slot_effects`).
+
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`), changed in place.
+    t : float
+        The minute.
+    eff : FaultEffects
+        The minute's fault effects (:func:`simulator.faults.fault_effects`).
+
+    Returns
+    -------
+    latmult : ndarray, shape (N_MODEL_SLOTS,)
+        Latency multiplier of each slot (>= 1).
+    acc : ndarray, shape (N_MODEL_SLOTS,)
+        True accuracy of each slot in [0, 1].
+    leak_rate : float
+        Leak rate of the serving model (share of the heap per minute).
+    """
+    s, hist = sim.s, sim.hist
+    ti = int(t)
+    fb = s[L.S_FALLBACK_ACTIVE] > 0.5
+    main = L.M_FALLBACK if fb else L.M_SERVING
+
+    decay = np.zeros(L.N_MODEL_SLOTS)
+    latmult = np.ones(L.N_MODEL_SLOTS)
+    acc = np.zeros(L.N_MODEL_SLOTS)
+    leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+
+    moved = False
+    if s[L.S_JOB_ACTIVE] > 0.5 and t >= s[L.S_JOB_DONE_AT]:
+        _finish_retrain(sim, t)
+        moved = True
+        if s[L.S_CANARY_ACTIVE] > 0.5:  # the candidate's accuracy is needed by the judge
+            leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+            moved = False
+    if s[L.S_CANARY_ACTIVE] > 0.5 and t >= s[L.S_CANARY_END]:
+        err_prev = hist[ti - 1, L.R_ERROR_RATE] if ti > 0 else 0.0
+        _judge_canary(sim, t, acc[main], acc[L.M_CANDIDATE], err_prev)
+        moved = True
+    if moved:  # slots moved: recompute accuracies and version-bound effects
+        leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+    if s[L.S_FALLBACK_ACTIVE] > 0.5 and t >= s[L.S_FALLBACK_UNTIL]:
+        s[L.S_FALLBACK_ACTIVE] = 0.0
+    return latmult, acc, leak_rate

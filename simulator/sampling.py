@@ -1,4 +1,17 @@
-"""Feature samples, reference samples and the per-episode sample cache, Numba-compiled."""
+"""What a controller observes: samples, measurements and the sample cache (DESIGN 3.3).
+
+Each minute, :func:`measure` draws ``n = P_SAMPLES_PER_MIN`` feature rows from the
+random stream (seed, minute) (:func:`draw_samples`: the fault-free baseline changed by
+the active faults) and derives the observations from them: the share of anomalous rows
+(|z| above ``P_ANOMALY_Z`` against the serving model's reference moments), the share
+failing validation, the two-sample KS statistic of the last ``P_KS_WINDOW`` minutes'
+rows against the serving model's reference sample (:func:`draw_reference`; the maximum
+over features), the accuracy drop on delayed labels (binomial draws), and noisy p99
+latency and error readings. The samples of a minute depend on (seed, minute) only, never
+on actions, so the forks of an episode share a sample cache (``smp``, ``smeta``; its
+layout in :class:`simulator.state.Sim` and the ``SC_*`` constants below) and read a
+minute drawn by any of them instead of drawing and sorting it again. Numba-compiled.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +19,11 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
-from simulator.rng import normal, uniform
+from simulator.rng import STREAM_MINUTE, binomial, normal, seed_stream, uniform
+from simulator.stats import ks_statistic, merge_sorted_blocks, sort_block
 
-_BASE_LOC = np.array(L.BASE_LOC)
-# How an active fault changes one feature's samples (decoded once per minute in `step`).
+_BASE_LOC = np.array(L.BASE_LOC)  # fault-free feature means
+# How an active fault changes one feature's samples (decoded once per minute by draw_samples).
 _OP_ADD = 0
 _OP_MIX = 1
 _OP_OUTLIER = 2
@@ -28,8 +42,9 @@ def draw_samples(fa, levels, scale, raw, rs, n):
     Parameters
     ----------
     fa : ndarray, shape (n_faults, N_FAULT_FIELDS)
+        The fault table.
     levels : ndarray, shape (n_faults,)
-        Fault levels at this minute (:func:`fault_level`).
+        Fault levels at this minute (:func:`simulator.faults.fault_level`).
     scale : ndarray, shape (N_FEATURES,)
         Per-feature scale factor of this minute.
     raw : ndarray, shape (N_FEATURES, >= n)
@@ -158,12 +173,19 @@ N_CACHED_REFS = 3
 
 @nb.njit(cache=True)
 def sample_cache_rows(p, mib):
-    """Rows of the sample cache for scenario ``p`` within ``mib`` MiB (0: no cache).
+    """Return the rows of the sample cache for scenario ``p`` within ``mib`` MiB (0: no cache).
 
     One row per minute (horizon + 1) holds N_FEATURES x (ks_window + 2) x
     samples_per_minute float64 values (sorted block, raw rows, merged KS window): 23 MiB for
     a day at 100 samples a minute and a 3-minute window. Above the budget the episode runs
     without the cache (same results; forks draw and merge again).
+
+    Parameters
+    ----------
+    p : ndarray, shape (N_PARAMS,)
+        Scenario parameters.
+    mib : float
+        Budget, MiB.
     """
     rows = int(p[L.P_HORIZON]) + 1
     width = (p[L.P_KS_WINDOW] + 2.0) * p[L.P_SAMPLES_PER_MIN]
@@ -173,8 +195,188 @@ def sample_cache_rows(p, mib):
 
 @nb.njit(cache=True)
 def new_sample_cache(p, mib):
-    """Return an empty sample cache ``(smp, smeta)`` for scenario ``p`` (module docstring)."""
+    """Return an empty sample cache ``(smp, smeta)`` for scenario ``p`` within ``mib`` MiB.
+
+    ``smp`` has shape (rows, N_FEATURES, (ks_window + 2) n), uninitialised; ``smeta``
+    (rows, N_SC) uint64 zeros (no minute cached); rows from :func:`sample_cache_rows`.
+    The layout is documented in :class:`simulator.state.Sim`.
+    """
     rows = sample_cache_rows(p, mib)
     n = int(p[L.P_SAMPLES_PER_MIN])
     width = (int(p[L.P_KS_WINDOW]) + 2) * n
     return np.empty((rows, L.N_FEATURES, width)), np.zeros((rows, N_SC), dtype=np.uint64)
+
+
+# ----------------------------------------------------------------------------------------
+# The measurements of one minute
+# ----------------------------------------------------------------------------------------
+@nb.njit(cache=True)
+def _minute_samples(sim, ti, levels, scale):
+    """Put minute ``ti``'s samples into the live window; return its raw rows and invalid count.
+
+    The rows come from the sample cache if a fork of the episode has drawn the minute
+    already, else they are drawn (:func:`draw_samples`) and cached. Either way the stream
+    ``rs`` ends where the draws leave it, and ``live[ti % ks_window, j, :n]`` holds the
+    minute's sorted values of feature j.
+
+    Returns
+    -------
+    raw : ndarray, shape (N_FEATURES, n)
+        The minute's rows, feature-major (a view into the cache when cached).
+    n_invalid : int
+        Rows failing validation.
+    """
+    p, fa, live, rs, smp, smeta = sim.p, sim.fa, sim.live, sim.rs, sim.smp, sim.smeta
+    seed_stream(rs, int(sim.s[L.S_SEED]), ti, STREAM_MINUTE)
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    slot = ti % live.shape[0]
+    use_cache = ti < smeta.shape[0]
+    if use_cache and smeta[ti, SC_FLAGS] & SC_SAMPLES:
+        raw = smp[ti, :, n:2 * n]
+        for j in range(L.N_FEATURES):
+            live[slot, j, :n] = smp[ti, j, :n]
+        n_invalid = int(smeta[ti, SC_INVALID])
+        rs[0] = smeta[ti, SC_STREAM]
+    else:
+        raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
+        n_invalid = draw_samples(fa, levels, scale, raw, rs, n)
+        for j in range(L.N_FEATURES):
+            live[slot, j, :n] = raw[j, :n]
+            sort_block(live[slot, j, :n])
+        if use_cache:
+            for j in range(L.N_FEATURES):
+                smp[ti, j, :n] = live[slot, j, :n]
+            smeta[ti, SC_INVALID] = np.uint64(n_invalid)
+            smeta[ti, SC_STREAM] = rs[0]
+            smeta[ti, SC_FLAGS] |= np.uint64(SC_SAMPLES)
+    return raw, n_invalid
+
+
+@nb.njit(cache=True)
+def _anomalous_rows(sim, ti, main, raw):
+    """Count minute ``ti``'s rows with a z-score above ``P_ANOMALY_Z`` in some feature.
+
+    The z-scores are against the reference moments of slot ``main`` (``MF_RMEAN``,
+    ``MF_RSTD``); the count is cached for the three initial references.
+    """
+    p, models, smeta = sim.p, sim.models, sim.smeta
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    z_thr = p[L.P_ANOMALY_Z]
+    use_cache = ti < smeta.shape[0]
+    ref_id = int(models[main, L.MF_REF_ID])
+    a_bit = np.uint64(SC_A0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
+    if use_cache and a_bit and smeta[ti, SC_FLAGS] & a_bit:
+        n_anom = int(smeta[ti, SC_ANOM + ref_id])
+    else:
+        n_anom = 0
+        for i in range(n):
+            for j in range(L.N_FEATURES):
+                zz = abs(raw[j, i] - models[main, L.MF_RMEAN + j]) / models[main, L.MF_RSTD + j]
+                if zz > z_thr:
+                    n_anom += 1
+                    break
+        if use_cache and a_bit:
+            smeta[ti, SC_ANOM + ref_id] = np.uint64(n_anom)
+            smeta[ti, SC_FLAGS] |= a_bit
+    return n_anom
+
+
+@nb.njit(cache=True)
+def _ks_max(sim, ti, main):
+    """Return the largest per-feature KS statistic of the live window against slot ``main``.
+
+    Each feature's window (the sorted blocks of the last ``ks_window`` minutes, merged) is
+    compared with the slot's reference sample (:func:`simulator.stats.ks_statistic`). The
+    merged window is cached with the samples; so is the statistic against the three
+    initial reference samples (drawn from the episode seed alone, shared by every fork).
+    """
+    p, models, refs, live = sim.p, sim.models, sim.refs, sim.live
+    smp, smeta = sim.smp, sim.smeta
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    use_cache = ti < smeta.shape[0]
+    ref_id = int(models[main, L.MF_REF_ID])
+    w = live.shape[0]
+    m = int(p[L.P_REF_SIZE])
+    d_bit = np.uint64(SC_D0 << ref_id) if 0 <= ref_id < N_CACHED_REFS else np.uint64(0)
+    cached_d = smeta.view(np.float64)
+    if use_cache and d_bit and smeta[ti, SC_FLAGS] & d_bit:
+        d_max = cached_d[ti, SC_D + ref_id]
+    else:
+        merged = use_cache and smeta[ti, SC_FLAGS] & SC_MERGED
+        buf = np.empty(w * n)
+        d_max = 0.0
+        for j in range(L.N_FEATURES):
+            if merged:
+                win = smp[ti, j, 2 * n:(2 + w) * n]
+            else:
+                merge_sorted_blocks(live, j, n, buf)
+                win = buf
+                if use_cache:
+                    smp[ti, j, 2 * n:(2 + w) * n] = buf
+            d = ks_statistic(win, refs[main, j, :m])
+            if d > d_max:
+                d_max = d
+        if use_cache:
+            smeta[ti, SC_FLAGS] |= np.uint64(SC_MERGED)
+            if d_bit:
+                cached_d[ti, SC_D + ref_id] = d_max
+                smeta[ti, SC_FLAGS] |= d_bit
+    return d_max
+
+
+@nb.njit(cache=True)
+def measure(sim, ti, main, levels, scale):
+    """Write minute ``ti``'s measured observations into its record ``hist[ti]``.
+
+    From the minute's samples (stream (seed, ti), or the sample cache): ``R_RHO`` (share of
+    anomalous rows against slot ``main``'s reference moments), ``R_VALIDATION_FAIL``
+    (share failing validation) and ``R_D`` (largest KS statistic against ``main``'s
+    reference sample). Then, from the same stream: the minute's correct delayed labels
+    (``R_LABELS_CORRECT``, a binomial draw of ``P_LABEL_VOLUME`` labels at the served
+    accuracy), ``R_A`` (the drop below ``P_BASE_ACC`` of the accuracy on the labels of the
+    ``P_LABEL_WINDOW`` minutes that arrived by now, ``P_LABEL_DELAY`` minutes late), and
+    the noisy readings ``R_P99_OBS`` (5% Gaussian noise) and ``R_ERR_OBS`` (binomial
+    standard error of the minute's requests).
+
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`). ``hist[ti]`` must hold the minute's
+        ground truth (traffic, p99 latency, error rate, served accuracy:
+        :func:`simulator.step.serve`); ``live``, ``rs`` and the sample cache are updated.
+    ti : int
+        The minute.
+    main : int
+        The model slot serving the bulk of traffic (``M_SERVING`` or ``M_FALLBACK``).
+    levels : ndarray, shape (n_faults,)
+        Fault levels at this minute (:func:`simulator.faults.fault_level`).
+    scale : ndarray, shape (N_FEATURES,)
+        Per-feature scale factor of this minute.
+    """
+    p, hist, rs = sim.p, sim.hist, sim.rs
+    rec = hist[ti]
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    raw, n_invalid = _minute_samples(sim, ti, levels, scale)
+    rec[L.R_RHO] = _anomalous_rows(sim, ti, main, raw) / n
+    rec[L.R_VALIDATION_FAIL] = n_invalid / n
+    rec[L.R_D] = _ks_max(sim, ti, main)
+
+    vol = int(p[L.P_LABEL_VOLUME])
+    rec[L.R_LABELS_CORRECT] = binomial(rs, vol, rec[L.R_ACC_SERVED])
+    delay = int(p[L.P_LABEL_DELAY])
+    lw = int(p[L.P_LABEL_WINDOW])
+    hi = ti - delay
+    correct = 0.0
+    total = 0.0
+    for u in range(max(0, hi - lw + 1), hi + 1):
+        correct += hist[u, L.R_LABELS_CORRECT]
+        total += vol
+    rec[L.R_A] = max(0.0, p[L.P_BASE_ACC] - correct / total) if total > 0 else 0.0
+
+    z1 = normal(rs)
+    z2 = normal(rs)
+    p99 = rec[L.R_P99_MS]
+    err = rec[L.R_ERROR_RATE]
+    rec[L.R_P99_OBS] = max(0.0, p99 * (1.0 + 0.05 * z1))
+    n_req = max(rec[L.R_TRAFFIC] * 60.0, 1.0)
+    rec[L.R_ERR_OBS] = min(1.0, max(0.0, err + np.sqrt(err * (1.0 - err) / n_req) * z2))

@@ -1,8 +1,8 @@
 """The arrays of one simulated episode, grouped in one record (:class:`Sim`).
 
 Every kernel of the simulator (:mod:`simulator.step` and its parts,
-:mod:`simulator.assess_kernel`) takes a :class:`Sim`. Numba compiles a ``NamedTuple`` of
-arrays to a plain struct, so passing the record costs what passing its arrays did.
+:mod:`simulator.assess_kernel`) takes a :class:`Sim`; Numba compiles the ``NamedTuple`` to
+a struct of its arrays, and interpreted code (a kernel's ``py_func``) uses it as it is.
 Three of its arrays describe the scenario and are never written by the kernels (``p``,
 ``fa``, ``ac``); two hold the episode's sample cache, shared by the forks of the episode
 (``smp``, ``smeta``); the other seven are the episode's mutable state, copied by a fork
@@ -139,8 +139,13 @@ def copy_sim_into(dst, src):
     """Copy the mutable arrays of ``src`` into those of ``dst``, in place.
 
     ``fr``, ``s``, ``models``, ``refs``, ``hist``, ``live`` and ``rs`` of ``dst`` take the
-    values of ``src``'s (same shapes required); its scenario arrays and sample cache are
-    left as they are.
+    values of ``src``'s; its scenario arrays and sample cache are left as they are.
+
+    Raises
+    ------
+    ValueError
+        If an array of ``dst`` does not have the shape of ``src``'s (NumPy's broadcasting
+        error; compiled code raises it too).
     """
     dst.fr[:] = src.fr
     dst.s[:] = src.s

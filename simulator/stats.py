@@ -121,6 +121,17 @@ def merge_sorted_blocks(live, j, n, out):
 
     The result equals ``np.sort`` of their concatenation: w - 1 linear two-way merges
     replace a full sort of the KS window each minute.
+
+    Parameters
+    ----------
+    live : ndarray, shape (w, n_features, >= n)
+        Ring buffer of per-minute sample blocks, each ``live[k, j, :n]`` sorted.
+    j : int
+        Feature index.
+    n : int
+        Samples per block.
+    out : ndarray, shape (w n,)
+        Output: the merged, sorted window.
     """
     w = live.shape[0]
     tmp = np.empty(w * n)

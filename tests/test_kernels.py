@@ -1,7 +1,7 @@
 """Tests of the simulator's Numba kernels.
 
 The modules: ``simulator.rng``, ``.stats``, ``.faults``, ``.model``, ``.sampling``,
-``.deploy``, ``.step`` and ``.outcomes``.
+``.deploy``, ``.step``, ``.state`` (the ``Sim`` record) and ``.outcomes``.
 
 Layout: a completeness check (every njit function of these modules has a parity case),
 bit-for-bit parity of each kernel with its ``.py_func`` (including a few dozen minutes of the
@@ -219,7 +219,7 @@ def _copies(sim: Simulation) -> tuple[Simulation, Simulation]:
 
 def _own(sim: Simulation, **arrays) -> Sim:
     """Return a record of copies of every array of ``sim``, some replaced by ``arrays``."""
-    return Sim(*(a.copy() for a in sim.arrays))._replace(**arrays)
+    return _own_rec(sim.arrays, **arrays)
 
 
 def _assert_same(x, y, what=""):
@@ -266,13 +266,14 @@ COVERED = {
     "simulator.rng": {"mix64", "seed_stream", "uniform", "normal", "binomial"},
     "simulator.stats": {"ks_statistic", "merge_sorted_blocks", "_merge2", "sort_block",
                         "mann_whitney_less"},
-    "simulator.faults": {"fault_level", "_fault_onsets"},
+    "simulator.faults": {"fault_level", "_fault_onsets", "fault_effects"},
     "simulator.model": {"model_accuracy", "model_is_bad", "_slot_effects"},
     "simulator.sampling": {"draw_samples", "draw_reference", "sample_cache_rows",
-                           "new_sample_cache"},
+                           "new_sample_cache", "_minute_samples", "_anomalous_rows", "_ks_max",
+                           "measure"},
     "simulator.deploy": {"_promote", "_deploy", "_capture_training_window", "apply_action",
-                         "_finish_retrain", "_judge_canary"},
-    "simulator.step": {"init_state", "step"},
+                         "_finish_retrain", "_judge_canary", "advance_deployments"},
+    "simulator.step": {"init_state", "serve", "step"},
     "simulator.state": {"fork_sim", "copy_sim_into"},
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs"},
 }
@@ -661,12 +662,16 @@ def test_update_catastrophe_golden():
 def test_model_accuracy_and_is_bad_match_py_func(loc, scale, concept, corrupt, adv, outl, decay, k):
     """model_accuracy and model_is_bad equal their py_funcs on any slot and inputs."""
     sim = _sim_at(30, deploy_canary=True)
-    loc, scale = np.array(loc), np.array(scale)
-    args = (sim.models, k, sim.p, sim.s, loc, scale, concept, corrupt, adv, outl, decay)
+    eff = _effects(sim, loc=np.array(loc), scale=np.array(scale), concept=concept,
+                   corrupt=corrupt, adv=adv, outl=outl)
+    args = (sim.arrays, k, eff, decay)
     assert MD.model_accuracy(*args) == MD.model_accuracy.py_func(*args)
-    assert MD.model_is_bad(sim.models, k, sim.p, sim.s) == MD.model_is_bad.py_func(
-        sim.models, k, sim.p, sim.s
-    )
+    assert MD.model_is_bad(sim.arrays, k) == MD.model_is_bad.py_func(sim.arrays, k)
+
+
+def _effects(sim: Simulation, **fields) -> FT.FaultEffects:
+    """Return the fault effects of ``sim``'s current minute with some fields replaced."""
+    return FT.fault_effects(sim.arrays, float(sim.t))._replace(**fields)
 
 
 def test_init_state_matches_py_func():
@@ -790,14 +795,11 @@ def test_merge_sorted_blocks_equals_sort_and_py_func(w):
 def test_slot_effects_match_py_func(minutes):
     """_slot_effects equals its py_func: per-slot decay, latency, accuracy and leak rate."""
     sim = _sim_at(minutes)
-    t = float(sim.t)
-    levels = np.array([FT.fault_level(f, t) for f in sim.fa])
-    loc = np.array(L.BASE_LOC) + 0.5
-    scale = np.ones(L.N_FEATURES)
+    eff = _effects(sim, loc=np.array(L.BASE_LOC) + 0.5, scale=np.ones(L.N_FEATURES),
+                   concept=0.1, corrupt=0.05, adv=0.02, outl=0.01)
 
     def args():
-        return (sim.p, sim.fa, sim.fr, sim.s, sim.models, levels, loc, scale, 0.1, 0.05, 0.02,
-                0.01, np.zeros(L.N_MODEL_SLOTS), np.ones(L.N_MODEL_SLOTS),
+        return (_own(sim), eff, np.zeros(L.N_MODEL_SLOTS), np.ones(L.N_MODEL_SLOTS),
                 np.zeros(L.N_MODEL_SLOTS))
 
     _parity(MD._slot_effects, args)
@@ -831,6 +833,114 @@ def test_fault_onsets_matches_py_func(t):
     """_fault_onsets equals its py_func (bad deploy and schema migration included)."""
     sim = _sim_at(1)
     _parity(FT._fault_onsets, lambda: (_own(sim, fr=np.zeros_like(sim.fr)), float(t)))
+
+
+@pytest.mark.parametrize("minutes", [0, 3, 12, 20, 33])
+def test_fault_effects_match_py_func(minutes):
+    """fault_effects equals its py_func field by field, under quarantine and without."""
+    sim = _sim_at(minutes)
+    out = _parity(FT.fault_effects, lambda: (_own(sim), float(sim.t)))
+    assert isinstance(out, FT.FaultEffects)
+    assert out.quarantine == (minutes == 20)  # quarantine_inputs at 15, ttl 10
+    assert out.levels.shape == (sim.fa.shape[0],)
+    if minutes == 20:
+        assert out.outl == 0.0
+    if minutes == 33:
+        assert out.outl > 0.0 and out.concept > 0.0 and out.price_mult > 1.0
+
+
+@pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
+def test_advance_deployments_and_serve_match_py_func(canary):
+    """advance_deployments and serve equal their py_funcs at every minute of the schedule.
+
+    The minutes cover retrains finishing, canaries judged, fallbacks ending and the
+    deployment and restart capacity cuts.
+    """
+    sim = _sim_at(0, deploy_canary=canary)
+    events = 0
+    for _ in range(STEP_MINUTES):
+        t = float(sim.t)
+        eff = _effects(sim)
+        before = sim.s.copy()
+        out = _parity(DP.advance_deployments, lambda t=t, eff=eff: (_own(sim), t, eff))
+        latmult, acc, leak_rate = out
+        work = _own(sim)
+        DP.advance_deployments(work, t, eff)
+        fb = bool(work.s[L.S_FALLBACK_ACTIVE] > 0.5)
+        canary_on = bool(work.s[L.S_CANARY_ACTIVE] > 0.5)
+        share = _parity(
+            SP.serve,
+            lambda t=t, eff=eff, w=work, fb=fb, c=canary_on, lm=latmult, ac=acc, lr=leak_rate: (
+                _own_rec(w), t, eff, fb, c, lm.copy(), ac.copy(), lr),
+        )
+        assert share == (1.0 - sim.p[L.P_CANARY_SHARE] if canary_on else 1.0)
+        changed = work.s != before
+        events += int(changed[[L.S_N_PROMOTIONS, L.S_N_CANARY_ABORTS, L.S_FALLBACK_ACTIVE,
+                               L.S_JOB_ACTIVE]].any())
+        sim.step(SCHEDULE.get(sim.t, L.NO_OP), 1.5 if sim.t % 7 == 0 else 0.0)
+    assert events >= 3
+
+
+def _measured_minute(sim: Simulation) -> tuple[Sim, FT.FaultEffects]:
+    """Return a copy of ``sim`` with its current minute's ground truth served, unmeasured."""
+    work = _own(sim)
+    t = float(sim.t)
+    eff = FT.fault_effects(work, t)
+    latmult, acc, leak_rate = DP.advance_deployments(work, t, eff)
+    fb = bool(work.s[L.S_FALLBACK_ACTIVE] > 0.5)
+    canary = bool(work.s[L.S_CANARY_ACTIVE] > 0.5)
+    SP.serve(work, t, eff, fb, canary, latmult, acc, leak_rate)
+    return work, eff
+
+
+@pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
+@pytest.mark.parametrize("minutes", [10, 30, 50])
+def test_measure_and_its_parts_match_py_func(canary, minutes):
+    """measure, _minute_samples, _anomalous_rows and _ks_max equal their py_funcs.
+
+    On the three paths of the sample cache (minute not cached yet, cached, no cache), each
+    against the serving model's and the fallback's reference (a retrained serving model's
+    reference is not cached); all three paths measure the same values.
+    """
+    sim = _sim_at(minutes, deploy_canary=canary)
+    base, eff = _measured_minute(sim)
+    ti = sim.t
+    filled = _own_rec(base)
+    SA.measure(filled, ti, L.M_SERVING, eff.levels, eff.scale)
+    assert filled.smeta[ti, SA.SC_FLAGS] & SA.SC_SAMPLES
+    none_smp, none_smeta = SA.new_sample_cache(base.p, 0.0)
+    paths = {
+        "draw": lambda: _own_rec(base),
+        "cached": lambda: _own_rec(base, smp=filled.smp.copy(), smeta=filled.smeta.copy()),
+        "uncached": lambda: _own_rec(base, smp=none_smp.copy(), smeta=none_smeta.copy()),
+    }
+    results = {}
+    for name, make in paths.items():
+        for main in (L.M_SERVING, L.M_FALLBACK):
+            out = _parity(SA._minute_samples, lambda make=make: (make(), ti, eff.levels,
+                                                                 eff.scale))
+            raw = out[0]
+            assert raw.shape == (L.N_FEATURES, int(base.p[L.P_SAMPLES_PER_MIN]))
+            drawn = make()
+            SA._minute_samples(drawn, ti, eff.levels, eff.scale)
+            _parity(SA._anomalous_rows,
+                    lambda drawn=drawn, main=main, raw=raw: (_own_rec(drawn), ti, main,
+                                                             raw.copy()))
+            _parity(SA._ks_max, lambda drawn=drawn, main=main: (_own_rec(drawn), ti, main))
+            _parity(SA.measure, lambda make=make, main=main: (make(), ti, main, eff.levels,
+                                                              eff.scale))
+            done = make()
+            SA.measure(done, ti, main, eff.levels, eff.scale)
+            results[name, main] = (done.hist[ti].copy(), done.live.copy(), done.rs.copy())
+    for main in (L.M_SERVING, L.M_FALLBACK):
+        for name in ("cached", "uncached"):
+            for x, y in zip(results[name, main], results["draw", main], strict=True):
+                _assert_same(x, y, f"{name} vs draw, slot {main}")
+
+
+def _own_rec(rec: Sim, **arrays) -> Sim:
+    """Return a record of copies of every array of ``rec``, some replaced by ``arrays``."""
+    return Sim(*(a.copy() for a in rec))._replace(**arrays)
 
 
 @pytest.mark.parametrize("canary", [False, True], ids=["direct", "canary"])
