@@ -9,15 +9,23 @@ Numba's cache at ``<base>/<hash of the sources compiled code can depend on>`` (a
 ``simulator/``, and the files of ``controllers/`` and ``experiments/`` that import Numba),
 so that any change to them starts a fresh cache. ``<base>`` is ``NUMBA_CACHE_DIR`` when
 set, else ``.numba_cache`` at the repository root; old folders can be deleted at any time.
+
+It also makes a cache index that cannot be unpickled a cache miss rather than an error.
+A controller defined outside this repository (a module on an appended path, as in
+``tests/test_toy_controller.py``) adds to the index of the fast path's episode loop a
+signature whose types live in that module; a later process without the module would
+otherwise fail in Numba's loader with ``ModuleNotFoundError`` on every call of the loop.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from pathlib import Path
 
 import numba
+from numba.core import caching
 
 _ROOT = Path(__file__).resolve().parents[1]
 _PACKAGES = ("simulator", "controllers", "experiments")
@@ -63,5 +71,22 @@ def configure() -> str:
     numba.config.CACHE_DIR = path
     return path
 
+
+_load_index = caching.IndexDataCacheFile._load_index
+
+
+def _load_index_or_miss(self) -> dict:
+    """Numba's ``IndexDataCacheFile._load_index``; an unreadable index is an empty one.
+
+    An index naming a module or class that cannot be imported here (or a truncated file)
+    is treated as a cache miss: the function is compiled and the index rewritten.
+    """
+    try:
+        return _load_index(self)
+    except (ImportError, AttributeError, EOFError, pickle.UnpicklingError):
+        return {}
+
+
+caching.IndexDataCacheFile._load_index = _load_index_or_miss
 
 CACHE_DIR = configure()

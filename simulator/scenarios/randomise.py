@@ -201,7 +201,7 @@ def field_type(model: type[BaseModel], raw: dict, path: tuple) -> type | None:
 
 
 def _path_seed(path: tuple) -> int:
-    """A stable 64-bit number of a field's path (its random stream)."""
+    """Return a stable 64-bit number for a field's path (its random stream)."""
     text = ".".join(str(p) for p in path).encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "little")
 
