@@ -91,7 +91,7 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
         controller.attach(env.sim)
     counts = np.zeros(len(L.ACTION_NAMES), dtype=int)
     first_alarm = -1
-    onset = min(f.onset for f in scenario.faults)
+    onset = min(f.onset for f in env.incident.faults)  # this episode's drawn incident
     paper_cost = 0.0
     records: list[dict] = []
     done = False

@@ -41,7 +41,7 @@ from simulator import layout as L
 from simulator.env import compile_for_env
 from simulator.records import FEEDBACK, feedback_dicts, new_records, new_truth
 from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
-from simulator.scenarios import CompiledScenario, Scenario, paper_cost
+from simulator.scenarios import CompiledScenario, Scenario, draw_incident, paper_cost
 from simulator.state import Sim, new_sim
 
 #: Methods a fast-path controller must inherit unchanged from ``KernelController`` (an
@@ -360,11 +360,12 @@ def run_controllers_fast(controllers: Sequence[Controller], scenarios: Sequence[
     for k, sc in enumerate(order):
         caches.clear()
         seed = episode_seed(run_seed, sc.id)
+        incident = draw_incident(sc, env_episode_seed(seed))  # as SelfHealEnv.reset draws it
         compiled: dict = {}
         for j, (c, rows) in enumerate(zip(controllers, runs, strict=True)):
             mode = (c.deployment, c.canary_judge)
             if mode not in compiled:
-                compiled[mode] = compile_for_fast(sc, action_set, *mode)
+                compiled[mode] = compile_for_fast(incident, action_set, *mode)
             recs: list = []
             row = run_episodes_fast(c, [compiled[mode]], [seed], caches, regret, recs)[0]
             if regret and decisions is not None:

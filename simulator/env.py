@@ -59,6 +59,13 @@ it (only the oracle may). The keys but ``catastrophe_kind``, ``feedback`` and ``
 the fields of the record :data:`simulator.records.INFO`, filled by one kernel
 (:func:`simulator.records.fill_info`) for this env and for the batched fast path.
 
+## Starting State
+Each ``reset`` draws an episode seed from the env's seeded generator. A scenario whose file
+gives fields as distributions (:mod:`simulator.scenarios.randomise`) is an incident class:
+``reset`` draws the episode's incident from that seed (``env.incident``; the nominal
+incident is ``env.scenario``), so every controller reset with the same seed meets the same
+incident. The system starts healthy: serving v1, previous v0 available, fallback ready.
+
 ## Episode End
 Terminated on a catastrophic failure (DESIGN 3.6); truncated at the scenario's horizon.
 
@@ -91,6 +98,8 @@ from simulator.scenarios import (
     Scenario,
     ScenarioError,
     compile_scenario,
+    draw_incident,
+    is_randomised,
     load_scenario,
 )
 from simulator.scenarios.compile import CANARY_JUDGES
@@ -205,6 +214,8 @@ class SelfHealEnv(gym.Env):
         self.reward_scale = float(reward_scale)
         self._deployment = deployment
         self._canary_judge = canary_judge
+        self._action_set = action_set
+        self.incident = self.scenario
         compiled = compile_for_env(self.scenario, action_set, deployment, canary_judge)
         self.n_actions = int(compiled.params[L.P_N_ACTIONS])
         self.sim = Simulation(compiled)
@@ -252,9 +263,13 @@ class SelfHealEnv(gym.Env):
 
     # -- Gymnasium API ---------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Start an episode; the episode seed is drawn from the env's seeded generator."""
+        """Start an episode: draw its seed, then its incident (see Starting State)."""
         super().reset(seed=seed)
         ep_seed = int(self.np_random.integers(0, 2**53))
+        if is_randomised(self.scenario):
+            self.incident = draw_incident(self.scenario, ep_seed)
+            self.sim = Simulation(compile_for_env(self.incident, self._action_set,
+                                                  self._deployment, self._canary_judge))
         rec = self.sim.reset(ep_seed)
         self._pending = []
         self.assessments = []

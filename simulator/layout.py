@@ -185,7 +185,8 @@ P_N_ACTIONS = 58
 P_RESTART_MIN = 59
 P_QUARANTINE_TTL = 60
 P_CANARY_JUDGE = 61  # canary judge: 0 = the paper's delta-SLA rule, 1 = Mann-Whitney U test
-N_PARAMS = 62
+P_DIURNAL_PHASE = 62  # minute of the day at episode minute 0 (shifts the daily sine)
+N_PARAMS = 63
 
 # Per-action cost components of the paper's C(a) (rows: action, cols: compute, risk, downtime)
 # live in a separate (N_EXTENDED_ACTIONS, 3) array.

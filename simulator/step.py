@@ -30,7 +30,14 @@ from simulator.deploy import advance_deployments, apply_action
 from simulator.faults import _fault_onsets, fault_effects
 from simulator.model import model_is_bad
 from simulator.outcomes import accrue_costs, update_catastrophe, update_slos
-from simulator.rng import STREAM_RETRAIN, STREAM_WARMUP, normal, seed_stream
+from simulator.rng import (
+    STREAM_RETRAIN,
+    STREAM_TRAFFIC,
+    STREAM_WARMUP,
+    normal,
+    poisson,
+    seed_stream,
+)
 from simulator.sampling import draw_reference, measure
 from simulator.stats import sort_block
 
@@ -91,8 +98,11 @@ def init_state(sim, seed):
 def serve(sim, t, eff, fb, canary, latmult, acc, leak_rate):
     """Serve minute ``t``: traffic, capacity, latency, errors; write the ground truth record.
 
-    Traffic is ``P_BASE_RPS`` times the faults' multiplier and a daily sine of amplitude
-    ``P_DIURNAL_AMP``; capacity is replicas x ``P_REPLICA_RPS`` x the faults' factor, cut to
+    Traffic: the minute's requests are a Poisson count (independent arrivals) around a mean
+    of 60 ``P_BASE_RPS`` times the faults' multiplier and a daily sine of amplitude
+    ``P_DIURNAL_AMP`` at the minute of the day ``t + P_DIURNAL_PHASE``, drawn from the
+    minute's ``STREAM_TRAFFIC`` stream; ``R_TRAFFIC`` is that count / 60 (requests per
+    second). Capacity is replicas x ``P_REPLICA_RPS`` x the faults' factor, cut to
     75% while deploying, 50% while restarting and 25% after an out-of-memory kill (the
     serving model's leak reaching 1); p99 latency follows an M/M/1-like 1 / (1 - min(util,
     0.95)) growth times the slot's latency multiplier (0.6 for the lighter fallback, GC
@@ -130,8 +140,11 @@ def serve(sim, t, eff, fb, canary, latmult, acc, leak_rate):
     share_c = p[L.P_CANARY_SHARE] if canary else 0.0
     share_main = 1.0 - share_c
 
-    rps = p[L.P_BASE_RPS] * eff.traffic_mult
-    rps *= 1.0 + p[L.P_DIURNAL_AMP] * np.sin(2.0 * np.pi * t / 1440.0)
+    day = 2.0 * np.pi * (t + p[L.P_DIURNAL_PHASE]) / 1440.0
+    mean_rps = p[L.P_BASE_RPS] * eff.traffic_mult * (1.0 + p[L.P_DIURNAL_AMP] * np.sin(day))
+    rs = np.empty(1, np.uint64)
+    seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_TRAFFIC)
+    rps = poisson(rs, 60.0 * mean_rps) / 60.0
     cost_req = share_main * models[main, L.MF_COST] + share_c * 1.0
     cap = s[L.S_REPLICAS] * p[L.P_REPLICA_RPS] * eff.cap_factor
     if t < s[L.S_DEPLOY_UNTIL]:

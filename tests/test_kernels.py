@@ -263,7 +263,7 @@ def _wrapping_uint64():
 # =========================================================================== completeness
 #: Every njit function of the kernel modules, by module; each has a parity test below.
 COVERED = {
-    "simulator.rng": {"mix64", "seed_stream", "uniform", "normal", "binomial"},
+    "simulator.rng": {"mix64", "seed_stream", "uniform", "normal", "binomial", "poisson"},
     "simulator.stats": {"ks_statistic", "merge_sorted_blocks", "_merge2", "sort_block",
                         "mann_whitney_less"},
     "simulator.faults": {"fault_level", "_fault_onsets", "fault_effects"},

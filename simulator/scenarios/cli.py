@@ -14,9 +14,14 @@ validate [PATHS ...]
 plot ID [--out DIR] [--seed S]
     ``<DIR>/<ID>.png``: ground truth and measurements under ``no_op`` and under the
     annotated action played after the first alarm (see :mod:`simulator.scenarios.plot`).
-check ID [--seeds N]
-    Fork the simulation after the first alarm once per action, play each to the horizon on
-    seeds 0..N-1 and compare mean dollars (a catastrophe ranks worst) with the annotation.
+show ID --seed N
+    The incident the episode with env seed ``N`` draws (randomised files; see
+    :mod:`simulator.scenarios.randomise`).
+check ID [ID ...] | --set SET [--markdown]  [--seeds N]
+    For each of seeds 0..N-1 (default 20; each draws its incident), fork the simulation
+    after the first alarm once per action and play each to the horizon; report the share
+    of draws in which the annotated action is the cheapest within the tie tolerance (its
+    *hold rate*, :mod:`simulator.scenarios.holdrate`). Exit 1 if a hold rate is below 60%.
 schema
     Print the JSON schema of a scenario file (the committed ``scenarios/schema.json``).
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import get_args
 
@@ -126,10 +132,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """Print the validated scenario as YAML with every default filled in."""
+    """Print the validated scenario as YAML with every default filled in.
+
+    With ``--seed N``, print the incident the episode with env seed ``N`` draws (a fixed
+    scenario prints itself); without it, a randomised file prints its nominal incident.
+    """
     path = _resolve(args.id, args.root)
     sc = load_scenario(path)
-    print(f"# {path}: validated, every default filled in")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if not loader.is_randomised(sc):
+        what = "a fixed incident (no ranges)"
+    elif args.seed is None:
+        what = "the nominal incident (every range at its middle; --seed N draws one)"
+    else:
+        sc = loader.draw_incident(sc, args.seed)
+        what = f"the incident drawn for seed {args.seed}"
+    print(f"# {path}: validated, every default filled in; {what}")
     data = sc.model_dump(mode="json")
     data["faults"] = [{"kind": f["kind"], **f} for f in data["faults"]]  # kind first
     print(yaml.safe_dump(data, sort_keys=False, width=100), end="")
@@ -185,16 +204,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    """Compare every action after the first alarm; exit 1 if the annotation is not the best."""
+def _check_one(sc: Scenario, seeds: range) -> int:
+    """Print one scenario's per-action table and hold rate; return 1 if it is too low."""
     import pandas as pd
 
-    from simulator.scenarios.plot import best_action, compare_actions
+    from simulator.scenarios.holdrate import MIN_HOLD_RATE, draw_verdicts
+    from simulator.scenarios.plot import compare_actions
 
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    sc = _load(args.id, args.root)
-    rows = compare_actions(sc, range(args.seeds))
+    rows = compare_actions(sc, seeds)
     df = pd.DataFrame(rows)
     table = df.groupby("action", sort=False).agg(
         mean_usd=("score", "mean"),
@@ -202,20 +219,55 @@ def cmd_check(args: argparse.Namespace) -> int:
         min_usd=("cost_usd", "min"),
         max_usd=("cost_usd", "max"),
     )
-    minutes = sorted(set(df["decision_minute"]))
-    how = "after the first alarm" if df["alarmed"].all() else "after the first alarm or at onset"
-    print(
-        f"{sc.id}: each action played once {how} (minutes {minutes}), then no_op;"
-        f" dollars to minute {sc.horizon}, seeds 0..{args.seeds - 1}; catastrophe = inf"
-    )
-    print(table.round(1).to_string())
-    best = best_action(rows)
     ann = sc.annotations.optimal_action
-    if best == ann:
-        print(f"annotation {ann!r} agrees: it is the cheapest action")
-        return 0
-    print(f"annotation {ann!r} DISAGREES: the cheapest action is {best!r}")
-    return 1
+    _, holds, cheapest = draw_verdicts(rows, ann)
+    drawn = "drawn incidents" if loader.is_randomised(sc) else "seeds (fixed incident)"
+    print(f"{sc.id}: each action played once after the first alarm (or at onset), then "
+          f"no_op; dollars to the horizon; {len(seeds)} {drawn} (seeds {seeds.start}.."
+          f"{seeds.stop - 1}); catastrophe = inf")
+    print(table.round(1).to_string())
+    rate = sum(holds) / len(holds)
+    counts = ", ".join(f"{a} {n}" for a, n in Counter(cheapest).most_common())
+    verdict = "holds" if rate >= MIN_HOLD_RATE else f"FAILS (< {MIN_HOLD_RATE:.0%})"
+    print(f"annotation {ann!r} {verdict}: best (within tolerance) in {sum(holds)} of "
+          f"{len(holds)} draws ({rate:.0%}); cheapest per draw: {counts}")
+    return 0 if rate >= MIN_HOLD_RATE else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Hold rate of annotations over drawn incidents; exit 1 if any is below the minimum.
+
+    One or more ids print each scenario's per-action table; ``--set`` prints one table
+    (Markdown with ``--markdown``) of every scenario of the set.
+    """
+    from simulator.scenarios.holdrate import MIN_HOLD_RATE, hold_rate
+
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if bool(args.ids) == bool(args.set):
+        raise UsageError("give scenario ids or --set SET (not both)")
+    seeds = range(args.seeds)
+    if args.ids:
+        return max(_check_one(_load(i, args.root), seeds) for i in args.ids)
+    files, family = _files_of_set(args.set, args.root)
+    scenarios = [sc for sc in map(load_scenario, files) if family in (None, sc.family)]
+    results = [hold_rate(sc, seeds) for sc in scenarios]
+    if args.markdown:
+        print("| scenario | annotated | holds | cheapest action per draw |")
+        print("|---|---|---|---|")
+    for r in results:
+        counts = ", ".join(f"{a} {n}" for a, n in r.cheapest_counts.items())
+        flag = "" if r.rate >= MIN_HOLD_RATE else " **below 60%**"
+        if args.markdown:
+            print(f"| `{r.scenario}` | {r.annotated} | {sum(r.holds)}/{len(r.holds)}{flag} "
+                  f"| {counts} |")
+        else:
+            print(f"{r.scenario:45s} {r.annotated:10s} {r.rate:5.0%}  {counts}")
+    low = [r.scenario for r in results if r.rate < MIN_HOLD_RATE]
+    print(f"{len(results) - len(low)} of {len(results)} annotations hold in >= "
+          f"{MIN_HOLD_RATE:.0%} of {args.seeds} draws" + (f"; below: {', '.join(low)}"
+                                                          if low else ""), file=sys.stderr)
+    return 1 if low else 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -241,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("show", help="the validated scenario as YAML, defaults filled in")
     p.add_argument("id", help="scenario id or path to a .yaml file")
+    p.add_argument("--seed", type=int, default=None,
+                   help="print the incident this env seed draws (default: the nominal one)")
     p.set_defaults(func=cmd_show)
     p = sub.add_parser("validate", help="validate files (default: the whole library)")
     p.add_argument("paths", nargs="*", help="files or directories (default: --root)")
@@ -250,9 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
     p.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
     p.set_defaults(func=cmd_plot)
-    p = sub.add_parser("check", help="check the annotated action against every action")
-    p.add_argument("id", help="scenario id or path to a .yaml file")
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default: 5)")
+    p = sub.add_parser("check", help="hold rate of annotations over drawn incidents")
+    p.add_argument("ids", nargs="*", help="scenario ids or paths to .yaml files")
+    p.add_argument("--set", default=None, help=f"every scenario of: {', '.join(_set_names())}")
+    p.add_argument("--seeds", type=int, default=20,
+                   help="seeds 0..N-1, one drawn incident each (default: 20)")
+    p.add_argument("--markdown", action="store_true", help="with --set: a Markdown table")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("schema", help="print the JSON schema of a scenario file")
     p.set_defaults(func=cmd_schema)

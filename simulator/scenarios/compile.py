@@ -68,6 +68,7 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
     p[L.P_HORIZON] = sc.horizon
     p[L.P_BASE_RPS] = pl.base_rps
     p[L.P_DIURNAL_AMP] = pl.diurnal_amplitude
+    p[L.P_DIURNAL_PHASE] = pl.diurnal_phase
     p[L.P_REPLICAS] = pl.replicas
     p[L.P_REPLICA_RPS] = pl.replica_rps
     p[L.P_BASE_LATENCY_MS] = pl.base_latency_ms

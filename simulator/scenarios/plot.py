@@ -32,6 +32,7 @@ import numpy as np
 from simulator import layout as L
 from simulator.core import Simulation
 from simulator.scenarios.compile import compile_scenario
+from simulator.scenarios.loader import draw_incident
 from simulator.scenarios.schema import Scenario
 from simulator.stats import ks_critical_value
 
@@ -135,6 +136,7 @@ class Trajectory:
 
 
 def _decision_sim(scenario: Scenario, seed: int) -> tuple[Simulation, int, bool]:
+    scenario = draw_incident(scenario, seed)  # the episode's incident (itself if fixed)
     sim = Simulation(compile_scenario(scenario))
     sim.reset(seed)
     onset = min(f.onset for f in scenario.faults)
@@ -247,6 +249,7 @@ def plot_scenario(scenario: Scenario, out_dir: Path | str, seed: int = 0) -> Pat
     from matplotlib.figure import Figure
     from PIL import Image
 
+    scenario = draw_incident(scenario, seed)  # faults drawn below are this episode's
     opt = scenario.annotations.optimal_action
     runs = [play(scenario, "no_op", seed)]
     if opt != "no_op":

@@ -144,6 +144,20 @@ def find_distributions(node: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
     return out
 
 
+def find_mappings(node: Any, path: tuple = ()) -> list[tuple[tuple, dict]]:
+    """Return ``(path, node)`` of every mapping under ``node`` that is not a distribution."""
+    out: list = []
+    if isinstance(node, dict) and not is_distribution(node):
+        if path:
+            out.append((path, node))
+        for k, v in node.items():
+            out += find_mappings(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += find_mappings(v, (*path, i))
+    return out
+
+
 def substitute(node: Any, values: dict[tuple, Any], path: tuple = ()) -> Any:
     """Return a copy of ``node`` with the value ``values[p]`` at each path ``p``."""
     if path in values:
@@ -237,6 +251,13 @@ def parse_distributions(model: type[BaseModel], raw: dict
     dists: dict[tuple, Distribution] = {}
     kinds: dict[tuple, type] = {}
     errors: list[str] = []
+    for path, node in find_mappings(raw):  # a mapping where a number goes: no known kind
+        if field_type(model, raw, path) is not None:
+            where = ".".join(str(p) for p in path)
+            errors.append(f"{where}: a number or a distribution expected, got a mapping with "
+                          f"keys {sorted(map(str, node))} (allowed: {{uniform: [lo, hi]}}, "
+                          "{loguniform: [lo, hi]}, {normal: [mu, sigma], clip: [lo, hi]}, "
+                          "{choice: [...]})")
     for path, node in find_distributions(raw):
         where = ".".join(str(p) for p in path)
         ftype = field_type(model, raw, path)

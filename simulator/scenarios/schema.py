@@ -241,6 +241,10 @@ class Pipeline(_Strict):
 
     base_rps: float = Field(default=50.0, gt=0, le=1e6, description="Mean requests per second.")
     diurnal_amplitude: float = Field(default=0.2, ge=0, lt=1, description="Daily swing share.")
+    diurnal_phase: float = Field(
+        default=0.0, ge=0, lt=1440,
+        description="Minute of the day at episode minute 0 (0: traffic at its mean, rising).",
+    )
     replicas: int = Field(default=4, ge=1, le=1000)
     replica_rps: float = Field(default=25.0, gt=0, description="Requests/s one replica serves.")
     base_latency_ms: float = Field(default=40.0, gt=0, description="p99 latency at zero load.")
