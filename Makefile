@@ -15,9 +15,11 @@ $(VENV)/.installed: pyproject.toml
 reproduce: $(VENV)/.installed
 	$(BIN)/python -m experiments.reproduce $(ARGS)
 
+# Two pytest-xdist workers (the suite is mostly Numba compilation, one core each); a test
+# file runs whole on one worker, so its tests share their compiled specializations.
 test: $(VENV)/.installed
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,14 +18,13 @@ import warnings
 import gymnasium
 import numpy as np
 import pytest
-import yaml
 from gymnasium.utils.env_checker import check_env
 
 import simulator  # noqa: F401  (registers the Gymnasium ids)
 from simulator import layout as L
 from simulator.env import OBS_FULL, SelfHealEnv
 from simulator.outcomes import episode_summary
-from simulator.scenarios import compile_scenario, parse_scenario, scenario_files
+from simulator.scenarios import compile_scenario, load_scenario, parse_scenario, scenario_files
 
 SCENARIO_FILES = scenario_files("all")
 SCENARIO_IDS = [p.stem for p in SCENARIO_FILES]
@@ -90,9 +89,13 @@ def _rollout(env, seed, actions):
 
 
 def _scenario_dict(kind: str) -> dict:
-    """Return the parsed YAML of the first paper43 scenario with one sudden ``kind`` fault."""
+    """Return the nominal incident of the first paper43 scenario with one sudden ``kind`` fault.
+
+    A mapping of numbers (every range of the file at its middle), so tests can do arithmetic
+    on its fields and edit it.
+    """
     for path in scenario_files("paper43"):
-        data = yaml.safe_load(path.read_text())
+        data = load_scenario(path).model_dump(mode="json")
         faults = data["faults"]
         if len(faults) == 1 and faults[0]["kind"] == kind:
             if faults[0].get("shape", "sudden") != "sudden":

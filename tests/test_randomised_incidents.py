@@ -267,12 +267,13 @@ def test_draw_verdicts_golden():
     rows = (_rows(0, no_op=1000.0, fallback=900.0, retrain=915.0)       # tol 20: holds
             + _rows(1, no_op=1000.0, fallback=930.0, retrain=905.0)     # 905 + 20 < 930
             + _rows(2, no_op=100.0, fallback=95.0, retrain=math.inf)    # catastrophe
-            + _rows(3, no_op=100.0, fallback=91.0, retrain=100.0))      # tol 10: 91 + 10 > 100
+            + _rows(3, no_op=100.0, fallback=91.0, retrain=100.0)       # tol 10: 91 + 10 > 100
+            + _rows(4, no_op=math.inf, fallback=math.inf, retrain=math.inf))
     seeds, holds, cheapest = draw_verdicts(rows, "retrain")
-    assert seeds == [0, 1, 2, 3]
-    assert holds == [True, True, False, True]
-    assert cheapest == ["fallback", "retrain", "fallback", "fallback"]
+    assert seeds == [0, 1, 2, 3, 4]
+    assert holds == [True, True, False, True, False]
+    assert cheapest == ["fallback", "retrain", "fallback", "fallback", "all_catastrophic"]
     _, holds_fb, _ = draw_verdicts(rows, "fallback")
-    assert holds_fb == [True, False, True, True]
+    assert holds_fb == [True, False, True, True, False]
     with pytest.raises(ValueError, match="no row"):
         draw_verdicts(_rows(0, no_op=1.0), "rollback")

@@ -253,16 +253,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     scenarios = [sc for sc in map(load_scenario, files) if family in (None, sc.family)]
     results = [hold_rate(sc, seeds) for sc in scenarios]
     if args.markdown:
-        print("| scenario | annotated | holds | cheapest action per draw |")
-        print("|---|---|---|---|")
+        print("| scenario | annotated | holds | annotated catastrophic | cheapest per draw |")
+        print("|---|---|---|---|---|")
     for r in results:
         counts = ", ".join(f"{a} {n}" for a, n in r.cheapest_counts.items())
         flag = "" if r.rate >= MIN_HOLD_RATE else " **below 60%**"
         if args.markdown:
             print(f"| `{r.scenario}` | {r.annotated} | {sum(r.holds)}/{len(r.holds)}{flag} "
-                  f"| {counts} |")
+                  f"| {sum(r.catastrophic)} | {counts} |")
         else:
-            print(f"{r.scenario:45s} {r.annotated:10s} {r.rate:5.0%}  {counts}")
+            print(f"{r.scenario:45s} {r.annotated:10s} {r.rate:5.0%}  cat={sum(r.catastrophic)}"
+                  f"  {counts}")
     low = [r.scenario for r in results if r.rate < MIN_HOLD_RATE]
     print(f"{len(results) - len(low)} of {len(results)} annotations hold in >= "
           f"{MIN_HOLD_RATE:.0%} of {args.seeds} draws" + (f"; below: {', '.join(low)}"

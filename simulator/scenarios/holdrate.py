@@ -31,6 +31,8 @@ from simulator.scenarios.schema import Scenario
 TOL_USD = 10.0
 #: Relative tie tolerance, share of the draw's no-op dollars.
 TOL_SHARE = 0.02
+#: ``cheapest`` of a draw in which every action had a catastrophic failure.
+ALL_CATASTROPHIC = "all_catastrophic"
 #: Smallest acceptable hold rate of an annotation.
 MIN_HOLD_RATE = 0.6
 
@@ -48,7 +50,10 @@ class HoldRate:
     holds : tuple of bool
         Per seed: whether the annotation holds (module docstring).
     cheapest : tuple of str
-        Per seed: the cheapest action (catastrophe = inf; ties to the earlier action).
+        Per seed: the cheapest action (catastrophe = inf; ties to the earlier action), or
+        :data:`ALL_CATASTROPHIC`.
+    catastrophic : tuple of bool
+        Per seed: whether the annotated action's branch had a catastrophic failure.
     """
 
     scenario: str
@@ -56,6 +61,7 @@ class HoldRate:
     seeds: tuple[int, ...]
     holds: tuple[bool, ...]
     cheapest: tuple[str, ...]
+    catastrophic: tuple[bool, ...]
 
     @property
     def rate(self) -> float:
@@ -86,7 +92,7 @@ def draw_verdicts(rows: list[dict], annotated: str) -> tuple[list[int], list[boo
         noop = score["no_op"]
         tol = max(TOL_USD, TOL_SHARE * noop) if math.isfinite(noop) else TOL_USD
         holds.append(math.isfinite(score[annotated]) and score[annotated] <= score[best] + tol)
-        cheapest.append(best)
+        cheapest.append(best if math.isfinite(score[best]) else ALL_CATASTROPHIC)
     return seeds, holds, cheapest
 
 
@@ -102,5 +108,8 @@ def hold_rate(scenario: Scenario, seeds: range | list[int]) -> HoldRate:
     if not seeds:
         raise ValueError("hold_rate needs at least one seed")
     ann = scenario.annotations.optimal_action
-    played, holds, cheapest = draw_verdicts(compare_actions(scenario, seeds), ann)
-    return HoldRate(scenario.id, ann, tuple(played), tuple(holds), tuple(cheapest))
+    rows = compare_actions(scenario, seeds)
+    played, holds, cheapest = draw_verdicts(rows, ann)
+    cats = tuple(any(r["catastrophe"] != "none" for r in rows
+                     if r["seed"] == s and r["action"] == ann) for s in played)
+    return HoldRate(scenario.id, ann, tuple(played), tuple(holds), tuple(cheapest), cats)
