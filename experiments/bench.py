@@ -111,8 +111,8 @@ def fast_vs_gym(controller_name: str, repeats: int = 3) -> dict:
 
     def fast(n: int = len(scenarios)) -> int:
         ctrl = fresh()
-        compiled = [compile_for_fast(sc, "auto", ctrl.deployment, ctrl.canary_judge)
-                    for sc in scenarios[:n]]
+        compiled = [compile_for_fast(sc, "auto", ctrl.deployment, ctrl.canary_judge, seed=s)
+                    for sc, s in zip(scenarios[:n], seeds[:n], strict=True)]
         rows = run_episodes_fast(ctrl, compiled, seeds[:n])
         return sum(int(r["minutes"]) for r in rows)
 

@@ -66,12 +66,18 @@ def env_episode_seed(seed: int) -> int:
 
 
 def compile_for_fast(scenario: Scenario, action_set: str = "auto", deployment: str = "direct",
-                     canary_judge: str = "delta_sla") -> CompiledScenario:
+                     canary_judge: str = "delta_sla", seed: int | None = None
+                     ) -> CompiledScenario:
     """Compile ``scenario`` as ``run_episode`` configures the env for a controller.
 
     :func:`simulator.env.compile_for_env`: ``deployment`` and ``canary_judge`` are the
     controller's, ``P_N_ACTIONS`` is set by ``action_set`` (``auto``: the scenario's).
+    With ``seed`` (the episode seed passed to ``run_episode``), a randomised scenario is
+    compiled as the incident that episode draws (``SelfHealEnv.reset``); without it, as
+    its nominal incident.
     """
+    if seed is not None:
+        scenario = draw_incident(scenario, env_episode_seed(seed))
     return compile_for_env(scenario, action_set, deployment, canary_judge)
 
 
@@ -213,8 +219,9 @@ def play_fast(controller: Controller, compiled_scenarios: Sequence[CompiledScena
     controller : Controller
         A controller :func:`has_fast_path` accepts.
     compiled_scenarios : sequence of CompiledScenario
-        As from :func:`compile_for_fast` with the controller's deployment and canary judge;
-        not modified.
+        As from :func:`compile_for_fast` with the controller's deployment and canary judge
+        and the episode's seed (so that a randomised scenario is the incident that episode
+        draws, as on the Gymnasium path); not modified.
     seeds : sequence of int
         Episode seeds, as passed to ``run_episode`` (``env.reset(seed=...)``).
     caches : SampleCaches, optional
@@ -361,7 +368,7 @@ def run_controllers_fast(controllers: Sequence[Controller], scenarios: Sequence[
         caches.clear()
         seed = episode_seed(run_seed, sc.id)
         incident = draw_incident(sc, env_episode_seed(seed))  # as SelfHealEnv.reset draws it
-        compiled: dict = {}
+        compiled: dict = {}  # one per (deployment, canary judge)
         for j, (c, rows) in enumerate(zip(controllers, runs, strict=True)):
             mode = (c.deployment, c.canary_judge)
             if mode not in compiled:

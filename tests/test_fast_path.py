@@ -151,7 +151,7 @@ def test_fast_path_records_states_and_assessments_equal_the_env(overrides, monke
         _RecordingEnv.instances = []
         gym_rows.append(E.run_episode(gym_ctrl, sc, seed))
         envs.append(_RecordingEnv.instances[-1])
-    compiled = [F.compile_for_fast(sc) for sc in episodes]
+    compiled = [F.compile_for_fast(sc, seed=s) for sc, s in zip(episodes, seeds, strict=True)]
     batch = F.play_fast(fast_ctrl, compiled, seeds)
     fast_rows = [F.episode_row(batch, i) for i in range(len(seeds))]
     pd.testing.assert_frame_equal(pd.DataFrame(fast_rows), pd.DataFrame(gym_rows),

@@ -33,6 +33,7 @@ from simulator.env import SelfHealEnv, resolve_scenario
 from simulator.scenarios import (
     SCENARIO_ROOT,
     ScenarioError,
+    draw_incident,
     load_scenario,
     load_scenarios,
     parse_scenario,
@@ -206,7 +207,7 @@ def test_show_prints_the_validated_scenario_with_defaults(capsys):
     before = path.read_bytes()
     code, out, err = run_cli(capsys, "show", "bad_deploy_model_push")
     assert code == 0 and err == []
-    assert out[0] == f"# {path}: validated, every default filled in"
+    assert out[0] == f"# {path}: validated, every default filled in; a fixed incident (no ranges)"
     data = yaml.safe_load("\n".join(out))
     assert parse_scenario(data) == load_scenario(path)
     assert data["pipeline"]["replicas"] == 4
@@ -299,17 +300,25 @@ def test_first_alarm_rule_equals_the_envelope_alarm(name):
 
 
 def test_play_acts_the_minute_after_the_first_alarm(library):
-    """Example: the outage at 90 alarms, fallback acts at 91 and sheds load for its 120-min TTL."""
+    """Example, seed 3: fallback acts the minute after the outage's onset alarms.
+
+    It sheds load for its 120-min TTL; the next outage, one period later, is unprotected.
+    """
     sc = load_scenario(library / "paper43" / f"{EXAMPLE_ID}.yaml")
-    noop, fb = play(sc, "no_op", seed=0), play(sc, "fallback", seed=0)
-    assert noop.decision_minute == fb.decision_minute == 91 and fb.alarmed
-    assert np.array_equal(noop.hist[:91], fb.hist[:91])
-    assert np.allclose(noop.hist[91:211, L.R_ACC_SERVED], 0.92)
-    assert np.allclose(fb.hist[91:211, L.R_ACC_SERVED], 0.86)  # the fallback's accuracy
-    assert fb.hist[211, L.R_ACC_SERVED] == pytest.approx(0.92)  # TTL over
-    assert (noop.hist[91:110, L.R_AVAILABILITY] < 0.99).all()  # half the capacity: overload
-    assert (fb.hist[91:110, L.R_AVAILABILITY] == 1.0).all()  # half the load per request
-    assert (fb.hist[270:290, L.R_AVAILABILITY] < 0.99).all()  # the next outage is unprotected
+    fault = draw_incident(sc, 3).faults[0]
+    t0, period = fault.onset, fault.period
+    assert (t0, period) == (88, 201)  # the incident seed 3 draws
+    noop, fb = play(sc, "no_op", seed=3), play(sc, "fallback", seed=3)
+    t = t0 + 1
+    assert noop.decision_minute == fb.decision_minute == t and fb.alarmed
+    assert np.array_equal(noop.hist[:t], fb.hist[:t])
+    assert np.allclose(noop.hist[t:t + 120, L.R_ACC_SERVED], 0.92)
+    assert np.allclose(fb.hist[t:t + 120, L.R_ACC_SERVED], 0.86)  # the fallback's accuracy
+    assert fb.hist[t + 120, L.R_ACC_SERVED] == pytest.approx(0.92)  # TTL over
+    assert (noop.hist[t:t0 + 19, L.R_AVAILABILITY] < 0.99).all()  # half the capacity: overload
+    assert (fb.hist[t:t0 + 19, L.R_AVAILABILITY] == 1.0).all()  # half the load per request
+    nxt = t0 + period  # the next outage is unprotected
+    assert (fb.hist[nxt:nxt + 19, L.R_AVAILABILITY] < 0.99).all()
     assert fb.cost_usd < noop.cost_usd and fb.catastrophe == "none"
     with pytest.raises(ValueError, match="is an extended action but scenario"):
         play(sc, "scale_out")
@@ -340,19 +349,30 @@ def test_gallery_writes_one_png_per_scenario_of_the_set(library, tmp_path):
 
 
 def test_check_exits_1_when_another_action_is_cheaper(capsys, library):
-    """`check` agrees on the example; annotated rollback instead, it names fallback, exit 1."""
+    """`check` holds on the example (14 of 20 draws); annotated rollback, it fails, exit 1."""
     path = library / "paper43" / f"{EXAMPLE_ID}.yaml"
-    code, out, _ = run_cli(capsys, "check", path, "--seeds", "2")
+    code, out, _ = run_cli(capsys, "check", path)
     assert code == 0
-    assert out[-1] == "annotation 'fallback' agrees: it is the cheapest action"
     assert [line.split()[0] for line in out[3:7]] == ["no_op", "fallback", "rollback", "retrain"]
+    assert out[-1] == ("annotation 'fallback' holds: best (within tolerance) in 14 of 20 draws "
+                       "(70%); cheapest per draw: fallback 13, no_op 7")
     path.write_text(
         guide_example().replace("optimal_action: fallback", "optimal_action: rollback"),
         encoding="utf-8",
     )
-    code, out, _ = run_cli(capsys, "check", path, "--seeds", "2")
+    code, out, _ = run_cli(capsys, "check", path, "--seeds", "4")
     assert code == 1
-    assert out[-1] == "annotation 'rollback' DISAGREES: the cheapest action is 'fallback'"
+    assert out[-1].startswith("annotation 'rollback' FAILS (< 60%): best (within tolerance) in ")
+
+
+def test_check_set_prints_one_row_per_scenario(capsys, library):
+    """`check --set` prints a Markdown row per scenario and the count that hold on stderr."""
+    code, out, err = run_cli(capsys, "--root", library, "check", "--set", "paper43",
+                             "--seeds", "4", "--markdown")
+    assert code == 1  # seeds 0 and 1 strike at a quiet hour: no_op is cheaper
+    assert out[0].startswith("| scenario | annotated | holds |")
+    assert out[2] == f"| `{EXAMPLE_ID}` | fallback | 2/4 **below 60%** | 0 | no_op 2, fallback 2 |"
+    assert err[-1] == "0 of 1 annotations hold in >= 60% of 4 draws; below: " + EXAMPLE_ID
 
 
 # ----------------------------------------------------------------------------- the guide

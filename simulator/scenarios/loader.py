@@ -128,10 +128,11 @@ def parse_scenario(data: object, path: Path | str = "<memory>") -> Scenario:
                                       f"{e.split(': ', 1)[1]}" for e in errors))
     if not dists:
         return _validate(data, path)
+    # the nominal incident first, so an error of a fixed field carries no note about ranges
+    nominal = _validate(R.substitute(data, R.corner_values(dists, kinds, "middle")), path)
     for end in ("low", "high"):  # every range must hold at both ends
         _validate(R.substitute(data, R.corner_values(dists, kinds, end)), path,
                   f" (with every distribution at the {end} end of its range)")
-    nominal = _validate(R.substitute(data, R.corner_values(dists, kinds, "middle")), path)
     nominal._template = data
     nominal._path = str(path)
     return nominal
