@@ -14,8 +14,11 @@ from experiments.stats import clopper_pearson
 CAPTION = (
     "Main results. Every number is computed from the simulation runs in results/raw/; the "
     "'paper' columns print the paper's claims beside ours and were not used as targets. "
+    "Replication: an episode is one (seed, scenario) pair, and each seed draws its own "
+    "incident of the scenario's class (onsets, magnitudes, durations, time of day). "
     "Catastrophic failure and safety violation are per-episode rates with exact "
-    "Clopper-Pearson 95% intervals. A safety violation is an action whose counterfactual "
+    "Clopper-Pearson 95% intervals, which treat episodes as independent; episodes of one "
+    "scenario are correlated, so these intervals are narrower than the evidence. A safety violation is an action whose counterfactual "
     "outcome (same random numbers) is worse than no_op's: a caused catastrophe, more minutes "
     "out of SLO, or an SLA score more than 20% lower. Risk containment = harmful actions "
     "whose harm the canary kept in canary traffic / all harmful actions. MTTR = first alarm "
