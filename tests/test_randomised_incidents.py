@@ -279,7 +279,7 @@ def test_draw_verdicts_golden():
         draw_verdicts(_rows(0, no_op=1.0), "rollback")
 
 
-# ------------------------------------------------------------------------------ seeds are replicates
+# ---------------------------------------------------------------------------- seeds are replicates
 #: paper43 scenarios whose incident never breaks an SLO under no_op (by their description:
 #: the service keeps up, p99 stays under the objective): no_op pays only the compute bill.
 NO_COST_INCIDENTS = {"latency_steady_feature_growth", "network_wan_route_change",
