@@ -160,7 +160,10 @@ def summarise_episode(hist: np.ndarray, state: np.ndarray, n_steps: int,
     row["reward_paper"] = float(sum(paper_reward(v["paper_cost"], v["success"])
                                     for v in verdicts))
     row["mttd_min"] = float(first_alarm - onset) if first_alarm >= 0 else math.nan
-    row["mttr_min"], row["recovered"] = _mttr(hist, n_steps, first_alarm, rec_min)
+    if row["catastrophic"]:  # recovering and then failing is not recovering
+        row["mttr_min"], row["recovered"] = math.nan, 0.0
+    else:
+        row["mttr_min"], row["recovered"] = _mttr(hist, n_steps, first_alarm, rec_min)
     for i, name in enumerate(L.ACTION_NAMES):
         row[f"actions_{name}"] = float(counts[i])
     return row

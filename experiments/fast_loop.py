@@ -15,7 +15,8 @@ The composition of DESIGN 6.
    public ``info`` of the minute; the first alarm at or after the fault onset (at the
    controller's KS level); action counts and C(a); the ``update`` kernel with the feedback
    matured by now (all of it at the end);
-3. stop on a catastrophe or after the horizon.
+3. stop on a catastrophe or after the horizon; after a catastrophe, play the rest of the
+   horizon without the controller (:func:`simulator.playout.play_out`), as the env does.
 
 The controller's kernels are reached through :mod:`controllers.protocol`, resolved by
 Numba from the type of the controller's parameter record: this loop never switches on a
@@ -41,6 +42,7 @@ from simulator.assess_kernel import (
     window_cost,
 )
 from simulator.env import FULL_HIGH, REC_OF_OBS
+from simulator.playout import play_out
 from simulator.records import INFO, fill_info
 from simulator.state import Sim, copy_sim_into
 from simulator.step import init_state, step
@@ -465,3 +467,4 @@ def play_episode(cstate, cparams, rng, truth, sim, ep, out, memo):
             return
         o.n_rewards += ctl_update(cstate, cparams, out.verdicts[lo:hi], rng,
                                   out.rewards[o.n_rewards:])
+    play_out(sim)  # after a catastrophe: outage, restore, no_op to the horizon

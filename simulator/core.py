@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import layout as L
+from simulator.playout import play_out
 from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios.compile import CompiledScenario, paper_cost
 from simulator.state import Sim, fork_sim, new_sim
@@ -114,6 +115,13 @@ class Simulation:
             raise RuntimeError("the episode is over: call reset()")
         applied = step(self.arrays, int(action), float(engineer_minutes))
         return self.hist[t], applied
+
+    def play_out(self) -> None:
+        """After a catastrophe: outage, restore and no_op to the horizon (:mod:`simulator.playout`).
+
+        Does nothing without a catastrophe.
+        """
+        play_out(self.arrays)
 
     @property
     def catastrophe(self) -> int:

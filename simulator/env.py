@@ -41,7 +41,9 @@ is False); the environment never raises on a valid index.
 
 ## Rewards
 ``-cost_usd / reward_scale``: the dollars this minute cost (compute, retraining, revenue
-lost, SLA penalty, engineer time), scaled (``reward_scale`` = 10 by default). Learning
+lost, SLA penalty, engineer time), scaled (``reward_scale`` = 10 by default). The step
+that ends in a catastrophic failure also carries the dollars of the rest of the horizon
+(see Episode End), so an early failure is never cheaper than surviving. Learning
 controllers use the paper's reward -C(a) + lambda * success from ``info["feedback"]``.
 
 ## Info (public keys, documented and fixed)
@@ -68,6 +70,9 @@ incident. The system starts healthy: serving v1, previous v0 available, fallback
 
 ## Episode End
 Terminated on a catastrophic failure (DESIGN 3.6); truncated at the scenario's horizon.
+On termination the simulation plays the rest of the horizon without the agent (an outage
+until a human restores the last good version, then ``no_op``; :mod:`simulator.playout`),
+so that ``env.sim.hist`` and the episode's cost, SLA and recovery cover every minute.
 
 ## Arguments
 ``scenario`` (id, path or Scenario), ``observation_mode`` ("paper" | "full"),
@@ -306,6 +311,9 @@ class SelfHealEnv(gym.Env):
         self._pending = [(due, v) for due, v in self._pending if not (due <= now or self._done)]
         reward = -float(rec[L.R_COST_RATE]) / self.reward_scale
         info = self._info(rec, a, bool(applied), matured)
+        if terminated:  # charge the rest of the horizon (outage, restore, no_op)
+            self.sim.play_out()
+            reward -= float(self.sim.hist[now + 1:, L.R_COST_RATE].sum()) / self.reward_scale
         return self._obs(rec), reward, terminated, truncated, info
 
     # -- helpers ---------------------------------------------------------------------

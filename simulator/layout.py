@@ -186,7 +186,9 @@ P_RESTART_MIN = 59
 P_QUARANTINE_TTL = 60
 P_CANARY_JUDGE = 61  # canary judge: 0 = the paper's delta-SLA rule, 1 = Mann-Whitney U test
 P_DIURNAL_PHASE = 62  # minute of the day at episode minute 0 (shifts the daily sine)
-N_PARAMS = 63
+P_RESTORE_MIN = 63  # minutes from a catastrophe until a human restores the last good version
+P_OUTAGE_ENGINEERS = 64  # engineers working the outage until the restore
+N_PARAMS = 65
 
 # Per-action cost components of the paper's C(a) (rows: action, cols: compute, risk, downtime)
 # live in a separate (N_EXTENDED_ACTIONS, 3) array.
@@ -227,7 +229,9 @@ S_JOB_LOC = 28  # N_FEATURES: training location captured by the retrain job
 S_JOB_SCALE = S_JOB_LOC + N_FEATURES
 S_SEED = S_JOB_SCALE + N_FEATURES  # episode seed (exact in float64 below 2**53)
 S_OPEN_LOOP = S_SEED + 1  # 1 on an assessment fork: measurements are not computed
-N_STATE = S_OPEN_LOOP + 1
+S_CAT_MINUTE = S_OPEN_LOOP + 1  # minute of the first catastrophe (-1 none)
+S_OUTAGE_UNTIL = S_CAT_MINUTE + 1  # after a catastrophe: down until this minute (restore)
+N_STATE = S_OUTAGE_UNTIL + 1
 
 CAT_NONE = 0
 CAT_AVAILABILITY = 1

@@ -15,7 +15,9 @@ SLO compliance
 Catastrophic failure (DESIGN 3.6 defaults)
     availability below 50% for >= 5 consecutive minutes, or a poisoned or
     schema-incompatible model serving >= 50% of traffic, or true accuracy below the
-    scenario's hard floor on >= 50% of traffic for >= 15 consecutive minutes.
+    scenario's hard floor on >= 50% of traffic for >= 15 consecutive minutes. The
+    controller's episode ends there; the rest of the horizon is played as an outage, a
+    restore and ``no_op`` (:mod:`simulator.playout`) and counts in every episode metric.
 Cost (dollars per minute)
     compute (replicas x price, lighter under fallback, one more replica for a canary),
     retraining, revenue lost (wrong predictions beyond the baseline error and failed
@@ -69,6 +71,8 @@ def update_catastrophe(rec, s, p, main_share):
         s[L.S_CATASTROPHIC] = L.CAT_AVAILABILITY
     elif s[L.S_LOW_ACC_RUN] >= p[L.P_CAT_ACC_MIN]:
         s[L.S_CATASTROPHIC] = L.CAT_ACCURACY
+    if s[L.S_CATASTROPHIC] != L.CAT_NONE:
+        s[L.S_CAT_MINUTE] = s[L.S_T]
 
 
 @nb.njit(cache=True)
@@ -114,7 +118,8 @@ def episode_summary(hist: np.ndarray, state: np.ndarray, n_steps: int) -> dict[s
     Returns
     -------
     dict
-        ``catastrophic`` (0/1), ``catastrophe_kind``, ``sla_compliance`` (share of minutes
+        ``catastrophic`` (0/1), ``catastrophe_kind``, ``catastrophe_minute`` (nan if
+        none), ``sla_compliance`` (share of minutes
         meeting all SLOs), ``mean_sla_score``, ``cost_usd`` and its components,
         ``engineer_hours``, ``minutes``, ``canary_aborts``, ``promotions``, ``conflicts``.
     """
@@ -125,6 +130,7 @@ def episode_summary(hist: np.ndarray, state: np.ndarray, n_steps: int) -> dict[s
     return {
         "catastrophic": float(cat != L.CAT_NONE),
         "catastrophe_kind": L.CATASTROPHE_NAMES[cat],
+        "catastrophe_minute": float(state[L.S_CAT_MINUTE]) if cat != L.CAT_NONE else np.nan,
         "sla_compliance": float(rows[:, L.R_SLO_ALL_OK].mean()),
         "mean_sla_score": float(rows[:, L.R_SLA_SCORE].mean()),
         "cost_usd": float(rows[:, L.R_COST_RATE].sum()),

@@ -68,6 +68,7 @@ def init_state(sim, seed):
     s[L.S_REPLICAS] = p[L.P_REPLICAS]
     s[L.S_NEXT_VERSION] = 2.0
     s[L.S_ESCALATE_AT] = -1.0
+    s[L.S_CAT_MINUTE] = -1.0
     for k in (L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK):
         models[k, L.MF_VALID] = 1.0
         models[k, L.MF_COST] = 1.0
@@ -172,6 +173,8 @@ def serve(sim, t, eff, fb, canary, latmult, acc, leak_rate):
         err_dep_eff = eff.err_dep
         err_disk_eff = eff.err_disk
     ok = (1.0 - err_over) * (1.0 - err_timeout) * (1.0 - err_dep_eff) * (1.0 - err_disk_eff)
+    if t < s[L.S_OUTAGE_UNTIL]:  # after a catastrophe, until the restore: nothing is served
+        ok = 0.0
     err = 1.0 - ok
 
     acc_main = acc[main]

@@ -113,6 +113,11 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
     p[L.P_CAT_AVAIL_MIN] = cat.availability_minutes
     p[L.P_CAT_ACC_MIN] = cat.accuracy_minutes
     p[L.P_CAT_SHARE] = cat.traffic_share
+    restore = cat.restore_minutes
+    if restore is None:
+        restore = sc.annotations.historical_resolution_minutes
+    p[L.P_RESTORE_MIN] = max(1, round(restore))
+    p[L.P_OUTAGE_ENGINEERS] = cat.outage_engineers
     eco = sc.economics
     p[L.P_USD_REPLICA_MIN] = eco.usd_per_replica_minute
     p[L.P_USD_RETRAIN_MIN] = eco.usd_per_retrain_minute

@@ -149,7 +149,10 @@ def _decision_sim(scenario: Scenario, seed: int) -> tuple[Simulation, int, bool]
 
 
 def _finish(sim: Simulation, a: int, action: str, minute: int, alarmed: bool) -> Trajectory:
-    sim.rollout(a, sim.horizon - sim.t + 1)
+    sim.step(a)
+    while sim.t <= sim.horizon and sim.catastrophe == L.CAT_NONE:
+        sim.step(L.NO_OP)
+    sim.play_out()  # after a catastrophe: outage, restore, no_op (as in an episode)
     hist = sim.hist.copy()
     return Trajectory(
         action=action,

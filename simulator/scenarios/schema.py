@@ -319,6 +319,15 @@ class Catastrophe(_Strict):
     accuracy_floor: float = Field(default=0.6, gt=0, lt=1)
     accuracy_minutes: int = Field(default=15, ge=1)
     traffic_share: float = Field(default=0.5, gt=0, le=1)
+    restore_minutes: int | None = Field(
+        default=None, ge=1, le=20160,
+        description="Minutes from a catastrophic failure until a human restores the last good "
+                    "version (default: annotations.historical_resolution_minutes).",
+    )
+    outage_engineers: float = Field(
+        default=1.0, ge=0, le=100,
+        description="Engineers working the outage until the restore (charged per minute).",
+    )
 
 
 class Economics(_Strict):
