@@ -24,7 +24,10 @@ CAPTION = (
     "out of SLO, or an SLA score more than 20% lower. Risk containment = harmful actions "
     "whose harm the canary kept in canary traffic / all harmful actions. MTTR = first alarm "
     "to 10 minutes with all SLOs met, over recovered episodes. Cost savings = 1 - total "
-    "dollars / total dollars of `rules` on the same (seed, scenario) episodes."
+    "dollars / total dollars of `rules` on the same (seed, scenario) episodes. Cost, SLA "
+    "and MTTR cover every minute of the horizon: after a catastrophic failure the service is "
+    "down until a human restores the last good version (the scenario's resolution time), "
+    "then nobody acts; an episode with a catastrophe never counts as recovered."
 )
 
 
