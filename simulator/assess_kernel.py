@@ -21,6 +21,10 @@ from simulator import layout as L
 from simulator.state import fork_sim
 from simulator.step import step
 
+#: A safety violation's "SLA score more than 20% lower" than no_op's at some minute of the
+#: window (docs/paper_mapping.md, the safety violation): a score below this share of it.
+SLA_DEGRADED_RATIO = 0.8
+
 
 @nb.njit(cache=True)
 def rollout(sim, first_action, minutes):
@@ -105,10 +109,10 @@ def assess(sim, action, window):
         cost_b += rb[L.R_COST_RATE]
         breach_a += 1.0 - ra[L.R_SLO_ALL_OK]
         breach_b += 1.0 - rb[L.R_SLO_ALL_OK]
-        if ra[L.R_SLA_SCORE] < 0.8 * rb[L.R_SLA_SCORE]:
+        if ra[L.R_SLA_SCORE] < SLA_DEGRADED_RATIO * rb[L.R_SLA_SCORE]:
             degraded = True
     caused_cat = cat_a and not cat_b
-    harmful = caused_cat or cost_a > cost_b + 1e-9
+    harmful = caused_cat or cost_a > cost_b + L.TINY
     violation = caused_cat or breach_a > breach_b or degraded
     contained = harmful and s_a[L.S_N_CANARY_ABORTS] > aborts0 and not caused_cat
     rec_min = int(p[L.P_RECOVERY_MIN])

@@ -273,7 +273,7 @@ def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
     mwu_abort = False
     if p[L.P_CANARY_JUDGE] > 0.5 or diag is not None:
         u_c, z, pval = mann_whitney_less(n_c, k_c, n_b, k_b)
-        mwu_abort = pval < 0.05
+        mwu_abort = pval < p[L.P_CANARY_ALPHA]
         if diag is not None:
             diag[0] = u_c
             diag[1] = z

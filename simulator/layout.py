@@ -117,6 +117,17 @@ MF_REF_ID = MF_RSTD + N_FEATURES  # 0, 1, 2: initial serving / previous / fallba
 # -1: drawn by a retrain (identifies the reference sample for the KS cache)
 N_MODEL_FIELDS = MF_REF_ID + 1
 
+# --------------------------------------------------------------------------------------
+# Units and numerical constants used by the kernels.
+# --------------------------------------------------------------------------------------
+SECONDS_PER_MINUTE = 60.0
+MINUTES_PER_HOUR = 60.0
+MINUTES_PER_DAY = 1440.0
+BYTES_PER_MIB = 1048576.0
+BYTES_PER_FLOAT64 = 8.0
+#: Guard against division by zero (a capacity, a p99, a cost in dollars).
+TINY = 1e-9
+
 #: Location of each monitored feature before any fault (std 1 each).
 BASE_LOC = (1.0, 2.0, -1.0, 0.5)
 
@@ -188,7 +199,20 @@ P_CANARY_JUDGE = 61  # canary judge: 0 = the paper's delta-SLA rule, 1 = Mann-Wh
 P_DIURNAL_PHASE = 62  # minute of the day at episode minute 0 (shifts the daily sine)
 P_RESTORE_MIN = 63  # minutes from a catastrophe until a human restores the last good version
 P_OUTAGE_ENGINEERS = 64  # engineers working the outage until the restore
-N_PARAMS = 65
+# Dynamics (scenario section ``dynamics``; defaults and rationale in its schema).
+P_DEPLOY_CAPACITY = 65  # share of capacity serving during a direct rollout
+P_RESTART_CAPACITY = 66  # share of capacity serving while pods restart
+P_OOM_CAPACITY = 67  # share of capacity serving after an out-of-memory kill
+P_FB_LATENCY = 68  # latency multiplier of the lighter fallback model
+P_LEAK_GC = 69  # p99 multiplier 1 + k * leak**2 from garbage-collection pressure
+P_UTIL_CAP = 70  # utilisation cap of the 1 / (1 - util) queueing growth
+P_OUTLIER_PENALTY = 71  # accuracy lost per unit share of outlier-cluster rows
+P_FB_ROBUST = 72  # share of the adversarial and outlier penalties the fallback keeps
+P_P99_NOISE = 73  # relative standard deviation of the measured p99
+P_OUTLIER_Z = 74  # distance (std) from the mean of an outlier-corrupted value
+P_SCHEMA_SENTINEL = 75  # value a migrated column takes in the old schema
+P_CANARY_ALPHA = 76  # level of the canary's Mann-Whitney test
+N_PARAMS = 77
 
 # Per-action cost components of the paper's C(a) (rows: action, cols: compute, risk, downtime)
 # live in a separate (N_EXTENDED_ACTIONS, 3) array.

@@ -62,13 +62,13 @@ def model_accuracy(sim, k, eff, decay):
     con = p[L.P_CONCEPT_SENS] * abs(eff.concept - m[L.MF_CONCEPT])
     cor = p[L.P_CORRUPT_SENS] * eff.corrupt
     adv_pen = p[L.P_ADV_SENS] * eff.adv
-    out_pen = 0.5 * eff.outl
+    out_pen = p[L.P_OUTLIER_PENALTY] * eff.outl
     if fb:
         cov *= p[L.P_FB_COV_MULT]
         con *= p[L.P_FB_CONCEPT_MULT]
         cor = 0.0
-        adv_pen *= 0.3
-        out_pen *= 0.3
+        adv_pen *= p[L.P_FB_ROBUST]
+        out_pen *= p[L.P_FB_ROBUST]
     acc = m[L.MF_BASE_ACC] - cov - con - cor - adv_pen - out_pen - decay
     return min(1.0, max(0.0, acc))
 

@@ -31,13 +31,19 @@ import numpy as np
 
 from simulator import layout as L
 
+#: Weights of the SLA score's availability, accuracy and latency terms (paper Sec. 3.4).
+SLA_W_AVAILABILITY = 0.4
+SLA_W_ACCURACY = 0.4
+SLA_W_LATENCY = 0.2
+
 
 @nb.njit(cache=True)
 def sla_score(availability, accuracy, p99_ms, p):
     """Paper's SLA score in [0, 1] (Sec. 3.4: weights 0.4 / 0.4 / 0.2)."""
     acc_n = min(1.0, max(0.0, accuracy / p[L.P_BASE_ACC]))
-    lat_n = min(1.0, p[L.P_SLO_LATENCY_MS] / max(p99_ms, 1e-9))
-    return 0.4 * max(0.0, availability) + 0.4 * acc_n + 0.2 * lat_n
+    lat_n = min(1.0, p[L.P_SLO_LATENCY_MS] / max(p99_ms, L.TINY))
+    return (SLA_W_AVAILABILITY * max(0.0, availability) + SLA_W_ACCURACY * acc_n
+            + SLA_W_LATENCY * lat_n)
 
 
 @nb.njit(cache=True)
@@ -85,13 +91,13 @@ def accrue_costs(rec, s, p, price_mult, fallback_active, canary_active, job_acti
     if canary_active:
         compute += p[L.P_USD_REPLICA_MIN] * price_mult
     retrain = p[L.P_USD_RETRAIN_MIN] * price_mult if job_active else 0.0
-    req_min = rec[L.R_TRAFFIC] * 60.0
+    req_min = rec[L.R_TRAFFIC] * L.SECONDS_PER_MINUTE
     err = rec[L.R_ERROR_RATE]
     excess_wrong = max(0.0, p[L.P_BASE_ACC] - rec[L.R_ACC_SERVED])
     revenue = req_min * (1.0 - err) * excess_wrong * p[L.P_USD_WRONG]
     revenue += req_min * err * p[L.P_USD_FAILED]
     sla = 0.0 if rec[L.R_SLO_ALL_OK] > 0.5 else p[L.P_USD_SLA_MIN]
-    engineer = eng_min / 60.0 * p[L.P_USD_ENGINEER_H]
+    engineer = eng_min / L.MINUTES_PER_HOUR * p[L.P_USD_ENGINEER_H]
     rec[L.R_USD_COMPUTE] = compute
     rec[L.R_USD_RETRAIN] = retrain
     rec[L.R_USD_REVENUE] = revenue

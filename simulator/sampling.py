@@ -31,7 +31,7 @@ _OP_CORRUPT = 3  # + corruption sub-kind code
 
 
 @nb.njit(cache=True)
-def draw_samples(fa, levels, scale, raw, rs, n):
+def draw_samples(fa, levels, scale, raw, rs, n, p):
     """Draw one minute's ``n`` feature rows into ``raw[j, i]``; return the invalid-row count.
 
     Each row's features are standard normals around the baseline, scaled by the active
@@ -53,6 +53,8 @@ def draw_samples(fa, levels, scale, raw, rs, n):
         The minute's random stream, advanced by 4 draws per feature value.
     n : int
         Rows to draw.
+    p : ndarray, shape (N_PARAMS,)
+        Scenario parameters (``P_OUTLIER_Z``, ``P_SCHEMA_SENTINEL``: corrupted values).
 
     Returns
     -------
@@ -111,10 +113,10 @@ def draw_samples(fa, levels, scale, raw, rs, n):
                         val = 0.0  # imputed default
                         row_invalid = True
                     elif op == _OP_CORRUPT + L.C_OUTLIERS:
-                        val = _BASE_LOC[j] + 12.0 * (1.0 if x >= 0 else -1.0)
+                        val = _BASE_LOC[j] + p[L.P_OUTLIER_Z] * (1.0 if x >= 0 else -1.0)
                         row_invalid = True
                     elif op == _OP_CORRUPT + L.C_SCHEMA:
-                        val = -999.0
+                        val = p[L.P_SCHEMA_SENTINEL]
                         row_invalid = True
                     elif op == _OP_CORRUPT + L.C_UNIT:
                         val = val * act_v[j, c]
@@ -152,7 +154,7 @@ def draw_reference(sim, k):
         for i in range(m):
             ssd += (refs[k, j, i] - mean) ** 2
         models[k, L.MF_RMEAN + j] = mean
-        models[k, L.MF_RSTD + j] = max(np.sqrt(ssd / m), 1e-9)
+        models[k, L.MF_RSTD + j] = max(np.sqrt(ssd / m), L.TINY)
 
 
 #: Default budget of one episode's sample cache, MiB.
@@ -189,8 +191,8 @@ def sample_cache_rows(p, mib):
     """
     rows = int(p[L.P_HORIZON]) + 1
     width = (p[L.P_KS_WINDOW] + 2.0) * p[L.P_SAMPLES_PER_MIN]
-    nbytes = rows * L.N_FEATURES * width * 8.0
-    return rows if nbytes <= mib * 1048576.0 else 0
+    nbytes = rows * L.N_FEATURES * width * L.BYTES_PER_FLOAT64
+    return rows if nbytes <= mib * L.BYTES_PER_MIB else 0
 
 
 @nb.njit(cache=True)
@@ -239,7 +241,7 @@ def _minute_samples(sim, ti, levels, scale):
         rs[0] = smeta[ti, SC_STREAM]
     else:
         raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
-        n_invalid = draw_samples(fa, levels, scale, raw, rs, n)
+        n_invalid = draw_samples(fa, levels, scale, raw, rs, n, sim.p)
         for j in range(L.N_FEATURES):
             live[slot, j, :n] = raw[j, :n]
             sort_block(live[slot, j, :n])
@@ -377,6 +379,6 @@ def measure(sim, ti, main, levels, scale):
     z2 = normal(rs)
     p99 = rec[L.R_P99_MS]
     err = rec[L.R_ERROR_RATE]
-    rec[L.R_P99_OBS] = max(0.0, p99 * (1.0 + 0.05 * z1))
-    n_req = max(rec[L.R_TRAFFIC] * 60.0, 1.0)
+    rec[L.R_P99_OBS] = max(0.0, p99 * (1.0 + p[L.P_P99_NOISE] * z1))
+    n_req = max(rec[L.R_TRAFFIC] * L.SECONDS_PER_MINUTE, 1.0)
     rec[L.R_ERR_OBS] = min(1.0, max(0.0, err + np.sqrt(err * (1.0 - err) / n_req) * z2))

@@ -141,29 +141,29 @@ def serve(sim, t, eff, fb, canary, latmult, acc, leak_rate):
     share_c = p[L.P_CANARY_SHARE] if canary else 0.0
     share_main = 1.0 - share_c
 
-    day = 2.0 * np.pi * (t + p[L.P_DIURNAL_PHASE]) / 1440.0
+    day = 2.0 * np.pi * (t + p[L.P_DIURNAL_PHASE]) / L.MINUTES_PER_DAY
     mean_rps = p[L.P_BASE_RPS] * eff.traffic_mult * (1.0 + p[L.P_DIURNAL_AMP] * np.sin(day))
     rs = np.empty(1, np.uint64)
     seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_TRAFFIC)
-    rps = poisson(rs, 60.0 * mean_rps) / 60.0
+    rps = poisson(rs, L.SECONDS_PER_MINUTE * mean_rps) / L.SECONDS_PER_MINUTE
     cost_req = share_main * models[main, L.MF_COST] + share_c * 1.0
     cap = s[L.S_REPLICAS] * p[L.P_REPLICA_RPS] * eff.cap_factor
     if t < s[L.S_DEPLOY_UNTIL]:
-        cap *= 0.75
+        cap *= p[L.P_DEPLOY_CAPACITY]
     if t < s[L.S_RESTART_UNTIL]:
-        cap *= 0.5
+        cap *= p[L.P_RESTART_CAPACITY]
     if not fb:
         s[L.S_LEAK] += leak_rate
     if s[L.S_LEAK] >= 1.0:
         s[L.S_LEAK] = 0.0
         s[L.S_OOM_UNTIL] = t + p[L.P_LEAK_RESTART_MIN]
     if t < s[L.S_OOM_UNTIL]:
-        cap *= 0.25
-    util = rps * cost_req / max(cap, 1e-9)
-    lat_main = latmult[main] * (0.6 if fb else 1.0)
+        cap *= p[L.P_OOM_CAPACITY]
+    util = rps * cost_req / max(cap, L.TINY)
+    lat_main = latmult[main] * (p[L.P_FB_LATENCY] if fb else 1.0)
     if not fb:  # garbage-collection pressure: latency grows as leaked memory fills the heap
-        lat_main *= 1.0 + 4.0 * s[L.S_LEAK] * s[L.S_LEAK]
-    p99 = p[L.P_BASE_LATENCY_MS] * lat_main / (1.0 - min(util, 0.95)) + eff.net_ms
+        lat_main *= 1.0 + p[L.P_LEAK_GC] * s[L.S_LEAK] * s[L.S_LEAK]
+    p99 = p[L.P_BASE_LATENCY_MS] * lat_main / (1.0 - min(util, p[L.P_UTIL_CAP])) + eff.net_ms
     err_over = max(0.0, 1.0 - 1.0 / util) if util > 1.0 else 0.0
     err_timeout = max(0.0, (p99 - p[L.P_TIMEOUT_MS]) / p99)
     if fb:  # the fallback needs neither the feature store nor the disk cache

@@ -296,6 +296,10 @@ class Deployment(_Strict):
     canary_share: float = Field(default=0.01, gt=0, lt=0.5)
     canary_minutes: int = Field(default=30, ge=1, le=10000)
     canary_delta_sla: float = Field(default=0.05, gt=0, lt=1)
+    canary_alpha: float = Field(
+        default=0.05, gt=0, lt=1,
+        description="Level of the canary's one-sided Mann-Whitney test (canary_judge "
+                    "mann_whitney).")
     restart_minutes: int = Field(default=3, ge=1, le=60)
     scale_step: int = Field(default=2, ge=1, le=100)
     quarantine_ttl: int = Field(default=120, ge=1, le=100000)
@@ -381,6 +385,56 @@ class Annotations(_Strict):
     historical_resolution_minutes: float = Field(gt=0)
 
 
+class Dynamics(_Strict):
+    """Constants of the serving system's dynamics (DESIGN 3.2-3.4), overridable per scenario.
+
+    The defaults are judgement calls for a generic model-serving fleet; each field's
+    description gives its unit and reason.
+    """
+
+    deploy_capacity: float = Field(
+        default=0.75, gt=0, le=1,
+        description="Share of capacity serving during a direct rollout (a rolling update "
+                    "takes about a quarter of the pods out at a time).")
+    restart_capacity: float = Field(
+        default=0.5, gt=0, le=1,
+        description="Share of capacity serving while pods restart (half restart at once).")
+    oom_capacity: float = Field(
+        default=0.25, gt=0, le=1,
+        description="Share of capacity serving after an out-of-memory kill, until the "
+                    "pods are back (most pods crash together under the same leak).")
+    fallback_latency_factor: float = Field(
+        default=0.6, gt=0, le=10,
+        description="Latency multiplier of the lighter fallback model (fewer features).")
+    leak_gc_latency: float = Field(
+        default=4.0, ge=0, le=100,
+        description="p99 multiplier 1 + k * leak^2 from garbage-collection pressure as "
+                    "leaked memory fills the heap (k; leak in [0, 1]).")
+    utilisation_cap: float = Field(
+        default=0.95, gt=0, lt=1,
+        description="Utilisation at which the M/M/1-like 1 / (1 - util) latency growth "
+                    "stops (overload then shows as errors, not infinite latency).")
+    outlier_accuracy_penalty: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Accuracy lost per unit share of outlier-cluster rows (half of them "
+                    "misclassified).")
+    fallback_robustness: float = Field(
+        default=0.3, ge=0, le=1,
+        description="Share of the adversarial and outlier accuracy penalties the fallback "
+                    "keeps (simpler, bounded features are harder to fool).")
+    p99_noise: float = Field(
+        default=0.05, ge=0, le=1,
+        description="Relative standard deviation of the measured p99 latency.")
+    outlier_value_z: float = Field(
+        default=12.0, gt=0, le=1000,
+        description="Distance, in standard deviations from the feature's mean, of a value "
+                    "corrupted into an outlier.")
+    schema_sentinel: float = Field(
+        default=-999.0, ge=-1e9, le=1e9,
+        description="Value a migrated column takes when read with the old schema (a "
+                    "typical missing-value sentinel).")
+
+
 class Scenario(_Strict):
     """One failure scenario: metadata, annotations, faults and optional settings.
 
@@ -408,6 +462,7 @@ class Scenario(_Strict):
     slo: SLO = SLO()
     catastrophe: Catastrophe = Catastrophe()
     economics: Economics = Economics()
+    dynamics: Dynamics = Dynamics()
     cost_weights: CostWeights = CostWeights()
     action_costs: dict[ActionName, ActionCost] = Field(
         default_factory=dict, description="Overrides of the default C(a) components by action."
