@@ -1038,7 +1038,7 @@ def test_draw_samples_matches_py_func():
     R.seed_stream(rs, 5, 30, R.STREAM_MINUTE)
     scale = np.full(L.N_FEATURES, 1.3)
     out = _parity(SA.draw_samples,
-                  lambda: (sim.fa, levels, scale, np.zeros((L.N_FEATURES, n)), rs.copy(), n))
+                  lambda: (sim.fa, levels, scale, np.zeros((L.N_FEATURES, n)), rs.copy(), n, sim.p))
     assert 0 <= out <= n
 
 
