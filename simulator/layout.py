@@ -255,13 +255,19 @@ S_SEED = S_JOB_SCALE + N_FEATURES  # episode seed (exact in float64 below 2**53)
 S_OPEN_LOOP = S_SEED + 1  # 1 on an assessment fork: measurements are not computed
 S_CAT_MINUTE = S_OPEN_LOOP + 1  # minute of the first catastrophe (-1 none)
 S_OUTAGE_UNTIL = S_CAT_MINUTE + 1  # after a catastrophe: down until this minute (restore)
-N_STATE = S_OUTAGE_UNTIL + 1
+S_CAT_CAUSE = S_OUTAGE_UNTIL + 1  # CAUSE_*: where the model serving at the catastrophe came from
+S_CAT_BUILT_AT = S_CAT_CAUSE + 1  # minute that model was built (retrain; -1 otherwise)
+S_CAT_CONTAMINATION = S_CAT_BUILT_AT + 1  # corrupted share of that model's training data
+N_STATE = S_CAT_CONTAMINATION + 1
 
 CAT_NONE = 0
 CAT_AVAILABILITY = 1
 CAT_BAD_MODEL = 2
 CAT_ACCURACY = 3
 CATASTROPHE_NAMES = ("none", "availability", "bad_model", "accuracy_floor")
+#: Where the model serving the bulk of traffic at a catastrophe came from (S_CAT_CAUSE).
+CAUSE_NONE, CAUSE_INITIAL, CAUSE_ROLLBACK, CAUSE_RETRAIN, CAUSE_FALLBACK = 0, 1, 2, 3, 4
+CAUSE_NAMES = ("none", "initial_version", "rollback", "retrain", "fallback")
 
 # --------------------------------------------------------------------------------------
 # Per-minute record (float64 vector): ground truth, measurements and money of one step.

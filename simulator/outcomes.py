@@ -82,6 +82,29 @@ def update_catastrophe(rec, s, p, main_share):
 
 
 @nb.njit(cache=True)
+def record_cause(s, models, slot):
+    """Record where the model in ``slot`` (serving the bulk of traffic) came from.
+
+    Called at the minute of the first catastrophe: ``S_CAT_CAUSE`` (``CAUSE_*``: the
+    episode's initial version, the previous version restored by a rollback, a retrain, or
+    the fallback), ``S_CAT_BUILT_AT`` (the minute a retrained model was built, else -1) and
+    ``S_CAT_CONTAMINATION`` (the corrupted share of its training window).
+    """
+    m = models[slot]
+    if m[L.MF_IS_FALLBACK] > 0.5:
+        cause = L.CAUSE_FALLBACK
+    elif m[L.MF_VERSION] >= 2.0:  # versions 0 and 1 exist at the start; retrains count on
+        cause = L.CAUSE_RETRAIN
+    elif m[L.MF_VERSION] == 0.0:
+        cause = L.CAUSE_ROLLBACK
+    else:
+        cause = L.CAUSE_INITIAL
+    s[L.S_CAT_CAUSE] = cause
+    s[L.S_CAT_BUILT_AT] = m[L.MF_TRAINED_AT] if cause == L.CAUSE_RETRAIN else -1.0
+    s[L.S_CAT_CONTAMINATION] = m[L.MF_CORRUPT]
+
+
+@nb.njit(cache=True)
 def accrue_costs(rec, s, p, price_mult, fallback_active, canary_active, job_active, eng_min):
     """Dollar costs of this minute by component; adds the total to ``s[S_USD_TOTAL]``."""
     replicas = s[L.S_REPLICAS]
@@ -125,9 +148,11 @@ def episode_summary(hist: np.ndarray, state: np.ndarray, n_steps: int) -> dict[s
     -------
     dict
         ``catastrophic`` (0/1), ``catastrophe_kind``, ``catastrophe_minute`` (nan if
-        none), ``sla_compliance`` (share of minutes
-        meeting all SLOs), ``mean_sla_score``, ``cost_usd`` and its components,
-        ``engineer_hours``, ``minutes``, ``canary_aborts``, ``promotions``, ``conflicts``.
+        none), its cause (:func:`record_cause`: ``catastrophe_cause``,
+        ``catastrophe_model_built_at``, ``catastrophe_contamination``),
+        ``sla_compliance`` (share of minutes meeting all SLOs), ``mean_sla_score``,
+        ``cost_usd`` and its components, ``engineer_hours``, ``minutes``,
+        ``canary_aborts``, ``promotions``, ``conflicts``.
     """
     rows = hist[1 : n_steps + 1]
     if len(rows) == 0:
@@ -137,6 +162,11 @@ def episode_summary(hist: np.ndarray, state: np.ndarray, n_steps: int) -> dict[s
         "catastrophic": float(cat != L.CAT_NONE),
         "catastrophe_kind": L.CATASTROPHE_NAMES[cat],
         "catastrophe_minute": float(state[L.S_CAT_MINUTE]) if cat != L.CAT_NONE else np.nan,
+        "catastrophe_cause": L.CAUSE_NAMES[int(state[L.S_CAT_CAUSE])],
+        "catastrophe_model_built_at": (float(state[L.S_CAT_BUILT_AT])
+                                       if state[L.S_CAT_CAUSE] == L.CAUSE_RETRAIN else np.nan),
+        "catastrophe_contamination": (float(state[L.S_CAT_CONTAMINATION])
+                                      if cat != L.CAT_NONE else np.nan),
         "sla_compliance": float(rows[:, L.R_SLO_ALL_OK].mean()),
         "mean_sla_score": float(rows[:, L.R_SLA_SCORE].mean()),
         "cost_usd": float(rows[:, L.R_COST_RATE].sum()),

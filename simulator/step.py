@@ -29,7 +29,7 @@ from simulator import layout as L
 from simulator.deploy import advance_deployments, apply_action
 from simulator.faults import _fault_onsets, fault_effects
 from simulator.model import model_is_bad
-from simulator.outcomes import accrue_costs, update_catastrophe, update_slos
+from simulator.outcomes import accrue_costs, record_cause, update_catastrophe, update_slos
 from simulator.rng import (
     STREAM_RETRAIN,
     STREAM_TRAFFIC,
@@ -265,6 +265,8 @@ def step(sim, action, eng_min):
     # 6. Outcomes of the minute.
     update_slos(rec, s, p)
     update_catastrophe(rec, s, p, share_main)
+    if s[L.S_CAT_MINUTE] == t and s[L.S_CAT_CAUSE] == L.CAUSE_NONE:  # its first minute
+        record_cause(s, sim.models, L.M_FALLBACK if fb else L.M_SERVING)
     accrue_costs(rec, s, p, eff.price_mult, fb, canary, s[L.S_JOB_ACTIVE] > 0.5, eng_min)
     s[L.S_T] = t + 1.0
     return applied

@@ -128,3 +128,30 @@ def test_a_catastrophic_episode_is_never_recovered():
     assert row["catastrophic"] == 1.0 and row["catastrophe_kind"] == "bad_model"
     assert row["minutes"] == SC.horizon and at < row["catastrophe_minute"] < SC.horizon
     assert row["recovered"] == 0.0 and math.isnan(row["mttr_min"])
+
+
+def test_the_row_names_the_catastrophes_cause():
+    """A rollback to the schema-stale version: cause ``rollback``, no build minute."""
+    env = SelfHealEnv(SC)
+    env.reset(seed=5)
+    at = draw_incident(SC, int(env.sim.s[L.S_SEED])).faults[0].onset + 5
+    row = run_episode(_RollbackOnce(at=at), SC, 5)
+    assert row["catastrophe_cause"] == "rollback"
+    assert math.isnan(row["catastrophe_model_built_at"])
+    assert row["catastrophe_contamination"] == 0.0
+    calm = run_episode(_RollbackOnce(at=-1), SC, 5)
+    assert calm["catastrophe_cause"] == "none" and math.isnan(calm["catastrophe_contamination"])
+
+
+def test_a_poisoned_retrain_is_named_with_its_build_minute_and_contamination():
+    """Rules at cooldown 5 retrain on corrupted rows: cause retrain, share above 5%."""
+    from controllers.rules import RulesController
+
+    sc = load_scenarios("paper43", select="corruption_missing_logging")[0]
+    rows = [run_episode(RulesController(seed=0, cooldown=5), sc, s) for s in range(6)]
+    bad = [r for r in rows if r["catastrophic"]]
+    assert bad, "no catastrophe to explain"
+    for r in bad:
+        assert r["catastrophe_kind"] == "bad_model" and r["catastrophe_cause"] == "retrain"
+        assert r["catastrophe_model_built_at"] <= r["catastrophe_minute"]
+        assert r["catastrophe_contamination"] > 0.05
