@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from gymnasium.utils import seeding
 
 from controllers.base import Controller, KernelController
 from controllers.envelope import critical_value
@@ -38,7 +37,7 @@ from experiments.fast_loop import (
 )
 from experiments.regret import episode_regret
 from simulator import layout as L
-from simulator.env import compile_for_env
+from simulator.env import compile_for_env, env_episode_seed
 from simulator.records import FEEDBACK, feedback_dicts, new_records, new_truth
 from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios import CompiledScenario, Scenario, draw_incident, paper_cost
@@ -57,12 +56,6 @@ def has_fast_path(controller: Controller) -> bool:
     """
     return isinstance(controller, KernelController) and all(
         getattr(type(controller), m) is getattr(KernelController, m) for m in KERNEL_METHODS)
-
-
-def env_episode_seed(seed: int) -> int:
-    """Return the internal episode seed ``SelfHealEnv.reset(seed=seed)`` draws."""
-    rng, _ = seeding.np_random(int(seed))
-    return int(rng.integers(0, 2**53))
 
 
 def compile_for_fast(scenario: Scenario, action_set: str = "auto", deployment: str = "direct",

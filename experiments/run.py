@@ -41,6 +41,11 @@ def run(cfg: DictConfig) -> list[dict]:
     Rows are labelled with the controller *config* name, so ablations of one class
     (``hybrid_no_shield``, ...) stay apart, as in ``reproduce``.
     """
+    chosen = _config_name("")
+    if chosen.endswith("_schema"):
+        raise ValueError(f"controller={chosen} is the parameter schema of "
+                         f"controller={chosen.removesuffix('_schema')}, not a controller "
+                         "config; choose one of configs/controller/*.yaml")
     if int(cfg.seed) < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
     scenarios = load_scenarios(cfg.scenario_set.name, cfg.select)

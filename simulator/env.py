@@ -92,6 +92,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import seeding
 
 from simulator import layout as L
 from simulator.assessment import assess_action
@@ -156,6 +157,16 @@ def resolve_scenario(scenario: str | Path | Scenario) -> Scenario:
             "(list the ids with `python -m simulator.scenarios list`)"
         )
     return load_scenario(hits[0])
+
+
+def env_episode_seed(seed: int) -> int:
+    """Return the episode seed ``SelfHealEnv.reset(seed=seed)`` draws (see Starting State).
+
+    The episode seed keys every random stream of the episode and its drawn incident;
+    result rows record it as ``episode_seed``, and ``Simulation.reset`` takes it.
+    """
+    rng, _ = seeding.np_random(int(seed))
+    return int(rng.integers(0, 2**53))
 
 
 def compile_for_env(scenario: Scenario, action_set: str = "auto", deployment: str = "direct",
@@ -270,7 +281,7 @@ class SelfHealEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start an episode: draw its seed, then its incident (see Starting State)."""
         super().reset(seed=seed)
-        ep_seed = int(self.np_random.integers(0, 2**53))
+        ep_seed = int(self.np_random.integers(0, 2**53))  # env_episode_seed(seed) if seeded
         if is_randomised(self.scenario):
             self.incident = draw_incident(self.scenario, ep_seed)
             self.sim = Simulation(compile_for_env(self.incident, self._action_set,

@@ -147,7 +147,9 @@ def episode_summary(hist: np.ndarray, state: np.ndarray, n_steps: int) -> dict[s
     Returns
     -------
     dict
-        ``catastrophic`` (0/1), ``catastrophe_kind``, ``catastrophe_minute`` (nan if
+        ``episode_seed`` (keys the episode's random streams and drawn incident:
+        ``python -m simulator.scenarios show ID --seed <episode_seed>`` prints the
+        incident), ``catastrophic`` (0/1), ``catastrophe_kind``, ``catastrophe_minute`` (nan if
         none), its cause (:func:`record_cause`: ``catastrophe_cause``,
         ``catastrophe_model_built_at``, ``catastrophe_contamination``),
         ``sla_compliance`` (share of minutes meeting all SLOs), ``mean_sla_score``,
@@ -159,6 +161,7 @@ def episode_summary(hist: np.ndarray, state: np.ndarray, n_steps: int) -> dict[s
         rows = hist[:1]
     cat = int(state[L.S_CATASTROPHIC])
     return {
+        "episode_seed": int(state[L.S_SEED]),
         "catastrophic": float(cat != L.CAT_NONE),
         "catastrophe_kind": L.CATASTROPHE_NAMES[cat],
         "catastrophe_minute": float(state[L.S_CAT_MINUTE]) if cat != L.CAT_NONE else np.nan,

@@ -31,7 +31,7 @@ import experiments.config as xconfig
 import experiments.reproduce as xreproduce
 import experiments.run as xrun
 from controllers.rules import RulesController
-from experiments.config import controller_config
+from experiments.config import REPO_ROOT, controller_config
 from experiments.episode import episode_seed, run_controller, scenario_order
 from experiments.stats import clopper_pearson
 from experiments.storage import config_hash
@@ -521,3 +521,17 @@ def test_table_stem_main_only_for_the_full_default_run():
     for change in ({"n_seeds": 1}, {"first_seed": 3}, {"select": "cov_*"},
                    {"controllers": ["rules"]}):
         assert table_stem(OmegaConf.create({**base, **change})).startswith("main_results_")
+
+
+def test_a_controller_schema_is_not_a_controller_config(tmp_path):
+    """``controller=hybrid_schema`` (a Hydra option, the schema) is refused, naming both."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.run", "controller=hybrid_schema",
+         "select=cov_sudden_campaign", f"hydra.run.dir={tmp_path}"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert ("controller=hybrid_schema is the parameter schema of controller=hybrid"
+            in done.stderr)

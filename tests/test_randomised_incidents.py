@@ -243,7 +243,7 @@ def test_show_seed_prints_the_drawn_incident(tmp_path, capsys):
     path = _write(tmp_path, BASE)
     assert cli(["show", str(path), "--seed", "4"]) == 0
     out = capsys.readouterr().out
-    assert "the incident drawn for seed 4" in out
+    assert "the incident drawn for episode seed 4" in out
     shown = yaml.safe_load(out)
     assert shown["faults"][0]["onset"] == draw_incident(load_scenario(path), 4).faults[0].onset
     assert cli(["show", str(path)]) == 0
@@ -306,3 +306,66 @@ def test_noop_cost_varies_over_20_seeds_wherever_the_incident_costs_anything():
     assert (quiet.sla_compliance == 1.0).all()
     assert (quiet.cost_revenue_usd == 0.0).all() and (quiet.cost_sla_usd == 0.0).all()
     assert (spread[spread > 0] > 1.0).all()  # dollars, not rounding
+
+
+# ------------------------------------------------------------------------------ review fixes
+def test_every_corner_of_the_ranges_is_validated(tmp_path):
+    """Each end fine alone, but a high active time against a low period is refused."""
+    data = _doc(shape="recurring", onset=30, period={"uniform": [50, 210]},
+                active_minutes={"uniform": [10, 180]})
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(_write(tmp_path, data))
+    text = str(err.value)
+    assert "active_minutes < period" in text
+    assert "faults.0.active_minutes at the high end of its range" in text
+
+
+def test_the_horizon_cannot_vary_and_pairs_need_two_numbers(tmp_path):
+    """Clear messages for a varying horizon and a one-number range."""
+    with pytest.raises(ScenarioError, match="horizon': the episode length is fixed"):
+        load_scenario(_write(tmp_path, {**BASE, "horizon": {"uniform": [200, 300]}}))
+    with pytest.raises(ScenarioError, match=r"uniform needs \[lo, hi\] \(two numbers\), "
+                                            r"got \[0.5\]"):
+        load_scenario(_write(tmp_path, _doc(magnitude={"uniform": [0.5]})))
+
+
+def test_an_error_at_the_middle_of_a_range_says_so(tmp_path):
+    """The value quoted is the range's middle, and the message says it."""
+    with pytest.raises(ScenarioError, match=r"got -2.0\) \(with every distribution at the "
+                                            r"middle of its range\)"):
+        load_scenario(_write(tmp_path, _doc(magnitude={"uniform": [-3, -1]})))
+
+
+def test_the_nominal_value_is_rounded_to_12_digits():
+    """0.5 * (0.8 + 1.6) is 1.2000000000000002 in floating point; the nominal is 1.2."""
+    sc = parse_scenario(_doc(magnitude={"uniform": [0.8, 1.6]}))
+    assert sc.faults[0].magnitude == 1.2
+
+
+def test_rows_record_the_episode_seed_and_show_prints_its_incident(tmp_path, capsys):
+    """``episode_seed`` in a row, ``show --seed`` of it and ``show --env-seed`` agree."""
+    path = _write(tmp_path, BASE)
+    sc = load_scenario(path)
+    row = run_controller(RulesController(seed=1), [sc], 1)[0]
+    env = SelfHealEnv(sc)
+    env.reset(seed=0)
+    assert row["episode_seed"] > 0
+    assert cli(["show", str(path), "--seed", str(row["episode_seed"])]) == 0
+    by_row = yaml.safe_load(capsys.readouterr().out)
+    assert by_row["faults"][0]["onset"] == draw_incident(sc, row["episode_seed"]).faults[0].onset
+    assert cli(["show", str(path), "--env-seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"episode seed {env_episode_seed(0)}" in out
+    assert yaml.safe_load(out)["faults"][0]["onset"] == env.incident.faults[0].onset
+    assert cli(["show", str(path), "--seed", "1", "--env-seed", "1"]) == 2
+
+
+def test_cli_usage_errors_from_the_review(tmp_path, capsys):
+    """Bad plot seed, missing root folder, --markdown without --set: exit 2, one line."""
+    assert cli(["plot", "cov_sudden_campaign", "--seed", "-2", "--out", str(tmp_path)]) == 2
+    assert cli(["--root", str(tmp_path / "nowhere"), "list"]) == 2
+    assert cli(["check", "cov_sudden_campaign", "--markdown"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["error: --seed must be >= 0, got -2",
+                   f"error: --root {tmp_path / 'nowhere'}: no such folder",
+                   "error: --markdown goes with --set (a table of the set)"]

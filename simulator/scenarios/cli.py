@@ -14,11 +14,12 @@ validate [PATHS ...]
 plot ID [--out DIR] [--seed S]
     ``<DIR>/<ID>.png``: ground truth and measurements under ``no_op`` and under the
     annotated action played after the first alarm (see :mod:`simulator.scenarios.plot`).
-show ID --seed N
-    The incident the episode with env seed ``N`` draws (randomised files; see
-    :mod:`simulator.scenarios.randomise`).
+show ID --seed N | --env-seed S
+    The incident of episode seed ``N`` (the seed result rows record as ``episode_seed``,
+    and ``check`` and ``plot`` play), or the one ``env.reset(seed=S)`` draws (randomised
+    files; see :mod:`simulator.scenarios.randomise`).
 check ID [ID ...] | --set SET [--markdown]  [--seeds N]
-    For each of seeds 0..N-1 (default 20; each draws its incident), fork the simulation
+    For each of episode seeds 0..N-1 (default 20; each draws its incident), fork the simulation
     after the first alarm once per action and play each to the horizon; report the share
     of draws in which the annotated action is the cheapest within the tie tolerance (its
     *hold rate*, :mod:`simulator.scenarios.holdrate`). Exit 1 if a hold rate is below 60%.
@@ -134,20 +135,31 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the validated scenario as YAML with every default filled in.
 
-    With ``--seed N``, print the incident the episode with env seed ``N`` draws (a fixed
-    scenario prints itself); without it, a randomised file prints its nominal incident.
+    With ``--seed N``, print the incident of episode seed ``N`` (the seed result rows
+    record as ``episode_seed`` and ``Simulation.reset`` takes); with ``--env-seed S``, the
+    one ``env.reset(seed=S)`` draws. A fixed scenario prints itself; without a seed, a
+    randomised file prints its nominal incident.
     """
+    from simulator.env import env_episode_seed
+
     path = _resolve(args.id, args.root)
     sc = load_scenario(path)
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    for flag, value in (("--seed", args.seed), ("--env-seed", args.env_seed)):
+        if value is not None and value < 0:
+            raise UsageError(f"{flag} must be >= 0, got {value}")
+    if args.seed is not None and args.env_seed is not None:
+        raise UsageError("give --seed or --env-seed, not both")
+    seed, how = args.seed, f"episode seed {args.seed}"
+    if args.env_seed is not None:
+        seed = env_episode_seed(args.env_seed)
+        how = f"env.reset(seed={args.env_seed}), episode seed {seed}"
     if not loader.is_randomised(sc):
         what = "a fixed incident (no ranges)"
-    elif args.seed is None:
+    elif seed is None:
         what = "the nominal incident (every range at its middle; --seed N draws one)"
     else:
-        sc = loader.draw_incident(sc, args.seed)
-        what = f"the incident drawn for seed {args.seed}"
+        sc = loader.draw_incident(sc, seed)
+        what = f"the incident drawn for {how}"
     print(f"# {path}: validated, every default filled in; {what}")
     data = sc.model_dump(mode="json")
     data["faults"] = [{"kind": f["kind"], **f} for f in data["faults"]]  # kind first
@@ -199,6 +211,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     """Write the scenario's PNG and print its path."""
     from simulator.scenarios.plot import plot_scenario
 
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     sc = _load(args.id, args.root)
     print(plot_scenario(sc, args.out, seed=args.seed))
     return 0
@@ -244,8 +258,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    if bool(args.ids) == bool(args.set):
-        raise UsageError("give scenario ids or --set SET (not both)")
+    if args.ids and args.set:
+        raise UsageError("give scenario ids or --set SET, not both")
+    if not args.ids and not args.set:
+        raise UsageError("give scenario ids or --set SET")
+    if args.markdown and not args.set:
+        raise UsageError("--markdown goes with --set (a table of the set)")
     seeds = range(args.seeds)
     if args.ids:
         return max(_check_one(_load(i, args.root), seeds) for i in args.ids)
@@ -295,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="the validated scenario as YAML, defaults filled in")
     p.add_argument("id", help="scenario id or path to a .yaml file")
     p.add_argument("--seed", type=int, default=None,
-                   help="print the incident this env seed draws (default: the nominal one)")
+                   help="print the incident of this episode seed (result rows' episode_seed)")
+    p.add_argument("--env-seed", type=int, default=None,
+                   help="print the incident env.reset(seed=S) draws")
     p.set_defaults(func=cmd_show)
     p = sub.add_parser("validate", help="validate files (default: the whole library)")
     p.add_argument("paths", nargs="*", help="files or directories (default: --root)")
@@ -303,13 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="PNG of no_op vs the annotated action")
     p.add_argument("id", help="scenario id or path to a .yaml file")
     p.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
-    p.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="episode seed: its drawn incident and random streams (default: 0)")
     p.set_defaults(func=cmd_plot)
     p = sub.add_parser("check", help="hold rate of annotations over drawn incidents")
     p.add_argument("ids", nargs="*", help="scenario ids or paths to .yaml files")
     p.add_argument("--set", default=None, help=f"every scenario of: {', '.join(_set_names())}")
     p.add_argument("--seeds", type=int, default=20,
-                   help="seeds 0..N-1, one drawn incident each (default: 20)")
+                   help="episode seeds 0..N-1, one drawn incident each (default: 20)")
     p.add_argument("--markdown", action="store_true", help="with --set: a Markdown table")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("schema", help="print the JSON schema of a scenario file")
@@ -323,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.root is None:
             args.root = loader.SCENARIO_ROOT  # read at call time: tests may point it elsewhere
+        elif not args.root.is_dir():
+            raise UsageError(f"--root {args.root}: no such folder")
         return args.func(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

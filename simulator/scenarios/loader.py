@@ -9,6 +9,7 @@ allowed.
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 
 import yaml
@@ -128,23 +129,47 @@ def parse_scenario(data: object, path: Path | str = "<memory>") -> Scenario:
                                       f"{e.split(': ', 1)[1]}" for e in errors))
     if not dists:
         return _validate(data, path)
-    # the nominal incident first, so an error of a fixed field carries no note about ranges
-    nominal = _validate(R.substitute(data, R.corner_values(dists, kinds, "middle")), path)
-    for end in ("low", "high"):  # every range must hold at both ends
-        _validate(R.substitute(data, R.corner_values(dists, kinds, end)), path,
-                  f" (with every distribution at the {end} end of its range)")
+    # the nominal incident first, then every corner of the ranges' box (R.corners)
+    nominal = _validate(R.substitute(data, R.corner_values(dists, kinds, "middle")), path,
+                        " (with every distribution at the middle of its range)", dists)
+    for corner in R.corners(dists):
+        _validate(R.substitute(data, R.corner_values(dists, kinds, corner)), path,
+                  _corner_note(corner), dists)
     nominal._template = data
     nominal._path = str(path)
     return nominal
 
 
-def _validate(data: dict, path: Path, note: str = "") -> Scenario:
-    """Validate a concrete document; ScenarioError naming file and fields otherwise."""
+def _corner_note(corner: dict[tuple, str]) -> str:
+    """Say which ends of the ranges a corner takes (for an error message)."""
+    ends = set(corner.values())
+    if len(ends) == 1:
+        return f" (with every distribution at the {ends.pop()} end of its range)"
+    high = [".".join(map(str, p)) for p, e in corner.items() if e == "high"]
+    its = "its range" if len(high) == 1 else "their ranges"
+    return f" (with {', '.join(high)} at the high end of {its} and the other ranges at the low end)"
+
+
+def _validate(data: dict, path: Path, note: str = "", dists: dict | None = None) -> Scenario:
+    """Validate a concrete document; ScenarioError naming file and fields otherwise.
+
+    ``note`` is appended to each error line; with ``dists``, only to the lines about a
+    field that has a distribution (whose value the note explains).
+    """
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
         msg = _format_validation(path, err)
-        raise ScenarioError("\n".join(line + note for line in msg.splitlines())) from None
+        lines = msg.splitlines()
+        if dists is not None:
+            names = [".".join(map(str, p)) for p in dists]
+            def about_a_range(line: str) -> bool:
+                m = re.search(r"field '([^']*)'", line)
+                f = m.group(1) if m else ""
+                return any(n == f or n.startswith(f + ".") for n in names)
+
+            lines = [line + note if about_a_range(line) else line for line in lines]
+        raise ScenarioError("\n".join(lines)) from None
 
 
 def is_randomised(scenario: Scenario) -> bool:
@@ -153,23 +178,28 @@ def is_randomised(scenario: Scenario) -> bool:
 
 
 def draw_incident(scenario: Scenario, seed: int) -> Scenario:
-    """Return the incident of the episode with env seed ``seed`` (the scenario if fixed).
+    """Return the incident of the episode with episode seed ``seed`` (the scenario if fixed).
 
-    Every distribution of the file is drawn from its own stream keyed by ``seed``
-    (:mod:`simulator.scenarios.randomise`); the result is validated like a file.
+    ``seed`` is the episode seed (``simulator.env.env_episode_seed`` of an env seed; result
+    rows record it as ``episode_seed``). Every distribution of the file is drawn from its
+    own stream keyed by ``seed`` (:mod:`simulator.scenarios.randomise`); the result is
+    validated like a file.
 
     Raises
     ------
     ScenarioError
-        If the drawn incident fails the schema (a cross-field rule the ends of the ranges
-        did not exercise), naming the file, the seed and the field.
+        If the drawn incident fails the schema (a rule the corners of the ranges did not
+        exercise), naming the file, the episode seed, the field and the drawn values.
     """
     if scenario._template is None:
         return scenario
     data = scenario._template
     dists, kinds, _ = R.parse_distributions(Scenario, data)
-    drawn = R.substitute(data, R.draw_values(dists, kinds, seed))
-    return _validate(drawn, Path(scenario._path), f" (incident drawn for seed {seed})")
+    values = R.draw_values(dists, kinds, seed)
+    drawn = R.substitute(data, values)
+    shown = ", ".join(f"{'.'.join(map(str, p))}={v:.6g}" for p, v in values.items())
+    return _validate(drawn, Path(scenario._path),
+                     f" (incident drawn for episode seed {seed}: {shown})")
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -20,8 +20,9 @@ its own keyed by (episode seed, :data:`INCIDENT_STREAM`, the field's path): ever
 controller meets the same incident in the same episode (common random numbers), and adding a
 distribution to one field changes no other field's draw.
 
-A file with distributions is validated at the lower and the upper end of every range (and
-the drawn incident is validated again at every draw); :func:`draw_incident` returns the
+A file with distributions is validated at its nominal incident and at the corners of its
+ranges (:func:`corners`; the drawn incident is validated again at every draw); ``horizon``
+may not vary (:data:`FIXED_FIELDS`); :func:`draw_incident` returns the
 concrete :class:`~simulator.scenarios.schema.Scenario` of one episode, and the scenario
 object the loader returns for such a file is its *nominal* incident (every range at its
 middle: the midpoint of uniform and clip ranges, the geometric mean of log-uniform ones,
@@ -41,6 +42,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 #: Distribution kinds a scenario field may take.
 KINDS = ("uniform", "loguniform", "normal", "choice")
+#: Numeric fields that may not vary, and why.
+FIXED_FIELDS = {("horizon",): "the episode length is fixed per scenario (every controller "
+                              "and seed is scored over the same minutes)"}
 #: Stream id of the incident draws (mixed with the episode seed and the field's path).
 INCIDENT_STREAM = 0x1C1DE47
 
@@ -104,11 +108,11 @@ class Distribution(BaseModel):
 
     @property
     def middle(self) -> float:
-        """The nominal value (module docstring)."""
+        """The nominal value (module docstring), to 12 significant digits (0.8-1.6: 1.2)."""
         if self.uniform is not None:
-            return 0.5 * (self.uniform[0] + self.uniform[1])
+            return float(f"{0.5 * (self.uniform[0] + self.uniform[1]):.12g}")
         if self.loguniform is not None:
-            return math.sqrt(self.loguniform[0] * self.loguniform[1])
+            return float(f"{math.sqrt(self.loguniform[0] * self.loguniform[1]):.12g}")
         if self.normal is not None:
             return min(max(self.normal[0], self.clip[0]), self.clip[1])
         return sorted(self.choice)[(len(self.choice) - 1) // 2]
@@ -232,12 +236,44 @@ def draw_values(dists: dict[tuple, Distribution], types_: dict[tuple, type],
 
 
 def corner_values(dists: dict[tuple, Distribution], types_: dict[tuple, type],
-                  which: str) -> dict[tuple, float | int]:
-    """Every distribution at its ``low``, ``high`` or ``middle`` value (ints rounded)."""
+                  which: str | dict[tuple, str]) -> dict[tuple, float | int]:
+    """Every distribution at its ``low``, ``high`` or ``middle`` value (ints rounded).
+
+    ``which`` is one of those for all fields, or a mapping field path -> one of them.
+    """
     out: dict[tuple, float | int] = {}
     for path, dist in dists.items():
-        v = float(getattr(dist, which))
+        end = which if isinstance(which, str) else which[path]
+        v = float(getattr(dist, end))
         out[path] = int(np.rint(v)) if types_[path] is int else v
+    return out
+
+
+#: Up to this many distributions, every corner of their box is validated (2**n corners).
+MAX_ALL_CORNERS = 10
+#: Beyond it: the two extreme corners and this many random ones.
+N_RANDOM_CORNERS = 1024
+
+
+def corners(dists: dict[tuple, Distribution]) -> list[dict[tuple, str]]:
+    """Return the corners of the ranges' box to validate: each field at its low or high end.
+
+    A file's cross-field rules (onset + duration within the horizon, active minutes below
+    the period) are linear in the fields, so they hold everywhere in the box if they hold
+    at every corner. All 2**n corners up to ``MAX_ALL_CORNERS`` fields; else the all-low
+    and all-high corners and ``N_RANDOM_CORNERS`` random ones (seeded: deterministic).
+    """
+    paths = list(dists)
+    n = len(paths)
+    if n <= MAX_ALL_CORNERS:
+        masks = range(2**n)
+        return [{p: ("high" if m >> i & 1 else "low") for i, p in enumerate(paths)}
+                for m in masks]
+    rng = np.random.default_rng(0)
+    out = [dict.fromkeys(paths, "low"), dict.fromkeys(paths, "high")]
+    for _ in range(N_RANDOM_CORNERS):
+        out.append({p: ("high" if b else "low") for p, b in zip(paths, rng.random(n) < 0.5,
+                                                                strict=True)})
     return out
 
 
@@ -263,6 +299,16 @@ def parse_distributions(model: type[BaseModel], raw: dict
         ftype = field_type(model, raw, path)
         if ftype is None:
             errors.append(f"{where}: only numeric fields may be distributions")
+            continue
+        if path in FIXED_FIELDS:
+            errors.append(f"{where}: {FIXED_FIELDS[path]}; give a number")
+            continue
+        pairs = [k for k in ("uniform", "loguniform", "normal", "clip")
+                 if k in node and not (isinstance(node[k], list) and len(node[k]) == 2)]
+        if pairs:
+            k = pairs[0]
+            what = "[mu, sigma]" if k == "normal" else "[lo, hi]"
+            errors.append(f"{where}: {k} needs {what} (two numbers), got {node[k]!r}")
             continue
         try:
             dists[path] = Distribution.model_validate(node)
