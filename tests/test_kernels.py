@@ -275,7 +275,8 @@ COVERED = {
                          "_finish_retrain", "_judge_canary", "advance_deployments"},
     "simulator.step": {"init_state", "serve", "step"},
     "simulator.state": {"fork_sim", "copy_sim_into"},
-    "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs"},
+    "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs",
+                           "record_cause"},
 }
 
 
@@ -611,7 +612,7 @@ def _random_rec(g):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_outcome_kernels_match_py_func(seed):
-    """update_slos, update_catastrophe and accrue_costs equal their py_funcs."""
+    """update_slos, update_catastrophe, accrue_costs and record_cause equal their py_funcs."""
     g = np.random.default_rng(seed)
     sim = _sim_at(20)
     p = sim.p
@@ -626,6 +627,12 @@ def test_outcome_kernels_match_py_func(seed):
     flags = tuple(bool(v) for v in g.integers(0, 2, 3))
     price = float(g.uniform(1.0, 3.0))
     _parity(O.accrue_costs, lambda: (rec.copy(), s.copy(), p, price, *flags, 12.5))
+    models = sim.models.copy()
+    models[L.M_SERVING, L.MF_VERSION] = float(g.choice([0.0, 1.0, 3.0]))
+    models[L.M_SERVING, L.MF_TRAINED_AT] = 17.0
+    models[L.M_SERVING, L.MF_CORRUPT] = g.uniform()
+    for slot in (L.M_SERVING, L.M_FALLBACK):
+        _parity(O.record_cause, lambda slot=slot: (s.copy(), models.copy(), slot))
 
 
 def test_update_catastrophe_golden():

@@ -148,7 +148,10 @@ def _decision_sim(scenario: Scenario, seed: int) -> tuple[Simulation, int, bool]
     return sim, minute, alarmed
 
 
-def _finish(sim: Simulation, a: int, action: str, minute: int, alarmed: bool) -> Trajectory:
+def _finish(sim: Simulation, a: int, action: str, minute: int, alarmed: bool,
+            open_loop: bool = False) -> Trajectory:
+    if open_loop:  # nobody observes the rest: no measurements (same outcomes and dollars)
+        sim.s[L.S_OPEN_LOOP] = 1.0
     sim.step(a)
     while sim.t <= sim.horizon and sim.catastrophe == L.CAT_NONE:
         sim.step(L.NO_OP)
@@ -203,7 +206,7 @@ def compare_actions(scenario: Scenario, seeds: list[int] | range) -> list[dict]:
     for seed in seeds:
         base, minute, alarmed = _decision_sim(scenario, int(seed))
         for a in range(n):
-            tr = _finish(base.fork(), a, L.ACTION_NAMES[a], minute, alarmed)
+            tr = _finish(base.fork(), a, L.ACTION_NAMES[a], minute, alarmed, open_loop=True)
             rows.append(
                 {
                     "seed": int(seed),
