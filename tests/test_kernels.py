@@ -27,6 +27,7 @@ from simulator import faults as FT
 from simulator import layout as L
 from simulator import model as MD
 from simulator import outcomes as O
+from simulator import playout as PO
 from simulator import rng as R
 from simulator import sampling as SA
 from simulator import state as STATE
@@ -277,10 +278,11 @@ COVERED = {
     "simulator.state": {"fork_sim", "copy_sim_into"},
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs",
                            "record_cause"},
+    "simulator.playout": {"restore_last_good", "play_out"},
 }
 
 
-@pytest.mark.parametrize("module", [R, ST, FT, MD, SA, DP, SP, STATE, O],
+@pytest.mark.parametrize("module", [R, ST, FT, MD, SA, DP, SP, STATE, O, PO],
                          ids=lambda m: m.__name__)
 def test_every_njit_function_has_a_parity_case(module):
     """The njit functions defined in each kernel module are exactly those covered here."""
@@ -1135,3 +1137,29 @@ def test_reset_gives_a_fresh_sample_cache_and_forks_keep_theirs():
         ref.step(L.NO_OP)
     for name in ARRAYS:
         _assert_same(getattr(fork, name), getattr(ref, name), name)
+
+
+# =========================================================================== play-out parity
+def test_play_out_matches_py_func():
+    """After a forced catastrophe, play_out and restore_last_good equal their py_funcs."""
+    def failed():
+        sim = _sim_at(40)
+        sim.s[L.S_CATASTROPHIC] = L.CAT_BAD_MODEL  # as if this minute had failed
+        sim.s[L.S_CAT_MINUTE] = sim.t - 1
+        return sim
+
+    a, b = failed(), failed()
+    t0 = a.t  # the first minute after the catastrophe
+    PO.play_out(a.arrays)
+    PO.play_out.py_func(b.arrays)
+    for name in ("hist", "s", "models"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), strict=True)
+    assert a.t == a.horizon + 1
+    r = int(a.p[L.P_RESTORE_MIN])
+    assert (a.hist[t0:t0 + r, L.R_AVAILABILITY] == 0.0).all()
+    assert (a.hist[t0 + r:, L.R_AVAILABILITY] > 0.0).all()
+    c, d = failed(), failed()
+    PO.restore_last_good(c.arrays)
+    PO.restore_last_good.py_func(d.arrays)
+    np.testing.assert_array_equal(c.models, d.models, strict=True)
+    np.testing.assert_array_equal(c.s, d.s, strict=True)
