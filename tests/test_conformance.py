@@ -525,7 +525,7 @@ def _streams(draw):
 
 
 @pytest.mark.parametrize("name", SHIELDED)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(case=_streams())
 def test_shielded_controllers_never_play_a_forbidden_action(name, case):
     """At a decision the action is in the shield's mask, else no_op; stated rules recomputed.
