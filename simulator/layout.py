@@ -262,9 +262,8 @@ N_STATE = S_CAT_CONTAMINATION + 1
 
 CAT_NONE = 0
 CAT_AVAILABILITY = 1
-CAT_BAD_MODEL = 2
-CAT_ACCURACY = 3
-CATASTROPHE_NAMES = ("none", "availability", "bad_model", "accuracy_floor")
+CAT_ACCURACY = 2
+CATASTROPHE_NAMES = ("none", "availability", "accuracy_floor")
 #: Where the model serving the bulk of traffic at a catastrophe came from (S_CAT_CAUSE).
 CAUSE_NONE, CAUSE_INITIAL, CAUSE_ROLLBACK, CAUSE_RETRAIN, CAUSE_FALLBACK = 0, 1, 2, 3, 4
 CAUSE_NAMES = ("none", "initial_version", "rollback", "retrain", "fallback")

@@ -13,9 +13,11 @@ SLA score (paper Sec. 3.4)
 SLO compliance
     A minute complies when availability, p99 latency and accuracy all meet their SLOs.
 Catastrophic failure (DESIGN 3.6 defaults)
-    availability below 50% for >= 5 consecutive minutes, or a poisoned or
-    schema-incompatible model serving >= 50% of traffic, or true accuracy below the
-    scenario's hard floor on >= 50% of traffic for >= 15 consecutive minutes. The
+    an outcome, never a model's provenance: availability below 50% for >= 5 consecutive
+    minutes, or true accuracy below the scenario's hard floor on >= 50% of traffic for
+    >= 15 consecutive minutes. A poisoned or schema-incompatible model is catastrophic
+    only through the accuracy it serves (``R_BAD_MODEL_SHARE`` is recorded for
+    diagnosis, never decides anything). The
     controller's episode ends there; the rest of the horizon is played as an outage, a
     restore and ``no_op`` (:mod:`simulator.playout`) and counts in every episode metric.
 Cost (dollars per minute)
@@ -71,9 +73,7 @@ def update_catastrophe(rec, s, p, main_share):
         s[L.S_LOW_ACC_RUN] = 0.0
     if s[L.S_CATASTROPHIC] != L.CAT_NONE:
         return
-    if rec[L.R_BAD_MODEL_SHARE] >= p[L.P_CAT_SHARE]:
-        s[L.S_CATASTROPHIC] = L.CAT_BAD_MODEL
-    elif s[L.S_LOW_AVAIL_RUN] >= p[L.P_CAT_AVAIL_MIN]:
+    if s[L.S_LOW_AVAIL_RUN] >= p[L.P_CAT_AVAIL_MIN]:
         s[L.S_CATASTROPHIC] = L.CAT_AVAILABILITY
     elif s[L.S_LOW_ACC_RUN] >= p[L.P_CAT_ACC_MIN]:
         s[L.S_CATASTROPHIC] = L.CAT_ACCURACY

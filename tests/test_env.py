@@ -357,7 +357,11 @@ def test_full_observation_matches_documented_table():
 
 # =========================================================================== mechanisms
 def test_retrain_on_corrupted_data_direct_deploy_is_catastrophic():
-    """A retrain on corrupted data, deployed directly, serves a poisoned model: catastrophe."""
+    """A retrain on corrupted data, deployed directly, serves a poisoned model: catastrophe.
+
+    Not by definition: its accuracy stays below the floor on all traffic for
+    ``accuracy_minutes`` consecutive minutes (DESIGN 3.6).
+    """
     data = _scenario_dict("feature_corruption")
     p = compile_scenario(parse_scenario(data)).params
     retrain_at = _first_poisoned_minute(data) + 5
@@ -365,10 +369,13 @@ def test_retrain_on_corrupted_data_direct_deploy_is_catastrophic():
     assert job_corrupt > p[L.P_POISON_THRESHOLD]  # the mechanism: a poisoned training window
     obs, reward, terminated, truncated, info = step
     assert terminated and not truncated
-    assert info["catastrophe_kind"] == "bad_model" and info["catastrophic"]
-    # it happens the minute the retrained model is promoted, not at a sampled time
-    assert info["minute"] == retrain_at + int(p[L.P_RETRAIN_MIN])
+    assert info["catastrophe_kind"] == "accuracy_floor" and info["catastrophic"]
+    # promoted at retrain_at + retrain minutes; the 15th minute below the floor fails
+    promoted = retrain_at + int(p[L.P_RETRAIN_MIN])
+    assert info["minute"] == promoted + int(p[L.P_CAT_ACC_MIN]) - 1
     assert info["truth"]["bad_model_share"] == 1.0
+    acc = env.sim.hist[promoted: info["minute"] + 1, L.R_ACC_PRIMARY]
+    assert (acc < p[L.P_ACC_FLOOR]).all()
     assert env.sim.s[L.S_N_PROMOTIONS] == 1
 
 
@@ -423,8 +430,9 @@ def test_canary_blind_to_labels_promotes_the_poisoned_model():
     retrain_at = _first_poisoned_minute(data) + 5
     env, step, job_corrupt = _play_retrain(data, "canary", retrain_at)
     assert job_corrupt > p[L.P_POISON_THRESHOLD]
-    assert step[2] and step[4]["catastrophe_kind"] == "bad_model"
-    assert step[4]["minute"] == retrain_at + int(p[L.P_RETRAIN_MIN] + p[L.P_CANARY_MIN])
+    assert step[2] and step[4]["catastrophe_kind"] == "accuracy_floor"
+    promoted = retrain_at + int(p[L.P_RETRAIN_MIN] + p[L.P_CANARY_MIN])
+    assert step[4]["minute"] == promoted + int(p[L.P_CAT_ACC_MIN]) - 1
     assert env.sim.s[L.S_N_CANARY_ABORTS] == 0 and env.sim.s[L.S_N_PROMOTIONS] == 1
 
 

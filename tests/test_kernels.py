@@ -638,18 +638,29 @@ def test_outcome_kernels_match_py_func(seed):
 
 
 def test_update_catastrophe_golden():
-    """A bad model on >= 50% of traffic is catastrophic at once; on 1% it is not."""
+    """Only outcomes are catastrophic: a bad model's share alone never is (DESIGN 3.6).
+
+    Accuracy below the floor on >= 50% of traffic for 15 consecutive minutes (the 15th
+    triggers); on 30% of traffic it never is; availability below 50% for 5 minutes.
+    """
     p = _compiled().params
     rec, s = np.zeros(L.N_RECORD), np.zeros(L.N_STATE)
-    rec[L.R_AVAILABILITY], rec[L.R_ACC_PRIMARY], rec[L.R_BAD_MODEL_SHARE] = 1.0, 0.9, 0.01
-    O.update_catastrophe(rec, s, p, 0.99)
-    assert s[L.S_CATASTROPHIC] == L.CAT_NONE
-    rec[L.R_BAD_MODEL_SHARE] = 0.5
+    rec[L.R_AVAILABILITY], rec[L.R_ACC_PRIMARY], rec[L.R_BAD_MODEL_SHARE] = 1.0, 0.9, 1.0
     O.update_catastrophe(rec, s, p, 1.0)
-    assert s[L.S_CATASTROPHIC] == L.CAT_BAD_MODEL
+    assert s[L.S_CATASTROPHIC] == L.CAT_NONE  # a poisoned model at 90% accuracy: no harm
+    rec[L.R_ACC_PRIMARY] = p[L.P_ACC_FLOOR] - 0.01
+    minutes = int(p[L.P_CAT_ACC_MIN])
+    assert minutes == 15
+    low_share = np.zeros(L.N_STATE)
+    for minute in range(minutes):
+        assert s[L.S_CATASTROPHIC] == L.CAT_NONE, minute
+        O.update_catastrophe(rec, s, p, 0.5)
+        O.update_catastrophe(rec, low_share, p, 0.3)
+    assert s[L.S_CATASTROPHIC] == L.CAT_ACCURACY
+    assert low_share[L.S_CATASTROPHIC] == L.CAT_NONE and low_share[L.S_LOW_ACC_RUN] == 0
     # availability below 50% for 5 consecutive minutes (the 5th minute triggers)
     s2 = np.zeros(L.N_STATE)
-    rec[L.R_BAD_MODEL_SHARE], rec[L.R_AVAILABILITY] = 0.0, 0.4
+    rec[L.R_ACC_PRIMARY], rec[L.R_AVAILABILITY] = 0.9, 0.4
     for minute in range(5):
         assert s2[L.S_CATASTROPHIC] == L.CAT_NONE, minute
         O.update_catastrophe(rec, s2, p, 1.0)
@@ -1144,7 +1155,7 @@ def test_play_out_matches_py_func():
     """After a forced catastrophe, play_out and restore_last_good equal their py_funcs."""
     def failed():
         sim = _sim_at(40)
-        sim.s[L.S_CATASTROPHIC] = L.CAT_BAD_MODEL  # as if this minute had failed
+        sim.s[L.S_CATASTROPHIC] = L.CAT_ACCURACY  # as if this minute had failed
         sim.s[L.S_CAT_MINUTE] = sim.t - 1
         return sim
 

@@ -36,7 +36,7 @@ def _sla(hist: np.ndarray) -> float:
 def test_an_early_catastrophe_never_lowers_cost_or_raises_sla(seed):
     """A catastrophic rollback costs at least what surviving with no_op costs, SLA no higher."""
     fail, survive = play(SC, "rollback", seed), play(SC, "no_op", seed)
-    assert fail.catastrophe == "bad_model" and survive.catastrophe == "none"
+    assert fail.catastrophe == "accuracy_floor" and survive.catastrophe == "none"
     assert fail.cost_usd >= survive.cost_usd
     assert _sla(fail.hist) <= _sla(survive.hist)
     assert (fail.hist[1:, L.R_TRAFFIC] > 0).all()  # every minute of the horizon was played
@@ -74,7 +74,7 @@ def test_the_outage_lasts_the_restore_minutes_then_the_first_version_serves():
     assert (up[:, L.R_AVAILABILITY] > 0.9).all() and (up[:, L.R_USD_ENGINEER] == 0).all()
     assert sim.models[L.M_SERVING, L.MF_VERSION] == 1.0
     assert sim.models[L.M_SERVING, L.MF_SCHEMA] == sim.s[L.S_LIVE_SCHEMA]  # compatible
-    assert sim.s[L.S_CATASTROPHIC] == L.CAT_BAD_MODEL  # the first catastrophe is kept
+    assert sim.s[L.S_CATASTROPHIC] == L.CAT_ACCURACY  # the first catastrophe is kept
 
 
 def test_restore_minutes_and_engineers_are_scenario_settings():
@@ -125,7 +125,7 @@ def test_a_catastrophic_episode_is_never_recovered():
     env.reset(seed=5)
     at = draw_incident(SC, int(env.sim.s[L.S_SEED])).faults[0].onset + 5
     row = run_episode(_RollbackOnce(at=at), SC, 5)
-    assert row["catastrophic"] == 1.0 and row["catastrophe_kind"] == "bad_model"
+    assert row["catastrophic"] == 1.0 and row["catastrophe_kind"] == "accuracy_floor"
     assert row["minutes"] == SC.horizon and at < row["catastrophe_minute"] < SC.horizon
     assert row["recovered"] == 0.0 and math.isnan(row["mttr_min"])
 
@@ -143,15 +143,27 @@ def test_the_row_names_the_catastrophes_cause():
     assert calm["catastrophe_cause"] == "none" and math.isnan(calm["catastrophe_contamination"])
 
 
-def test_a_poisoned_retrain_is_named_with_its_build_minute_and_contamination():
-    """Rules at cooldown 5 retrain on corrupted rows: cause retrain, share above 5%."""
-    from controllers.rules import RulesController
+class _RetrainOnce(_RollbackOnce):
+    """Retrains once, at minute ``at`` (direct deployment); no_op otherwise."""
 
+    name = "retrain_once"
+
+    def act(self, observation, info):  # noqa: D102
+        return L.RETRAIN if info["minute"] == self.at else L.NO_OP
+
+
+def test_a_poisoned_retrain_is_named_with_its_build_minute_and_contamination():
+    """A retrain on a wholly corrupted window: cause retrain, built then, share > 5%."""
     sc = load_scenarios("paper43", select="corruption_missing_logging")[0]
-    rows = [run_episode(RulesController(seed=0, cooldown=5), sc, s) for s in range(6)]
-    bad = [r for r in rows if r["catastrophic"]]
-    assert bad, "no catastrophe to explain"
+    bad = []
+    for seed in range(3):
+        env = SelfHealEnv(sc)
+        env.reset(seed=seed)
+        onset = draw_incident(sc, int(env.sim.s[L.S_SEED])).faults[0].onset
+        at = onset + int(env.sim.p[L.P_LABEL_DELAY] + env.sim.p[L.P_TRAIN_WINDOW])  # all bad
+        bad.append(run_episode(_RetrainOnce(at=at), sc, seed))
+    assert all(r["catastrophic"] for r in bad), "no catastrophe to explain"
     for r in bad:
-        assert r["catastrophe_kind"] == "bad_model" and r["catastrophe_cause"] == "retrain"
+        assert r["catastrophe_kind"] == "accuracy_floor" and r["catastrophe_cause"] == "retrain"
         assert r["catastrophe_model_built_at"] <= r["catastrophe_minute"]
         assert r["catastrophe_contamination"] > 0.05
