@@ -28,6 +28,8 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from simulator.scenarios.loader import check_overrides
+
 #: Repository root and its Hydra config tree.
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
@@ -52,6 +54,11 @@ class RunConfig:
     seed: int = 0
     select: str | None = None
     action_set: str = "auto"
+    #: Settings applied to every scenario, e.g.
+    #: ``+scenario_overrides.economics.usd_per_sla_minute=10`` (sections: pipeline,
+    #: modelling, monitoring, deployment, slo, catastrophe, economics, dynamics,
+    #: cost_weights); validated with each scenario.
+    scenario_overrides: dict[str, Any] = field(default_factory=dict)
     out_dir: str = "results/raw/run"
 
 
@@ -75,6 +82,9 @@ class ReproduceConfig:
     #: sensitivity studies. Overridden controllers are stored and labelled apart; each
     #: override is checked against the controller's schema.
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: Settings applied to every scenario (as in ``experiments.run``), e.g. the prices of
+    #: a cost-model sensitivity run; such a run keeps its own cells and tables.
+    scenario_overrides: dict[str, Any] = field(default_factory=dict)
     raw_dir: str = "results/raw/reproduce"
     tables_dir: str = "results/tables"
 
@@ -157,3 +167,17 @@ def controller_config(name: str, overrides: dict | None = None) -> DictConfig:
             raise ValueError(f"overrides.{name}.{key}: {msg}" if key else
                              f"overrides.{name}: {msg}") from None
     return node
+
+
+def scenario_overrides(cfg: DictConfig) -> dict:
+    """Return the run's ``scenario_overrides`` as a plain, checked dict ({} when absent).
+
+    Raises
+    ------
+    ScenarioError
+        If they do not map overridable sections to settings
+        (:func:`simulator.scenarios.loader.check_overrides`).
+    """
+    ov = cfg.get("scenario_overrides")
+    ov = OmegaConf.to_container(ov, resolve=True) if isinstance(ov, DictConfig) else ov
+    return check_overrides(ov)

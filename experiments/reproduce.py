@@ -32,7 +32,12 @@ from joblib import Parallel, delayed
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from experiments.config import ReproduceConfig, controller_config, register
+from experiments.config import (
+    ReproduceConfig,
+    controller_config,
+    register,
+    scenario_overrides,
+)
 from experiments.episode import run_controller
 from experiments.fast import has_fast_path, run_controllers_fast
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
@@ -50,7 +55,7 @@ register()
 
 def _store(cell: tuple, rows: list[dict], decisions: list[dict]) -> pd.DataFrame:
     """Label and write a cell's rows (and regret decisions); return them as a frame."""
-    name, _, _, _, _, path, chash, commit, regret = cell
+    name, _, _, _, _, _, path, chash, commit, regret = cell
     for r in rows:
         r.update(controller=name, config_hash=chash, git_commit=commit)
     if regret:  # written first: the cell file marks the finished pair
@@ -69,16 +74,16 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
     samples are then drawn once for all (the rows are those of separate runs).
     """
     out: list[pd.DataFrame | None] = [None] * len(cells)
-    _, _, seed, set_name, select, *_, regret = cells[0]  # shared by a seed's cells
+    _, _, seed, set_name, select, scen_ov, *_, regret = cells[0]  # shared by a seed's cells
     scenarios = None
     fast_idx, fast_ctrls = [], []
     for i, cell in enumerate(cells):
-        _, ctrl_cfg, _, _, _, path, chash, *_ = cell
+        _, ctrl_cfg, _, _, _, _, path, chash, *_ = cell
         cached = read_cell(path, chash)
         if cached is not None:
             out[i] = cached
             continue
-        scenarios = scenarios or load_scenarios(set_name, select)
+        scenarios = scenarios or load_scenarios(set_name, select, overrides=scen_ov)
         controller = instantiate(ctrl_cfg, seed=seed)
         if has_fast_path(controller):
             fast_idx.append(i)
@@ -122,7 +127,8 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
         raise ValueError(f"controllers lists {dup} more than once: each is run once")
     if cfg.n_jobs == 0 or cfg.n_jobs < -os.cpu_count():
         raise ValueError(f"n_jobs must be >= 1 (or -1 for all cores), got {cfg.n_jobs}")
-    load_scenarios(cfg.scenario_set.name, cfg.select)  # fail early on bad scenarios
+    scen_ov = scenario_overrides(cfg)
+    load_scenarios(cfg.scenario_set.name, cfg.select, overrides=scen_ov)  # fail early
     regret = bool(cfg.regret)
     overrides = _overrides(cfg)
     stray = sorted(set(overrides) - set(run_names(cfg)))
@@ -148,6 +154,8 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     for base, ctrl_cfg, extra in controllers:
         name = _label(base, extra)
         key = {"controller": ctrl_cfg, "set": cfg.scenario_set.name, "select": cfg.select}
+        if scen_ov:
+            key["scenario_overrides"] = scen_ov
         if regret:
             key["regret"] = True
         chash = config_hash(key)
@@ -156,9 +164,11 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
             folder = base if not extra else f"{base}_{config_hash(extra)[:8]}"
             if cfg.select is not None:  # a subset run keeps its own cells
                 folder += f"_select{config_hash(cfg.select)[:8]}"
+            if scen_ov:  # so does a run with other scenario settings
+                folder += f"_scenario{config_hash(scen_ov)[:8]}"
             path = raw / cfg.scenario_set.name / folder / f"seed{seed}{suffix}.parquet"
-            jobs.append((name, ctrl_cfg, seed, cfg.scenario_set.name, cfg.select, path, chash,
-                         commit, regret))
+            jobs.append((name, ctrl_cfg, seed, cfg.scenario_set.name, cfg.select, scen_ov,
+                         path, chash, commit, regret))
     # One job per seed: its controllers share each episode's samples (same rows).
     seeds = sorted({j[2] for j in jobs})
     by_seed = [[k for k, j in enumerate(jobs) if j[2] == seed] for seed in seeds]
@@ -242,12 +252,15 @@ def table_stem(cfg: DictConfig) -> str:
     default = ReproduceConfig()
     full = (cfg.select is None and list(cfg.controllers) == default.controllers
             and cfg.scenario_set.name == "paper43" and not cfg.get("overrides")
+            and not scenario_overrides(cfg)
             and cfg.first_seed == 0 and cfg.n_seeds >= default.n_seeds)
     if full:
         return "main_results"
     key = config_hash({"set": cfg.scenario_set.name, "select": cfg.select,
                        "controllers": list(cfg.controllers),
                        "overrides": _overrides(cfg), "n_seeds": cfg.n_seeds,
+                       **({"scenario_overrides": scenario_overrides(cfg)}
+                          if scenario_overrides(cfg) else {}),
                        "first_seed": cfg.first_seed})
     return f"main_results_{key[:8]}"
 

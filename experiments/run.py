@@ -16,7 +16,7 @@ import hydra
 from hydra.utils import instantiate, to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.config import register
+from experiments.config import register, scenario_overrides
 from experiments.episode import run_controller
 from experiments.fast import has_fast_path, run_controller_fast
 from experiments.storage import config_hash, git_commit, write_rows
@@ -48,7 +48,8 @@ def run(cfg: DictConfig) -> list[dict]:
                          "config; choose one of configs/controller/*.yaml")
     if int(cfg.seed) < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
-    scenarios = load_scenarios(cfg.scenario_set.name, cfg.select)
+    scen_ov = scenario_overrides(cfg)
+    scenarios = load_scenarios(cfg.scenario_set.name, cfg.select, overrides=scen_ov)
     ctrl_cfg = OmegaConf.to_container(cfg.controller, resolve=True)
     controller = instantiate(cfg.controller, seed=int(cfg.seed))
     if has_fast_path(controller):  # identical rows, batched in Numba
@@ -56,7 +57,8 @@ def run(cfg: DictConfig) -> list[dict]:
     else:
         rows = run_controller(controller, scenarios, int(cfg.seed), cfg.action_set)
     chash = config_hash({"controller": ctrl_cfg, "set": cfg.scenario_set.name,
-                         "select": cfg.select, "action_set": cfg.action_set})
+                         "select": cfg.select, "action_set": cfg.action_set,
+                         **({"scenario_overrides": scen_ov} if scen_ov else {})})
     commit = git_commit()
     for r in rows:
         r.update(controller=_config_name(controller.name), config_hash=chash,

@@ -519,7 +519,8 @@ def test_table_stem_main_only_for_the_full_default_run():
     assert table_stem(OmegaConf.create(base)) == "main_results"
     assert table_stem(OmegaConf.create({**base, "n_seeds": 100})) == "main_results"
     for change in ({"n_seeds": 1}, {"first_seed": 3}, {"select": "cov_*"},
-                   {"controllers": ["rules"]}):
+                   {"controllers": ["rules"]},
+                   {"scenario_overrides": {"economics": {"usd_per_replica_minute": 0.1}}}):
         assert table_stem(OmegaConf.create({**base, **change})).startswith("main_results_")
 
 

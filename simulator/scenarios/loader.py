@@ -202,13 +202,68 @@ def draw_incident(scenario: Scenario, seed: int) -> Scenario:
                      f" (incident drawn for episode seed {seed}: {shown})")
 
 
-def load_scenario(path: Path | str) -> Scenario:
+#: Sections of a scenario a run may override for every scenario it loads
+#: (``scenario_overrides``); metadata, annotations and faults belong to the file alone.
+OVERRIDABLE_SECTIONS = ("pipeline", "modelling", "monitoring", "deployment", "slo",
+                        "catastrophe", "economics", "dynamics", "cost_weights")
+
+
+def check_overrides(overrides: object) -> dict:
+    """Return ``overrides`` as a plain ``{section: {field: value}}`` dict, or raise.
+
+    Parameters
+    ----------
+    overrides : mapping or None
+        Settings applied to every scenario a run loads, e.g.
+        ``{"economics": {"usd_per_sla_minute": 10.0}}``; the fields are validated with each
+        scenario (:func:`load_scenario`).
+
+    Raises
+    ------
+    ScenarioError
+        If it is not a mapping of allowed sections (:data:`OVERRIDABLE_SECTIONS`) to mappings.
+    """
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, dict):
+        raise ScenarioError(f"scenario_overrides: must map sections to settings, got "
+                            f"{type(overrides).__name__}")
+    out = {}
+    for section, fields in overrides.items():
+        if section not in OVERRIDABLE_SECTIONS:
+            raise ScenarioError(f"scenario_overrides.{section}: not an overridable section; "
+                                f"allowed: {', '.join(OVERRIDABLE_SECTIONS)}")
+        if not isinstance(fields, dict) or not fields:
+            raise ScenarioError(f"scenario_overrides.{section}: must map field names to "
+                                f"values (e.g. scenario_overrides.economics.usd_per_sla_minute"
+                                f"=10), got {fields!r}")
+        out[str(section)] = {str(k): v for k, v in fields.items()}
+    return out
+
+
+def _apply_overrides(data: object, overrides: dict) -> object:
+    """Return a copy of the parsed document with ``overrides`` merged into its sections."""
+    if not overrides or not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for section, fields in overrides.items():
+        current = data.get(section)
+        merged = dict(current) if isinstance(current, dict) else {}
+        merged.update(fields)
+        data[section] = merged
+    return data
+
+
+def load_scenario(path: Path | str, overrides: dict | None = None) -> Scenario:
     """Read and validate one scenario YAML file.
 
     Parameters
     ----------
     path : Path or str
         The ``.yaml`` file.
+    overrides : dict, optional
+        Run-wide settings merged into the file's sections before validation
+        (:func:`check_overrides`); an error they cause names the file and says so.
 
     Returns
     -------
@@ -241,7 +296,13 @@ def load_scenario(path: Path | str) -> Scenario:
             f"{path}: not valid safe YAML{where}: {problem}"
             + (" (tags that construct objects are refused)" if tagged else "")
         ) from None
-    scenario = parse_scenario(data, path)
+    overrides = check_overrides(overrides)
+    try:
+        scenario = parse_scenario(_apply_overrides(data, overrides), path)
+    except ScenarioError as err:
+        if not overrides:
+            raise
+        raise ScenarioError(f"{err} (with scenario_overrides {overrides})") from None
     if scenario.id != path.stem:
         raise ScenarioError(
             f"{path}: field 'id': must equal the file name without .yaml ('{path.stem}')"
@@ -280,7 +341,8 @@ def scenario_files(set_name: str = "all", root: Path | None = None) -> list[Path
 
 
 def load_scenarios(
-    set_name: str = "paper43", select: str | None = None, root: Path | None = None
+    set_name: str = "paper43", select: str | None = None, root: Path | None = None,
+    overrides: dict | None = None,
 ) -> list[Scenario]:
     """Load a scenario set, optionally keeping only ids matching a glob or comma list.
 
@@ -292,15 +354,20 @@ def load_scenarios(
         Comma-separated ids or globs (``"cov_*,concept_gradual"``).
     root : Path, optional
         Library folder.
+    overrides : dict, optional
+        Settings applied to every scenario (:func:`check_overrides`), e.g. the SLA penalty
+        of a price-sensitivity run.
 
     Raises
     ------
     ScenarioError
-        If any file is invalid, two files share an id, or ``select`` matches nothing.
+        If any file is invalid, two files share an id, ``select`` matches nothing, or the
+        overrides are malformed or make a scenario invalid.
     """
+    overrides = check_overrides(overrides)
     out: dict[str, Scenario] = {}
     for p in scenario_files(set_name, root):
-        sc = load_scenario(p)
+        sc = load_scenario(p, overrides)
         if sc.id in out:
             raise ScenarioError(f"{p}: field 'id': duplicate scenario id {sc.id!r}")
         out[sc.id] = sc
