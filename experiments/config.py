@@ -55,7 +55,7 @@ class RunConfig:
     select: str | None = None
     action_set: str = "auto"
     #: Settings applied to every scenario, e.g.
-    #: ``+scenario_overrides.economics.usd_per_sla_minute=10`` (sections: pipeline,
+    #: ``+scenario_overrides.economics.usd_sla_penalty_per_minute=10`` (sections: pipeline,
     #: modelling, monitoring, deployment, slo, catastrophe, economics, dynamics,
     #: cost_weights); validated with each scenario.
     scenario_overrides: dict[str, Any] = field(default_factory=dict)

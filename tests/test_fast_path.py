@@ -114,7 +114,9 @@ def test_fast_path_equals_gymnasium_path(name, overrides, action_set):
     scenarios = short[:9] + [sc for sc in load_scenarios("extended") if sc.horizon <= 480][:3]
     if name == "oracle":  # forks at every decision: a shorter run
         scenarios = scenarios[:6]
-    for seed in (0, 1):
+    # A variant (other parameters or actions) runs one seed: the second seed of every
+    # default config already covers learning carried into a new run (suite time).
+    for seed in (0,) if overrides else (0, 1):
         gym_ctrl = _controller(name, overrides, seed)
         fast_ctrl = _controller(name, overrides, seed)
         assert F.has_fast_path(fast_ctrl)

@@ -52,6 +52,8 @@ def test_a_file_setting_is_replaced_field_by_field():
     ({"economics": 3}, r"scenario_overrides\.economics: must map field names"),
     ({"economics": {}}, r"scenario_overrides\.economics: must map field names"),
     ([1, 2], r"scenario_overrides: must map sections to settings, got list"),
+    ({"economics": {"usd_per_sla_minute": 1}}, r"scenario_overrides\.economics\."
+     r"usd_per_sla_minute: unknown field; allowed: .*usd_sla_penalty_per_minute"),
 ])
 def test_malformed_overrides_are_refused(ov, match):
     """Only mappings of the parameter sections to settings are accepted."""
@@ -61,8 +63,6 @@ def test_malformed_overrides_are_refused(ov, match):
 
 
 @pytest.mark.parametrize(("ov", "match"), [
-    ({"economics": {"usd_per_replica_minut": 1}}, r"field 'economics\.usd_per_replica_minut'"
-     r": unknown key .*\(with scenario_overrides"),
     ({"slo": {"accuracy": 2}}, r"field 'slo\.accuracy': Input should be less than or equal"
      r" to 1 \(got 2\) \(with scenario_overrides"),
     ({"dynamics": {"deploy_capacity": "x"}}, r"field 'dynamics\.deploy_capacity'"),
@@ -84,5 +84,6 @@ def test_the_cli_refuses_a_bad_override_before_running(tmp_path):
          f"hydra.run.dir={tmp_path / 'hydra'}"],
         capture_output=True, text=True, check=False)
     assert proc.returncode != 0
-    assert "usd_per_replica_minut" in proc.stderr and "Traceback" not in proc.stderr
+    assert "scenario_overrides.economics.usd_per_replica_minut: unknown field" in proc.stderr
+    assert "Traceback" not in proc.stderr
     assert not out.exists()

@@ -215,13 +215,16 @@ def check_overrides(overrides: object) -> dict:
     ----------
     overrides : mapping or None
         Settings applied to every scenario a run loads, e.g.
-        ``{"economics": {"usd_per_sla_minute": 10.0}}``; the fields are validated with each
-        scenario (:func:`load_scenario`).
+        ``{"economics": {"usd_sla_penalty_per_minute": 10.0}}``; the field names are checked
+        here against the section's schema, the values with each scenario
+        (:func:`load_scenario`).
 
     Raises
     ------
     ScenarioError
-        If it is not a mapping of allowed sections (:data:`OVERRIDABLE_SECTIONS`) to mappings.
+        If it is not a mapping of allowed sections (:data:`OVERRIDABLE_SECTIONS`) to mappings
+        of their fields; the message names ``scenario_overrides.<section>.<field>`` and lists
+        what is allowed.
     """
     if overrides is None:
         return {}
@@ -235,8 +238,13 @@ def check_overrides(overrides: object) -> dict:
                                 f"allowed: {', '.join(OVERRIDABLE_SECTIONS)}")
         if not isinstance(fields, dict) or not fields:
             raise ScenarioError(f"scenario_overrides.{section}: must map field names to "
-                                f"values (e.g. scenario_overrides.economics.usd_per_sla_minute"
-                                f"=10), got {fields!r}")
+                                f"values (e.g. scenario_overrides.economics."
+                                f"usd_sla_penalty_per_minute=10), got {fields!r}")
+        allowed = Scenario.model_fields[section].annotation.model_fields
+        for key in fields:
+            if key not in allowed:
+                raise ScenarioError(f"scenario_overrides.{section}.{key}: unknown field; "
+                                    f"allowed: {', '.join(allowed)}")
         out[str(section)] = {str(k): v for k, v in fields.items()}
     return out
 
