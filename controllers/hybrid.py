@@ -11,7 +11,8 @@ Per decision epoch:
    (retrain only when the envelope asks for it) and the controller plays the shield's
    recommendation instead of exploring.
 3. Layer 3 SLA filter: the predicted SLA compliance of each permitted action (the posterior
-   mean of "no safety violation" per context, prior Beta(19, 1), i.e. 0.95) must be at least
+   mean of "no measured SLA degradation" per context, prior Beta(19, 1), i.e. 0.95;
+   :mod:`simulator.observed`) must be at least
    ``sla_threshold`` (paper: 0.95). The filter never empties the set: the shield's
    recommendation (or fallback) stays.
 4. Layer 2: Beta-Bernoulli Thompson sampling (paper Sec. 3.3) among what is left.

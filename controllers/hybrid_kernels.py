@@ -8,7 +8,8 @@ the Python classes call these kernels, and the batched fast path composes them t
 
 SLA-filter state
 ----------------
-``safe`` of shape (2, N_CONTEXTS, n_actions): the Beta posterior of "no safety violation"
+``safe`` of shape (2, N_CONTEXTS, n_actions): the Beta posterior of "no measured SLA
+degradation" (``FEEDBACK.sla_degraded``, :mod:`simulator.observed`)
 per (context, action), ``safe[0]`` its alpha (prior 19), ``safe[1]`` its beta (prior 1).
 """
 

@@ -313,7 +313,7 @@ def tabular_update(state, params, feedback, rng, rewards, rule):
             eg_update(state.tab, ctx, fb.action, r)
         elif rule == RULE_HYBRID:
             ts_update(rng, state.tab, ctx, fb.action, reward_to_unit(r, params.lam))
-            if fb.safety_violation:
+            if fb.sla_degraded:  # measured: the SLA score fell after the action
                 state.safe[1, ctx, fb.action] += 1.0
             else:
                 state.safe[0, ctx, fb.action] += 1.0

@@ -38,7 +38,7 @@ from experiments.fast_loop import (
 from experiments.regret import episode_regret
 from simulator import layout as L
 from simulator.env import compile_for_env, env_episode_seed
-from simulator.records import FEEDBACK, feedback_dicts, new_records, new_truth
+from simulator.records import FEEDBACK, VERDICT, new_records, new_truth, verdict_dicts
 from simulator.sampling import SAMPLE_CACHE_MIB, new_sample_cache
 from simulator.scenarios import CompiledScenario, Scenario, draw_incident, paper_cost
 from simulator.state import Sim, new_sim
@@ -127,7 +127,7 @@ class FastBatch:
     ----------
     hists : list of ndarray, shape (horizon + 1, N_RECORD)
     states : list of ndarray, shape (N_STATE,)
-    verdicts : list of ndarray of FEEDBACK, shape (n_verdicts_i,)
+    verdicts : list of ndarray of VERDICT, shape (n_verdicts_i,)
     counts : ndarray of int64, shape (n, N_EXTENDED_ACTIONS)
     first_alarm, onsets : ndarray of int64, shape (n,)
     paper_costs : ndarray, shape (n,)
@@ -191,8 +191,8 @@ def episode_arguments(controller: KernelController, compiled: CompiledScenario, 
     ep = Episode(c_paper, ep_seed, int(compiled.faults[:, L.F_ONSET].min()),
                  critical_value(controller.alpha, ks_n, int(p[L.P_REF_SIZE])),
                  bool(controller.uses_hidden_state), bool(regret))
-    out = Outputs(new_records(FEEDBACK, horizon + 1), np.zeros(L.N_EXTENDED_ACTIONS,
-                                                                 dtype=np.int64),
+    out = Outputs(new_records(VERDICT, horizon + 1), new_records(FEEDBACK, horizon + 1),
+                  np.zeros(L.N_EXTENDED_ACTIONS, dtype=np.int64),
                   np.zeros(horizon + 1), new_records(DECISION, horizon + 1 if regret else 0),
                   new_records(SUMMARY))
     return sim, ep, out, memo
@@ -288,7 +288,7 @@ def episode_row(batch: FastBatch, i: int) -> dict:
     """Build the result row of episode ``i`` exactly as ``run_episode`` builds it."""
     s = batch.states[i]
     return summarise_episode(batch.hists[i], s, int(s[L.S_T]) - 1,
-                             feedback_dicts(batch.verdicts[i]), batch.counts[i],
+                             verdict_dicts(batch.verdicts[i]), batch.counts[i],
                              float(batch.paper_costs[i]), int(batch.first_alarm[i]),
                              int(batch.onsets[i]), batch.rec_mins[i])
 

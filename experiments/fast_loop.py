@@ -42,6 +42,7 @@ from simulator.assess_kernel import (
     window_cost,
 )
 from simulator.env import FULL_HIGH, REC_OF_OBS
+from simulator.observed import observed_outcome, pre_action_sla
 from simulator.playout import play_out
 from simulator.records import INFO, fill_info
 from simulator.state import Sim, copy_sim_into
@@ -112,8 +113,11 @@ class Outputs(NamedTuple):
 
     Attributes
     ----------
-    verdicts : ndarray of FEEDBACK, shape (horizon + 1,)
-        One record per assessed action (first ``n_verdicts``).
+    verdicts : ndarray of VERDICT, shape (horizon + 1,)
+        The counterfactual assessment of every action (first ``n_verdicts``): evaluation.
+    feedback : ndarray of FEEDBACK, shape (horizon + 1,)
+        What monitoring measured after each action (first ``n_verdicts``, in the same
+        order; completed when it matures): all the controller's ``update`` receives.
     counts : ndarray of int64, shape (N_EXTENDED_ACTIONS,)
         Actions taken, by index (no_op not counted).
     rewards : ndarray, shape (horizon + 1,)
@@ -124,6 +128,7 @@ class Outputs(NamedTuple):
     """
 
     verdicts: np.ndarray
+    feedback: np.ndarray
     counts: np.ndarray
     rewards: np.ndarray
     decisions: np.ndarray
@@ -289,7 +294,7 @@ def record_regret(rec, t, a, cost, cat, k, n_env):
 
 @nb.njit(cache=True)
 def record_verdict(sim, rec, t, a, c_paper):
-    """Assess action ``a`` at minute ``t`` against ``no_op`` (forks) into ``rec`` (FEEDBACK)."""
+    """Assess action ``a`` at minute ``t`` against ``no_op`` (forks) into ``rec`` (VERDICT)."""
     harmful, violation, contained, success, delta, k = assess(sim, a, -1)
     rec.decision_minute = t
     rec.action = a
@@ -399,6 +404,11 @@ def play_minute(sim, ep, out, sc, memo, a, eng, decision):
         o.n_decisions += 1
     if a != L.NO_OP:
         record_verdict(sim, out.verdicts[o.n_verdicts], t, a, ep.c_paper[a])
+        fb = out.feedback[o.n_verdicts]
+        fb.decision_minute = t
+        fb.action = a
+        fb.paper_cost = ep.c_paper[a]
+        fb.pre_sla = pre_action_sla(sim.hist, p, t)
         o.n_verdicts += 1
     applied = step(sim, a, eng)
     if a != L.NO_OP or eng != 0.0:
@@ -419,6 +429,13 @@ def play_minute(sim, ep, out, sc, memo, a, eng, decision):
     lo = lp["delivered"]
     hi = lo
     while hi < o.n_verdicts and (out.verdicts[hi].decision_minute + window <= now or done):
+        fb = out.feedback[hi]  # measured over the window's minutes played so far
+        success, degraded, minutes = observed_outcome(
+            sim.hist, p, fb.decision_minute, min(fb.decision_minute + window - 1, now),
+            fb.pre_sla)
+        fb.success = success
+        fb.sla_degraded = degraded
+        fb.minutes = minutes
         hi += 1
     lp["delivered"] = hi
     return done, lo, hi
@@ -465,6 +482,6 @@ def play_episode(cstate, cparams, rng, truth, sim, ep, out, memo):
         done, lo, hi = play_minute(sim, ep, out, sc, memo, a, eng, decision)
         if o.status != OK:
             return
-        o.n_rewards += ctl_update(cstate, cparams, out.verdicts[lo:hi], rng,
+        o.n_rewards += ctl_update(cstate, cparams, out.feedback[lo:hi], rng,
                                   out.rewards[o.n_rewards:])
     play_out(sim)  # after a catastrophe: outage, restore, no_op to the horizon

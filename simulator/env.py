@@ -18,7 +18,7 @@ Observations are *measured* from samples the simulator draws, with real sampling
 | 4   | `scale_out`         | add `scale_step` replicas                                     |
 | 5   | `restart`           | restart pods: clears leaked memory, half capacity for a while |
 | 6   | `quarantine_inputs` | drop rows failing validation from serving and training        |
-| 7   | `escalate`          | page an engineer, who applies the right fix after a delay     |
+| 7   | `escalate`          | page an engineer; after a delay, the right fix (88% of pages) |
 
 An action that conflicts with one in progress becomes a no-op (``info["action_applied"]``
 is False); the environment never raises on a valid index.
@@ -44,7 +44,8 @@ is False); the environment never raises on a valid index.
 lost, SLA penalty, engineer time), scaled (``reward_scale`` = 10 by default). The step
 that ends in a catastrophic failure also carries the dollars of the rest of the horizon
 (see Episode End), so an early failure is never cheaper than surviving. Learning
-controllers use the paper's reward -C(a) + lambda * success from ``info["feedback"]``.
+controllers use the paper's reward -C(a) + lambda * success from ``info["feedback"]``, whose
+success is measured (:mod:`simulator.observed`), never a counterfactual fork's.
 
 ## Info (public keys, documented and fixed)
 ``cost`` (the paper's C(a) of the action), ``cost_usd``, ``catastrophic`` (bool),
@@ -52,10 +53,13 @@ controllers use the paper's reward -C(a) + lambda * success from ``info["feedbac
 ``action_applied``, ``minute``, ``fallback_active``, ``retrain_running``,
 ``canary_active``, ``previous_available``, ``previous_schema_compatible``,
 ``label_delay``, ``train_window``, ``ks_n``, ``ks_m``, ``n_actions``, and ``feedback``:
-a list of matured counterfactual assessments (``decision_minute``, ``action``,
-``paper_cost``, ``success``, ``harmful``, ``safety_violation``, ``contained``,
-``delta_cost_usd``, ``minutes`` (window length actually simulated); see
-:mod:`simulator.assessment`), each delivered ``outcome_window`` minutes after its action.
+a list of what monitoring measured after each action (``decision_minute``, ``action``,
+``paper_cost``, ``success``: the measured SLOs were met at the end of the window,
+``sla_degraded``: the measured SLA score fell below 80% of its value before the action,
+``pre_sla``, ``minutes`` observed; :mod:`simulator.observed`), each delivered
+``outcome_window`` minutes after its action (at once when the episode ends). The
+counterfactual verdicts (harm, safety violation, containment against a ``no_op`` fork) are
+evaluation only: they go to ``env.assessments``, never into ``info``.
 ``info["truth"]`` holds hidden ground truth for evaluation only; controllers must not read
 it (only the oracle may). The keys but ``catastrophe_kind``, ``feedback`` and ``truth`` are
 the fields of the record :data:`simulator.records.INFO`, filled by one kernel
@@ -97,6 +101,7 @@ from gymnasium.utils import seeding
 from simulator import layout as L
 from simulator.assessment import assess_action
 from simulator.core import Simulation
+from simulator.observed import observed_outcome, pre_action_sla
 from simulator.records import INFO_KEYS, fill_info, new_info
 from simulator.scenarios import (
     SCENARIO_ROOT,
@@ -306,19 +311,24 @@ class SelfHealEnv(gym.Env):
         a = int(action)
         t = self.sim.t
         if self.assess_actions and a != L.NO_OP:
-            verdict = assess_action(self.sim, a)
+            verdict = assess_action(self.sim, a)  # counterfactual: evaluation only
             verdict.update(decision_minute=t, action=L.ACTION_NAMES[a],
                            paper_cost=float(self.sim.c_paper[a]))
-            due = t + int(self.sim.p[L.P_OUTCOME_WINDOW])
-            self._pending.append((due, verdict))
             self.assessments.append(verdict)
+        if a != L.NO_OP:  # the controller's feedback: measured, when the window has passed
+            due = t + int(self.sim.p[L.P_OUTCOME_WINDOW])
+            self._pending.append((due, {
+                "decision_minute": t, "action": L.ACTION_NAMES[a],
+                "paper_cost": float(self.sim.c_paper[a]),
+                "pre_sla": float(pre_action_sla(self.sim.hist, self.sim.p, t))}))
         eng, self._engineer_minutes = self._engineer_minutes, 0.0
         rec, applied = self.sim.step(a, eng)
         terminated = self.sim.catastrophe != L.CAT_NONE
         truncated = self.sim.t > self.sim.horizon
         self._done = terminated or truncated
         now = self.sim.t - 1
-        matured = [v for due, v in self._pending if due <= now or self._done]
+        matured = [self._observe(v, min(due - 1, now)) for due, v in self._pending
+                   if due <= now or self._done]
         self._pending = [(due, v) for due, v in self._pending if not (due <= now or self._done)]
         reward = -float(rec[L.R_COST_RATE]) / self.reward_scale
         info = self._info(rec, a, bool(applied), matured)
@@ -328,6 +338,13 @@ class SelfHealEnv(gym.Env):
         return self._obs(rec), reward, terminated, truncated, info
 
     # -- helpers ---------------------------------------------------------------------
+    def _observe(self, fb: dict, last: int) -> dict:
+        """Complete a feedback dict with what monitoring measured up to minute ``last``."""
+        success, degraded, minutes = observed_outcome(
+            self.sim.hist, self.sim.p, fb["decision_minute"], last, fb["pre_sla"])
+        return {**fb, "success": bool(success), "sla_degraded": bool(degraded),
+                "minutes": int(minutes)}
+
     def _obs(self, rec: np.ndarray) -> np.ndarray:
         obs = rec[self._obs_idx].astype(np.float64)
         return np.clip(obs, self.observation_space.low, self.observation_space.high)

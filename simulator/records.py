@@ -25,11 +25,17 @@ batched fast path alike, so that both paths pass the same typed values:
     ``n_actions``                  int64   size of the env's action set (4 or 8)
     ============================== ======= ===================================================
 
-``FEEDBACK``: one assessed action, delivered ``outcome_window`` minutes after it was played
+``FEEDBACK``: what a controller learns of one action, ``outcome_window`` minutes after it
     ``decision_minute`` (int64), ``action`` (int64), ``paper_cost`` (float64, C(a)),
-    ``success``, ``harmful``, ``safety_violation``, ``contained`` (bool),
-    ``delta_cost_usd`` (float64, dollars against ``no_op``), ``minutes`` (int64, window
-    length simulated); the definitions are :mod:`simulator.assessment`'s.
+    ``success`` and ``sla_degraded`` (bool, measured: :mod:`simulator.observed`),
+    ``pre_sla`` (float64, the measured SLA score before the action), ``minutes`` (int64,
+    minutes of the window observed). Only observables: the information boundary.
+
+``VERDICT``: the counterfactual assessment of one action, for evaluation only
+    ``decision_minute``, ``action``, ``paper_cost``; ``success``, ``harmful``,
+    ``safety_violation``, ``contained`` (bool, against a ``no_op`` fork with common random
+    numbers: :mod:`simulator.assessment`), ``delta_cost_usd`` (float64, dollars against
+    ``no_op``), ``minutes`` (int64, window simulated). Never handed to a controller.
 
 ``TRUTH``: hidden state for evaluation and the labelled hidden-state controllers only
     ``optimal_action`` (int64, the scenario's annotated action; -1 when withheld) and
@@ -65,6 +71,16 @@ INFO = np.dtype([
 ], align=True)
 
 FEEDBACK = np.dtype([
+    ("decision_minute", np.int64),
+    ("action", np.int64),
+    ("paper_cost", np.float64),
+    ("success", np.bool_),
+    ("sla_degraded", np.bool_),
+    ("pre_sla", np.float64),
+    ("minutes", np.int64),
+], align=True)
+
+VERDICT = np.dtype([
     ("decision_minute", np.int64),
     ("action", np.int64),
     ("paper_cost", np.float64),
@@ -124,7 +140,8 @@ def feedback_records(items: list[dict]) -> np.ndarray:
     """Convert the env's ``info["feedback"]`` dicts to a ``FEEDBACK`` array, in order.
 
     ``decision_minute``, ``action`` (a name) and ``paper_cost`` are required; a missing
-    verdict flag reads False, ``delta_cost_usd`` NaN and ``minutes`` 0.
+    flag reads False, ``pre_sla`` 1.0 and ``minutes`` 0. Other keys are ignored: a
+    controller's kernels never see them.
     """
     out = new_records(FEEDBACK, len(items))
     for i, fb in enumerate(items):
@@ -132,15 +149,28 @@ def feedback_records(items: list[dict]) -> np.ndarray:
         r["decision_minute"] = int(fb["decision_minute"])
         r["action"] = L.ACTION_NAMES.index(fb["action"])
         r["paper_cost"] = float(fb["paper_cost"])
-        for key in ("success", "harmful", "safety_violation", "contained"):
+        for key in ("success", "sla_degraded"):
             r[key] = bool(fb.get(key, False))
-        r["delta_cost_usd"] = float(fb.get("delta_cost_usd", np.nan))
+        r["pre_sla"] = float(fb.get("pre_sla", 1.0))
         r["minutes"] = int(fb.get("minutes", 0))
     return out
 
 
 def feedback_dicts(records: np.ndarray) -> list[dict]:
     """Convert ``FEEDBACK`` records to the env's feedback dicts (action as its name)."""
+    return [{
+        "decision_minute": int(r["decision_minute"]),
+        "action": L.ACTION_NAMES[int(r["action"])],
+        "paper_cost": float(r["paper_cost"]),
+        "success": bool(r["success"]),
+        "sla_degraded": bool(r["sla_degraded"]),
+        "pre_sla": float(r["pre_sla"]),
+        "minutes": int(r["minutes"]),
+    } for r in records]
+
+
+def verdict_dicts(records: np.ndarray) -> list[dict]:
+    """Convert ``VERDICT`` records to the env's assessment dicts (action as its name)."""
     return [{
         "harmful": bool(r["harmful"]),
         "safety_violation": bool(r["safety_violation"]),

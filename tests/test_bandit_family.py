@@ -287,7 +287,7 @@ def test_linear_controllers_learn_from_feedback(cls):
     ctrl.update(Transition(obs, a, 0.0, obs, False, False, {}))
     assert ctrl.learner.counts.sum() == 0
     fb = {"decision_minute": 6, "action": L.ACTION_NAMES[a], "paper_cost": 0.4,
-          "success": True, "safety_violation": False}
+          "success": True, "sla_degraded": False}
     ctrl.update(Transition(obs, a, 0.0, obs, False, False, {"feedback": [fb]}))
     assert ctrl.rewards == [pytest.approx(9.6)]
     if a == L.NO_OP:

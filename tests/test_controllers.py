@@ -616,7 +616,7 @@ def test_learning_controller_learns_from_feedback():
         "action": L.ACTION_NAMES[a],
         "paper_cost": 0.4,
         "success": True,
-        "safety_violation": False,
+        "sla_degraded": False,
     }
     ctrl.update(Transition(_obs(), a, 0.0, _obs(), False, False, {"feedback": [fb]}))
     assert ctrl.rewards == [pytest.approx(-0.4 + 10.0)]

@@ -50,17 +50,18 @@ PUBLIC_INFO_KEYS = {
     "n_actions",
     "feedback",
 }
-#: Keys of one matured counterfactual assessment in ``info["feedback"]`` (env docstring).
+#: Keys of one matured feedback in ``info["feedback"]`` (env docstring): observables only.
 FEEDBACK_KEYS = {
     "decision_minute",
     "action",
     "paper_cost",
     "success",
-    "harmful",
-    "safety_violation",
-    "contained",
-    "delta_cost_usd",
+    "sla_degraded",
+    "pre_sla",
+    "minutes",
 }
+#: The counterfactual verdicts: evaluation only (``env.assessments``), never in ``info``.
+VERDICT_ONLY_KEYS = {"harmful", "safety_violation", "contained", "delta_cost_usd"}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -37,7 +37,7 @@ from simulator import layout as L
 from simulator.assessment import assess_action
 from simulator.core import Simulation
 from simulator.env import SelfHealEnv
-from simulator.records import feedback_dicts, new_truth
+from simulator.records import new_truth, verdict_dicts
 from simulator.scenarios import compile_scenario, load_scenarios
 
 #: Scenarios of different fault kinds (committed files): corruption (rules retrain on
@@ -161,7 +161,7 @@ def test_fast_path_records_states_and_assessments_equal_the_env(overrides, monke
     for i, env in enumerate(envs):
         np.testing.assert_array_equal(batch.hists[i], env.sim.hist, strict=True)
         np.testing.assert_array_equal(batch.states[i], env.sim.s, strict=True)
-        assert feedback_dicts(batch.verdicts[i]) == env.assessments
+        assert verdict_dicts(batch.verdicts[i]) == env.assessments
     assert batch.steps == sum(int(r["minutes"]) for r in gym_rows)
     rows = pd.DataFrame(gym_rows)
     for a in ("fallback", "rollback", "retrain"):

@@ -135,7 +135,7 @@ def test_hybrid_learn_golden():
     fb["decision_minute"] = (6, 9, 12)  # the third has no pending decision: dropped
     fb["action"] = 2
     fb["paper_cost"] = (-10.0, 1.0, 0.5)  # r = 10 (r01 = 1: a success), -1 (r01 = 0)
-    fb["safety_violation"] = (False, True, False)
+    fb["sla_degraded"] = (False, True, False)
     rewards = np.empty(3)
     n = LK.update_hybrid(state, ctrl.params, fb, np.random.default_rng(0), rewards)
     assert n == 2 and rewards[:2].tolist() == [10.0, -1.0]
