@@ -22,7 +22,14 @@ import numpy as np
 from simulator import layout as L
 from simulator.model import _slot_effects
 from simulator.outcomes import sla_score
-from simulator.rng import STREAM_CANARY, STREAM_RETRAIN, binomial, seed_stream
+from simulator.rng import (
+    STREAM_CANARY,
+    STREAM_ESCALATE,
+    STREAM_RETRAIN,
+    binomial,
+    seed_stream,
+    uniform,
+)
 from simulator.sampling import draw_reference
 from simulator.stats import mann_whitney_less
 
@@ -182,6 +189,51 @@ def apply_action(sim, a, t):
         s[L.S_ESCALATE_AT] = t + p[L.P_ESCALATE_DELAY]
         return 1
     return 0
+
+
+@nb.njit(cache=True)
+def paged_fix(sim, t):
+    """Return the action the engineer paged by ``escalate`` applies at minute ``t``.
+
+    The page is the human baseline's model (paper Sec. 5): the engineer's investigation
+    finds the scenario's annotated action with probability ``P_ESCALATE_ACC`` (default 0.88),
+    else picks uniformly among the env's other actions (``no_op`` included, ``escalate``
+    and the annotated action excluded). Two uniforms from the stream (seed, t,
+    ``STREAM_ESCALATE``) decide, whatever the outcome (common random numbers). A page
+    answered with ``escalate`` (the annotated action) is not applied again (the caller).
+
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`); read only.
+    t : float
+        The minute the page is answered (``escalation_delay`` after it was sent).
+
+    Returns
+    -------
+    int
+        An action index in [0, ``P_N_ACTIONS``).
+    """
+    p = sim.p
+    rs = np.empty(1, np.uint64)
+    seed_stream(rs, int(sim.s[L.S_SEED]), int(t), STREAM_ESCALATE)
+    u_right = uniform(rs)
+    u_pick = uniform(rs)
+    opt = int(p[L.P_OPTIMAL_ACTION])
+    if u_right < p[L.P_ESCALATE_ACC]:
+        return opt
+    n = int(p[L.P_N_ACTIONS])
+    others = 0
+    for a in range(n):
+        if a != opt and a != L.ESCALATE:
+            others += 1
+    k = min(int(u_pick * others), others - 1)
+    for a in range(n):
+        if a != opt and a != L.ESCALATE:
+            if k == 0:
+                return a
+            k -= 1
+    return L.NO_OP
 
 
 @nb.njit(cache=True)

@@ -212,7 +212,8 @@ P_P99_NOISE = 73  # relative standard deviation of the measured p99
 P_OUTLIER_Z = 74  # distance (std) from the mean of an outlier-corrupted value
 P_SCHEMA_SENTINEL = 75  # value a migrated column takes in the old schema
 P_CANARY_ALPHA = 76  # level of the canary's Mann-Whitney test
-N_PARAMS = 77
+P_ESCALATE_ACC = 77  # probability the paged engineer applies the right fix
+N_PARAMS = 78
 
 # Per-action cost components of the paper's C(a) (rows: action, cols: compute, risk, downtime)
 # live in a separate (N_EXTENDED_ACTIONS, 3) array.

@@ -26,7 +26,7 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
-from simulator.deploy import advance_deployments, apply_action
+from simulator.deploy import advance_deployments, apply_action, paged_fix
 from simulator.faults import _fault_onsets, fault_effects
 from simulator.model import model_is_bad
 from simulator.outcomes import accrue_costs, record_cause, update_catastrophe, update_slos
@@ -233,15 +233,15 @@ def step(sim, action, eng_min):
     rec = sim.hist[ti]
     rec[:] = 0.0
 
-    # 1. Fault onsets and the action; an escalation's engineer applies the right fix.
+    # 1. Fault onsets and the action; a paged engineer's fix when the page is answered.
     _fault_onsets(sim, t)
     applied = apply_action(sim, action, t)
     if s[L.S_ESCALATE_AT] >= 0.0 and t >= s[L.S_ESCALATE_AT]:
         s[L.S_ESCALATE_AT] = -1.0
         eng_min += p[L.P_ENGINEER_MIN_ESCALATE]
-        opt = int(p[L.P_OPTIMAL_ACTION])
-        if opt != L.ESCALATE:
-            apply_action(sim, opt, t)
+        fix = paged_fix(sim, t)
+        if fix != L.ESCALATE:  # an annotated escalate: the engineer has nothing to apply
+            apply_action(sim, fix, t)
     rec[L.R_APPLIED] = applied
     rec[L.R_CONFLICT] = 1.0 - applied
 

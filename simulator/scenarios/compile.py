@@ -131,6 +131,7 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
     p[L.P_OUTLIER_Z] = dy.outlier_value_z
     p[L.P_SCHEMA_SENTINEL] = dy.schema_sentinel
     p[L.P_CANARY_ALPHA] = dep.canary_alpha
+    p[L.P_ESCALATE_ACC] = dep.escalation_accuracy
     eco = sc.economics
     p[L.P_USD_REPLICA_MIN] = eco.usd_per_replica_minute
     p[L.P_USD_RETRAIN_MIN] = eco.usd_per_retrain_minute

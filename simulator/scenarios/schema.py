@@ -305,6 +305,11 @@ class Deployment(_Strict):
     quarantine_ttl: int = Field(default=120, ge=1, le=100000)
     escalation_delay: int = Field(default=45, ge=0, le=100000)
     escalation_engineer_minutes: float = Field(default=90.0, ge=0)
+    escalation_accuracy: float = Field(
+        default=0.88, ge=0, le=1,
+        description="Probability that the engineer paged by `escalate` applies the scenario's "
+                    "annotated action (paper Sec. 5's human baseline: 88%); otherwise a "
+                    "uniformly drawn other action.")
 
 
 class SLO(_Strict):
