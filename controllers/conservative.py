@@ -101,7 +101,8 @@ def act(state, params, obs, info, truth, rng):
     slot, dc = linear_decision(state, params, obs, info)
     if slot < 0:
         return NO_OP, 0.0
-    base, _ = K.expert_rules(obs, dc, fb_min, K.DEFAULT_TIMEOUT_MS, K.DEFAULT_SLO_LATENCY_MS)
+    err_limit, p99_limit, timeout_ms = K.slo_limits(info)
+    base, _ = K.expert_rules(obs, dc, fb_min, timeout_ms, p99_limit, err_limit)
     a, base, cand, margin = LinK.cucb_choose(
         rng, state.chol, state.b, state.pend_x[slot], base,
         allowed_actions(state.b.shape[0], info), params.ucb_alpha, params.no_op_value,

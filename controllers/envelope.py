@@ -82,6 +82,11 @@ class Observation:
     canary_share: float
     validation_fail: float
     d_critical: float
+    #: Alarm limits from the scenario's SLOs (public info): 1 - availability SLO, p99 SLO
+    #: (ms), client timeout (ms); the default scenario's when info does not give them.
+    err_limit: float = _k.DEFAULT_ERR_LIMIT
+    p99_limit_ms: float = _k.DEFAULT_SLO_LATENCY_MS
+    timeout_ms: float = _k.DEFAULT_TIMEOUT_MS
 
     @classmethod
     def from_env(cls, obs: np.ndarray, info: dict, alpha: float = 0.05) -> Observation:
@@ -96,7 +101,10 @@ class Observation:
         n = int(info.get("ks_n", 300))
         m = int(info.get("ks_m", 1000))
         crit = _critical(float(alpha), n, m)
-        return cls(*(float(v) for v in obs[:10]), d_critical=crit)
+        return cls(*(float(v) for v in obs[:10]), d_critical=crit,
+                   err_limit=1.0 - float(info.get("slo_availability", 0.99)),
+                   p99_limit_ms=float(info.get("slo_p99_ms", _k.DEFAULT_SLO_LATENCY_MS)),
+                   timeout_ms=float(info.get("timeout_ms", _k.DEFAULT_TIMEOUT_MS)))
 
     @functools.cached_property
     def vector(self) -> np.ndarray:
@@ -122,13 +130,13 @@ def risk_high(x: Observation) -> bool:
 
 
 def infra_alarm(x: Observation) -> bool:
-    """Operational alarm: validation failures, errors or latency outside normal bounds."""
-    return bool(_k.infra_alarm(x.vector))
+    """Operational alarm: validation failures > 2%, or errors or p99 beyond the SLO limits."""
+    return bool(_k.infra_alarm(x.vector, x.err_limit, x.p99_limit_ms))
 
 
 def alarm(x: Observation) -> bool:
     """Any alarm: the envelope is non-empty, risk is high, or an operational alarm fires."""
-    return bool(_k.alarm(x.vector, x.d_critical))
+    return bool(_k.alarm(x.vector, x.d_critical, x.err_limit, x.p99_limit_ms))
 
 
 def context_id(x: Observation) -> int:
@@ -136,7 +144,7 @@ def context_id(x: Observation) -> int:
 
     :func:`controllers.learner_kernels.context_id` on the observation vector.
     """
-    return int(_lk.context_id(x.vector, x.d_critical))
+    return int(_lk.context_id(x.vector, x.d_critical, x.err_limit, x.p99_limit_ms))
 
 
 N_CONTEXTS = _lk.N_CONTEXTS

@@ -85,7 +85,8 @@ def act(state, params, obs, info, truth, rng):
     v = state.vars[0]
     minute = info[0].minute
     if v.respond_at < 0:
-        if minute >= v.quiet_until and K.alarm(obs, d_crit(params, info)):
+        err_limit, p99_limit, _ = K.slo_limits(info)
+        if minute >= v.quiet_until and K.alarm(obs, d_crit(params, info), err_limit, p99_limit):
             delay = params.response_minutes
             if params.random_delay:
                 delay = int(round(rng.exponential(params.response_minutes)))

@@ -19,6 +19,7 @@ import numba as nb
 import numpy as np
 
 from controllers.kernels import (
+    DEFAULT_ERR_LIMIT,
     DEFAULT_SLO_LATENCY_MS,
     DEFAULT_TIMEOUT_MS,
     NONE,
@@ -29,6 +30,7 @@ from controllers.kernels import (
     OBS_VALIDATION,
     expert_rules,
     pi_det,
+    slo_limits,
 )
 from controllers.learner_kernels import ts_choose
 from simulator.layout import FALLBACK, NO_OP, RETRAIN, ROLLBACK, SCALE_OUT
@@ -87,12 +89,13 @@ def shield_mask(obs, d_crit, info, last_alarm, tight, out):
 
 
 @nb.njit(cache=True)
-def shield_recommend(obs, d_crit):
-    """pi_det's action if non-empty, else the first matching expert rule's."""
+def shield_recommend(obs, d_crit, timeout_ms=DEFAULT_TIMEOUT_MS,
+                     p99_limit=DEFAULT_SLO_LATENCY_MS, err_limit=DEFAULT_ERR_LIMIT):
+    """pi_det's action if non-empty, else the first matching expert rule's (scenario SLOs)."""
     env = pi_det(obs, d_crit)
     if env != NONE:
         return env
-    a, _ = expert_rules(obs, d_crit, 0, DEFAULT_TIMEOUT_MS, DEFAULT_SLO_LATENCY_MS)
+    a, _ = expert_rules(obs, d_crit, 0, timeout_ms, p99_limit, err_limit)
     return a
 
 
@@ -114,7 +117,8 @@ def hybrid_choose(rng, tab, safe, ctx, allowed, obs, d_crit, info, last_alarm, t
         shield_mask(obs, d_crit, info, last_alarm, tight, sm)
         mask &= sm
     mask_out[:] = mask
-    rec = shield_recommend(obs, d_crit)
+    err_limit, p99_limit, timeout_ms = slo_limits(info)
+    rec = shield_recommend(obs, d_crit, timeout_ms, p99_limit, err_limit)
     if tight and mask[rec]:
         return rec
     if params.use_sla_filter:

@@ -55,9 +55,25 @@ RULE_ANOMALY_HOLD = 9
 RULE_ACCURACY_WATCH = 10
 RULE_DEFAULT_HOLD = 11
 
-#: Client timeout and latency SLO the rules assume (``controllers.rules.expert_rules``).
+#: Client timeout, p99 latency SLO and error-rate limit (1 - the availability SLO) of the
+#: default scenario: what the kernels assume when a caller gives no SLO (tests, analysis).
+#: Controllers pass the scenario's own, from public info (:func:`slo_limits`).
 DEFAULT_TIMEOUT_MS = 1000.0
 DEFAULT_SLO_LATENCY_MS = 300.0
+DEFAULT_ERR_LIMIT = 0.01
+
+
+@nb.njit(cache=True)
+def slo_limits(info):
+    """Return (error-rate limit, p99 limit in ms, client timeout in ms) from public info.
+
+    The error-rate limit is 1 - the availability SLO (``info[0].slo_availability``), the
+    p99 limit the latency SLO (``slo_p99_ms``): every latency, error and availability
+    threshold of the alarms and rules comes from the scenario's SLOs, as an operator's
+    alerting does. ``info`` is a one-element :data:`simulator.records.INFO` array.
+    """
+    i = info[0]
+    return 1.0 - i.slo_availability, i.slo_p99_ms, i.timeout_ms
 
 
 @nb.njit(cache=True)
@@ -102,20 +118,31 @@ def risk_high(obs, d_crit):
 
 
 @nb.njit(cache=True)
-def infra_alarm(obs):
-    """Operational alarm: validation failures, errors or latency outside normal bounds."""
-    return obs[OBS_VALIDATION] > 0.02 or obs[OBS_ERR] > 0.01 or obs[OBS_P99] > 300.0
+def infra_alarm(obs, err_limit=DEFAULT_ERR_LIMIT, p99_limit=DEFAULT_SLO_LATENCY_MS):
+    """Operational alarm: validation failures > 2%, or errors or p99 beyond their SLO limits.
+
+    ``err_limit`` = 1 - the availability SLO and ``p99_limit`` = the latency SLO, ms
+    (:func:`slo_limits`; defaults: the default scenario's 0.01 and 300 ms).
+    """
+    return (obs[OBS_VALIDATION] > 0.02 or obs[OBS_ERR] > err_limit
+            or obs[OBS_P99] > p99_limit)
 
 
 @nb.njit(cache=True)
-def alarm(obs, d_crit):
+def alarm(obs, d_crit, err_limit=DEFAULT_ERR_LIMIT, p99_limit=DEFAULT_SLO_LATENCY_MS):
     """Any alarm: the envelope is non-empty, risk is high, or an operational alarm fires."""
-    return pi_det(obs, d_crit) != NONE or risk_high(obs, d_crit) or infra_alarm(obs)
+    return (pi_det(obs, d_crit) != NONE or risk_high(obs, d_crit)
+            or infra_alarm(obs, err_limit, p99_limit))
 
 
 @nb.njit(cache=True)
-def expert_rules(obs, d_crit, fallback_minutes, timeout_ms, slo_latency_ms):
-    """Return (action, rule index) of the first matching expert rule (controllers.rules)."""
+def expert_rules(obs, d_crit, fallback_minutes, timeout_ms, slo_latency_ms,
+                 err_limit=DEFAULT_ERR_LIMIT):
+    """Return (action, rule index) of the first matching expert rule (controllers.rules).
+
+    ``timeout_ms``, ``slo_latency_ms`` and ``err_limit`` (1 - the availability SLO) are the
+    scenario's (:func:`slo_limits`).
+    """
     d = d_eff(obs, d_crit)
     a = obs[OBS_A]
     rho = obs[OBS_RHO]
@@ -134,11 +161,11 @@ def expert_rules(obs, d_crit, fallback_minutes, timeout_ms, slo_latency_ms):
         return RETRAIN, RULE_PI_DET_RETRAIN
     if val > 0.02:
         return FALLBACK, RULE_VALIDATION
-    if util > 0.9 and err > 0.01:
+    if util > 0.9 and err > err_limit:
         return FALLBACK, RULE_OVERLOAD
     if p99 > slo_latency_ms and util < 0.7 and p99 < 0.8 * timeout_ms:
         return ROLLBACK, RULE_LATENCY
-    if err > 0.01 and util < 0.7 and p99 < 0.8 * timeout_ms:
+    if err > err_limit and util < 0.7 and p99 < 0.8 * timeout_ms:
         return FALLBACK, RULE_DEPENDENCY
     if p99 >= 0.8 * timeout_ms:
         return NO_OP, RULE_NETWORK

@@ -31,7 +31,17 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from controllers.kernels import NONE, OBS_ERR, OBS_P99, OBS_VALIDATION, alarm, pi_det
+from controllers.kernels import (
+    DEFAULT_ERR_LIMIT,
+    DEFAULT_SLO_LATENCY_MS,
+    NONE,
+    OBS_ERR,
+    OBS_P99,
+    OBS_VALIDATION,
+    alarm,
+    pi_det,
+    slo_limits,
+)
 from controllers.protocol import d_crit
 from simulator.layout import NO_OP
 from simulator.records import new_records
@@ -43,19 +53,21 @@ EPSILON_SCHEDULES = ("constant", "inverse_time")
 
 
 @nb.njit(cache=True)
-def context_id(obs, d_crit):
+def context_id(obs, d_crit, err_limit=DEFAULT_ERR_LIMIT, p99_limit=DEFAULT_SLO_LATENCY_MS):
     """Discrete context in [0, 16): envelope region x alarm kind.
 
     region: 0 empty envelope, 1 fallback, 2 rollback, 3 retrain (pi_det's action); kind: 1
-    validation failures > 2%, else 2 p99 > 300 ms, else 3 error rate > 1%, else 0.
+    validation failures > 2%, else 2 p99 above its SLO (``p99_limit``, ms), else 3 error
+    rate above 1 - the availability SLO (``err_limit``), else 0 (defaults: the default
+    scenario's 300 ms and 1%; :func:`controllers.kernels.slo_limits`).
     """
     env = pi_det(obs, d_crit)
     region = env if env != NONE else 0
     if obs[OBS_VALIDATION] > 0.02:
         kind = 1
-    elif obs[OBS_P99] > 300.0:
+    elif obs[OBS_P99] > p99_limit:
         kind = 2
-    elif obs[OBS_ERR] > 0.01:
+    elif obs[OBS_ERR] > err_limit:
         kind = 3
     else:
         kind = 0
@@ -258,9 +270,10 @@ def begin_decision(state, params, obs, info):
     """
     dc = d_crit(params, info)
     allowed = allowed_actions(state.tab.shape[2], info)
-    if info[0].minute < state.vars[0].quiet_until or not alarm(obs, dc):
+    err_limit, p99_limit, _ = slo_limits(info)
+    if info[0].minute < state.vars[0].quiet_until or not alarm(obs, dc, err_limit, p99_limit):
         return -1, dc, allowed
-    return context_id(obs, dc), dc, allowed
+    return context_id(obs, dc, err_limit, p99_limit), dc, allowed
 
 
 @nb.njit(cache=True)

@@ -25,7 +25,7 @@ import numpy as np
 from controllers import linear_kernels as LinK
 from controllers.base import check_number, require
 from controllers.envelope import Observation
-from controllers.kernels import alarm
+from controllers.kernels import alarm, slo_limits
 from controllers.learner_kernels import (
     PENDING_SLOTS,
     allowed_actions,
@@ -393,7 +393,8 @@ def linear_decision(state, params, obs, info):
     """
     dc = d_crit(params, info)
     minute = info[0].minute
-    if minute < state.vars[0].quiet_until or not alarm(obs, dc):
+    err_limit, p99_limit, _ = slo_limits(info)
+    if minute < state.vars[0].quiet_until or not alarm(obs, dc, err_limit, p99_limit):
         return -1, dc
     k = (minute + 1) % state.pend_key.shape[0]
     LinK.linear_features(obs, state.pend_x[k])

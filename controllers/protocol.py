@@ -48,7 +48,7 @@ import numba as nb
 import numpy as np
 from numba.extending import overload
 
-from controllers.kernels import alarm, critical_value
+from controllers.kernels import alarm, critical_value, slo_limits
 from simulator.records import new_records
 
 _REGISTRY: dict[type, Kernels] = {}
@@ -110,7 +110,9 @@ def alarm_epoch(state, params, obs, info):
     The decision epochs of every alarm-driven controller (:func:`controllers.kernels.alarm`
     at the KS level ``params.alpha``).
     """
-    return info[0].minute >= state.vars[0].quiet_until and alarm(obs, d_crit(params, info))
+    err_limit, p99_limit, _ = slo_limits(info)
+    return (info[0].minute >= state.vars[0].quiet_until
+            and alarm(obs, d_crit(params, info), err_limit, p99_limit))
 
 
 @nb.njit(cache=True)

@@ -66,11 +66,10 @@ RULE_NAMES = (
 VARS = np.dtype([("quiet_until", np.int64), ("fb_since", np.int64)], align=True)
 
 
-def expert_rules(x: Observation, fallback_minutes: int, timeout_ms: float = 1000.0,
-                 slo_latency_ms: float = 300.0) -> tuple[int, str]:
-    """Return (action, rule name) of the first matching rule."""
+def expert_rules(x: Observation, fallback_minutes: int) -> tuple[int, str]:
+    """Return (action, rule name) of the first matching rule, at ``x``'s SLO limits."""
     a, rule = K.expert_rules(x.vector, x.d_critical, int(fallback_minutes),
-                             float(timeout_ms), float(slo_latency_ms))
+                             float(x.timeout_ms), float(x.p99_limit_ms), float(x.err_limit))
     return int(a), RULE_NAMES[rule]
 
 
@@ -98,9 +97,10 @@ def act(state, params, obs, info, truth, rng):
     fb_min = K.track_fallback(v, info)
     minute = info[0].minute
     dc = d_crit(params, info)
-    if minute < v.quiet_until or not K.alarm(obs, dc):
+    err_limit, p99_limit, timeout_ms = K.slo_limits(info)
+    if minute < v.quiet_until or not K.alarm(obs, dc, err_limit, p99_limit):
         return NO_OP, 0.0
-    a, _ = K.expert_rules(obs, dc, fb_min, K.DEFAULT_TIMEOUT_MS, K.DEFAULT_SLO_LATENCY_MS)
+    a, _ = K.expert_rules(obs, dc, fb_min, timeout_ms, p99_limit, err_limit)
     if a != NO_OP:
         v.quiet_until = minute + 1 + params.cooldown
     return a, 0.0

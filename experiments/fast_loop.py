@@ -418,7 +418,8 @@ def play_minute(sim, ep, out, sc, memo, a, eng, decision):
     if not observe(sim.hist[t], sc.obs):
         o.status = BAD_OBSERVATION
         return True, 0, 0
-    if o.first_alarm < 0 and t >= ep.onset and alarm(sc.obs, ep.alarm_d_crit):
+    if o.first_alarm < 0 and t >= ep.onset and alarm(
+            sc.obs, ep.alarm_d_crit, 1.0 - p[L.P_SLO_AVAIL], p[L.P_SLO_LATENCY_MS]):
         o.first_alarm = t
     if a != L.NO_OP:
         out.counts[a] += 1

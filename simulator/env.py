@@ -52,7 +52,9 @@ success is measured (:mod:`simulator.observed`), never a counterfactual fork's.
 ``catastrophe_kind``, ``slo_violation`` (bool: some SLO missed this minute),
 ``action_applied``, ``minute``, ``fallback_active``, ``retrain_running``,
 ``canary_active``, ``previous_available``, ``previous_schema_compatible``,
-``label_delay``, ``train_window``, ``ks_n``, ``ks_m``, ``n_actions``, and ``feedback``:
+``label_delay``, ``train_window``, ``ks_n``, ``ks_m``, ``n_actions``, the scenario's SLOs
+``slo_availability``, ``slo_p99_ms`` (ms), ``slo_accuracy`` and the clients' ``timeout_ms``
+(the limits of every controller's latency, error and availability alarms), and ``feedback``:
 a list of what monitoring measured after each action (``decision_minute``, ``action``,
 ``paper_cost``, ``success``: the measured SLOs were met at the end of the window,
 ``sla_degraded``: the measured SLA score fell below 80% of its value before the action,

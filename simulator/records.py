@@ -23,6 +23,10 @@ batched fast path alike, so that both paths pass the same typed values:
     ``train_window``               int64   minutes of labelled data a retrain uses
     ``ks_n``, ``ks_m``             int64   KS window and reference sample sizes
     ``n_actions``                  int64   size of the env's action set (4 or 8)
+    ``slo_availability``           float64 the availability SLO (share of requests served)
+    ``slo_p99_ms``                 float64 the p99 latency SLO, ms
+    ``slo_accuracy``               float64 the accuracy SLO
+    ``timeout_ms``                 float64 the clients' request timeout, ms
     ============================== ======= ===================================================
 
 ``FEEDBACK``: what a controller learns of one action, ``outcome_window`` minutes after it
@@ -68,6 +72,10 @@ INFO = np.dtype([
     ("ks_n", np.int64),
     ("ks_m", np.int64),
     ("n_actions", np.int64),
+    ("slo_availability", np.float64),
+    ("slo_p99_ms", np.float64),
+    ("slo_accuracy", np.float64),
+    ("timeout_ms", np.float64),
 ], align=True)
 
 FEEDBACK = np.dtype([
@@ -217,6 +225,10 @@ def fill_info(p, s, models, rec, paper_cost, applied, out):
     i.ks_n = int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW])
     i.ks_m = int(p[L.P_REF_SIZE])
     i.n_actions = int(p[L.P_N_ACTIONS])
+    i.slo_availability = p[L.P_SLO_AVAIL]
+    i.slo_p99_ms = p[L.P_SLO_LATENCY_MS]
+    i.slo_accuracy = p[L.P_SLO_ACC]
+    i.timeout_ms = p[L.P_TIMEOUT_MS]
 
 
 #: The ``info`` keys the ``INFO`` record holds, in its order (the env's dict adds
@@ -226,10 +238,12 @@ INFO_KEYS = INFO.names
 
 #: Values of the ``INFO`` fields missing from an info dict: a quiet minute 0 (no fallback,
 #: nothing running, a compatible previous version, no label delay, a 120-minute training
-#: window, the default KS sizes 300 and 1000, the paper's 4 actions).
+#: window, the default KS sizes 300 and 1000, the paper's 4 actions, the default SLOs
+#: (availability 0.99, p99 300 ms, accuracy 0.84) and client timeout (1,000 ms)).
 INFO_DEFAULTS = {key: 0 for key in INFO_KEYS} | {
     "previous_available": True, "previous_schema_compatible": True, "train_window": 120,
-    "ks_n": 300, "ks_m": 1000, "n_actions": 4}
+    "ks_n": 300, "ks_m": 1000, "n_actions": 4, "slo_availability": 0.99,
+    "slo_p99_ms": 300.0, "slo_accuracy": 0.84, "timeout_ms": 1000.0}
 
 
 def info_record(info: dict) -> np.recarray:

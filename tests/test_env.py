@@ -48,6 +48,10 @@ PUBLIC_INFO_KEYS = {
     "ks_n",
     "ks_m",
     "n_actions",
+    "slo_availability",
+    "slo_p99_ms",
+    "slo_accuracy",
+    "timeout_ms",
     "feedback",
 }
 #: Keys of one matured feedback in ``info["feedback"]`` (env docstring): observables only.

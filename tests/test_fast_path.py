@@ -37,7 +37,7 @@ from simulator import layout as L
 from simulator.assessment import assess_action
 from simulator.core import Simulation
 from simulator.env import SelfHealEnv
-from simulator.records import new_truth, verdict_dicts
+from simulator.records import info_record, new_truth, verdict_dicts
 from simulator.scenarios import compile_scenario, load_scenarios
 
 #: Scenarios of different fault kinds (committed files): corruption (rules retrain on
@@ -263,6 +263,7 @@ COVERED = {
         "infra_alarm": "test_decision_kernels_match_py_func",
         "alarm": "test_decision_kernels_match_py_func",
         "expert_rules": "test_decision_kernels_match_py_func",
+        "slo_limits": "test_decision_kernels_match_py_func",
         "track_fallback": "test_play_episode_matches_py_func",
     },
     "simulator.assess_kernel": {
@@ -375,6 +376,14 @@ def test_decision_kernels_match_py_func(obs, d_crit, fb_min):
     r1 = CK.expert_rules(obs, d_crit, fb_min, 1000.0, 300.0)
     r2 = CK.expert_rules.py_func(obs, d_crit, fb_min, 1000.0, 300.0)
     assert r1 == r2 and 0 <= r1[1] < len(RULE_NAMES)
+    # the scenario's SLO limits (here a 95% availability and 150 ms p99 SLO, 800 ms timeout)
+    info = info_record({"slo_availability": 0.95, "slo_p99_ms": 150.0, "timeout_ms": 800.0})
+    lim = CK.slo_limits(info)
+    assert lim == CK.slo_limits.py_func(info)
+    _same(CK.alarm(obs, d_crit, lim[0], lim[1]), CK.alarm.py_func(obs, d_crit, lim[0], lim[1]))
+    _same(CK.infra_alarm(obs, lim[0], lim[1]), CK.infra_alarm.py_func(obs, lim[0], lim[1]))
+    r3 = CK.expert_rules(obs, d_crit, fb_min, lim[2], lim[1], lim[0])
+    assert r3 == CK.expert_rules.py_func(obs, d_crit, fb_min, lim[2], lim[1], lim[0])
 
 
 @settings(max_examples=200, deadline=None)

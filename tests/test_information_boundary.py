@@ -157,3 +157,8 @@ def test_observed_outcome_golden():
     ok = observed_outcome.py_func(hist, p, 2, 7, 1.0)
     assert ok == observed_outcome(hist, p, 2, 7, 1.0)
     assert math.isclose(measured_sla.py_func(hist[5], p), measured_sla(hist[5], p))
+    assert measured_slo_ok.py_func(hist[5], p) == measured_slo_ok(hist[5], p) is False
+    assert measured_slo_ok(hist[4], p) is True
+    assert pre_action_sla(hist, p, 0) == pre_action_sla.py_func(hist, p, 0) == 1.0
+    assert pre_action_sla(hist, p, 6) == pre_action_sla.py_func(hist, p, 6) == measured_sla(
+        hist[5], p)

@@ -26,6 +26,7 @@ from simulator import deploy as DP
 from simulator import faults as FT
 from simulator import layout as L
 from simulator import model as MD
+from simulator import observed as OBSV
 from simulator import outcomes as O
 from simulator import playout as PO
 from simulator import rng as R
@@ -273,7 +274,11 @@ COVERED = {
                            "new_sample_cache", "_minute_samples", "_anomalous_rows", "_ks_max",
                            "measure"},
     "simulator.deploy": {"_promote", "_deploy", "_capture_training_window", "apply_action",
-                         "_finish_retrain", "_judge_canary", "advance_deployments"},
+                         "_finish_retrain", "_judge_canary", "advance_deployments",
+                         "paged_fix"},  # paged_fix: tests/test_escalation.py
+    # simulator.observed: tests/test_information_boundary.py::test_observed_outcome_golden
+    "simulator.observed": {"measured_sla", "measured_slo_ok", "pre_action_sla",
+                           "observed_outcome"},
     "simulator.step": {"init_state", "serve", "step"},
     "simulator.state": {"fork_sim", "copy_sim_into"},
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs",
@@ -282,7 +287,7 @@ COVERED = {
 }
 
 
-@pytest.mark.parametrize("module", [R, ST, FT, MD, SA, DP, SP, STATE, O, PO],
+@pytest.mark.parametrize("module", [R, ST, FT, MD, SA, DP, SP, STATE, O, PO, OBSV],
                          ids=lambda m: m.__name__)
 def test_every_njit_function_has_a_parity_case(module):
     """The njit functions defined in each kernel module are exactly those covered here."""

@@ -278,14 +278,19 @@ def test_validate_defaults_to_the_root_and_the_shipped_extended_set_is_valid(cap
 
 
 # ----------------------------------------------------------------------------- alarm, plot
+@pytest.mark.parametrize("slo", [None, {"availability": 0.95, "p99_latency_ms": 150.0}])
 @pytest.mark.parametrize(
     "name", ["surge_launch_day", "compound_corruption_deploy", "cost_spot_price_spike"]
 )
-def test_first_alarm_rule_equals_the_envelope_alarm(name):
-    """record_alarms on each minute's record equals controllers.envelope.alarm on the obs."""
-    env = SelfHealEnv(
-        SCENARIO_ROOT / "extended" / f"{name}.yaml", observation_mode="full", assess_actions=False
-    )
+def test_first_alarm_rule_equals_the_envelope_alarm(name, slo):
+    """record_alarms on each minute's record equals controllers.envelope.alarm on the obs.
+
+    Both read the operational alarm's limits from the scenario's SLOs (the default ones, and
+    other ones given in the file).
+    """
+    path = SCENARIO_ROOT / "extended" / f"{name}.yaml"
+    sc = load_scenario(path) if slo is None else load_scenario(path, {"slo": slo})
+    env = SelfHealEnv(sc, observation_mode="full", assess_actions=False)
     obs, info = env.reset(seed=0)
     crit = d_critical(env.sim.p)
     ours, theirs = [], []
@@ -293,7 +298,8 @@ def test_first_alarm_rule_equals_the_envelope_alarm(name):
     while not done:
         obs, _, term, trunc, info = env.step(L.NO_OP)
         done = term or trunc
-        ours.append(record_alarms(env.sim.hist[info["minute"]], crit))
+        ours.append(record_alarms(env.sim.hist[info["minute"]], crit, env.sim.p))
+        assert info["slo_p99_ms"] == (slo or {}).get("p99_latency_ms", 300.0)
         theirs.append(alarm(Observation.from_env(obs, info, 0.05)))
     assert ours == theirs
     assert 0 < sum(ours) < len(ours)  # both values occur: the comparison is not vacuous

@@ -1,11 +1,12 @@
 """Play a scenario under ``no_op`` and under one action, compare actions, and plot it.
 
 The simulator never imports a controller, so the first alarm is computed here with the
-same fixed thresholds as the paper's envelope plus the operational alarm
+same thresholds as the paper's envelope plus the operational alarm at the scenario's SLOs
 (``controllers.envelope.alarm``; a test checks that the two agree minute by minute):
 
     alarm = d_eff > 0.15 or a > 0.10 or rho > 0.03              (paper Sec. 3.5, risk_high)
-            or validation failures > 0.02 or error rate > 0.01 or p99 > 300 ms
+            or validation failures > 0.02 or error rate > 1 - availability SLO
+            or p99 > the p99 SLO (defaults 0.01 and 300 ms)
 
 where ``d_eff`` is the measured KS statistic when it exceeds the critical value
 D_alpha(n, m) at the Bonferroni level alpha / 4 (alpha = 0.05), else 0. Every threshold of
@@ -42,8 +43,6 @@ ALARM_D = 0.15
 ALARM_A = 0.10
 ALARM_RHO = 0.03
 ALARM_VALIDATION = 0.02
-ALARM_ERROR = 0.01
-ALARM_P99_MS = 300.0
 #: Resolution of the figure (10 x 9 inches).
 DPI = 75
 
@@ -55,7 +54,7 @@ def d_critical(p: np.ndarray, alpha: float = ALARM_ALPHA) -> float:
     return ks_critical_value(alpha / L.N_FEATURES, n, m)
 
 
-def record_alarms(rec: np.ndarray, d_crit: float) -> bool:
+def record_alarms(rec: np.ndarray, d_crit: float, p: np.ndarray) -> bool:
     """Return True if the measurements of one minute's record raise an alarm.
 
     Parameters
@@ -64,6 +63,8 @@ def record_alarms(rec: np.ndarray, d_crit: float) -> bool:
         One minute's record (its measured fields are what a controller observes).
     d_crit : float
         KS critical value (see :func:`d_critical`).
+    p : ndarray, shape (layout.N_PARAMS,)
+        Scenario parameters (the SLOs the operational alarm compares with).
     """
     d = rec[L.R_D]
     d_eff = d if d > d_crit else 0.0
@@ -72,8 +73,8 @@ def record_alarms(rec: np.ndarray, d_crit: float) -> bool:
         or rec[L.R_A] > ALARM_A
         or rec[L.R_RHO] > ALARM_RHO
         or rec[L.R_VALIDATION_FAIL] > ALARM_VALIDATION
-        or rec[L.R_ERR_OBS] > ALARM_ERROR
-        or rec[L.R_P99_OBS] > ALARM_P99_MS
+        or rec[L.R_ERR_OBS] > 1.0 - p[L.P_SLO_AVAIL]
+        or rec[L.R_P99_OBS] > p[L.P_SLO_LATENCY_MS]
     )
 
 
@@ -98,11 +99,11 @@ def _to_decision(sim: Simulation, onset: int) -> tuple[int, bool]:
     the simulation is reset and replayed to ``onset``).
     """
     crit = d_critical(sim.p)
-    if onset == 0 and record_alarms(sim.hist[0], crit):
+    if onset == 0 and record_alarms(sim.hist[0], crit, sim.p):
         return 1, True
     while sim.t <= sim.horizon:
         rec, _ = sim.step(L.NO_OP)
-        if sim.t - 1 >= onset and record_alarms(rec, crit):
+        if sim.t - 1 >= onset and record_alarms(rec, crit, sim.p):
             return sim.t, True
     return onset, False
 
