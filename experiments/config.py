@@ -85,6 +85,9 @@ class ReproduceConfig:
     #: Settings applied to every scenario (as in ``experiments.run``), e.g. the prices of
     #: a cost-model sensitivity run; such a run keeps its own cells and tables.
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
+    #: Write the detector-quality table (false alarms, detection delay) on the run's
+    #: no_op episodes (``experiments.detector_quality``).
+    detectors: bool = True
     raw_dir: str = "results/raw/reproduce"
     tables_dir: str = "results/tables"
 

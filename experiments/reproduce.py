@@ -38,6 +38,7 @@ from experiments.config import (
     register,
     scenario_overrides,
 )
+from experiments.detector_quality import detector_markdown, detector_rows, detector_table
 from experiments.episode import run_controller
 from experiments.fast import has_fast_path, run_controllers_fast
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
@@ -265,6 +266,21 @@ def table_stem(cfg: DictConfig) -> str:
     return f"main_results_{key[:8]}"
 
 
+def _write_detector_table(cfg: DictConfig, out: Path, stem: str) -> None:
+    """Write the detector-quality table on the run's no_op episodes (same seeds, set)."""
+    scenarios = load_scenarios(cfg.scenario_set.name, cfg.select,
+                               overrides=scenario_overrides(cfg))
+    seeds = range(cfg.first_seed, cfg.first_seed + cfg.n_seeds)
+    table = detector_table(detector_rows(scenarios, seeds))
+    dstem = stem.replace("main_results", "detectors")
+    table.to_csv(out / f"{dstem}.csv", index=False)
+    md = detector_markdown(table, cfg.n_seeds)
+    (out / f"{dstem}.md").write_text(
+        f"# Detector quality ({cfg.n_seeds} seeds x {len(scenarios)} scenarios, "
+        f"set `{cfg.scenario_set.name}`)\n\n" + md)
+    print(f"wrote {out / dstem}.md and .csv")
+
+
 @hydra.main(version_base="1.3", config_path="../configs", config_name="reproduce")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: run, aggregate, print and write the tables."""
@@ -294,6 +310,8 @@ def main(cfg: DictConfig) -> None:
     print("Action mix (% of fallback / rollback / retrain actions):")
     print(mix.to_string(index=False))
     print(f"\nwrote {out / stem}.md and .csv ({len(main_df)} episode rows)")
+    if cfg.detectors:
+        _write_detector_table(cfg, out, stem)
     if cfg.regret:
         learn = learning_results(df)
         lmd = learning_results_markdown(learn)
