@@ -33,9 +33,11 @@ import numpy as np
 
 from controllers import hybrid_kernels as HK
 from controllers import learner_kernels as LK
-from controllers.base import KernelController, require
+from controllers.base import KernelController, kernel_params, require
+from controllers.detector_layer import DETECTORS, detector_alarm, detector_state
+from controllers.kernels import slo_limits
 from controllers.learners import BetaThompson, LearnerConfig
-from controllers.protocol import Kernels
+from controllers.protocol import Kernels, d_crit
 from simulator.layout import NO_OP
 from simulator.scenarios.compile import CANARY_JUDGES
 
@@ -63,6 +65,9 @@ class HybridConfig(LearnerConfig):
         Ablation switches.
     canary_judge : str
         ``delta_sla`` (paper Sec. 3.4) or ``mann_whitney``; the runner passes it to the env.
+    detector : str
+        What raises the alarm that opens a decision (:mod:`controllers.detector_layer`):
+        ``ks`` (the paper's, default), ``cusum``, ``page_hinkley``, ``adwin`` or ``ewma``.
     """
 
     _target_: str = "controllers.hybrid.HybridController"
@@ -75,6 +80,7 @@ class HybridConfig(LearnerConfig):
     use_sla_filter: bool = True
     use_error_budget: bool = True
     canary_judge: str = "delta_sla"
+    detector: str = "ks"
 
     def __post_init__(self):
         super().__post_init__()
@@ -86,6 +92,8 @@ class HybridConfig(LearnerConfig):
                 "finite and > 0")
         require(self.canary_judge in CANARY_JUDGES, "canary_judge", self.canary_judge,
                 f"one of {CANARY_JUDGES}")
+        require(self.detector in DETECTORS, "detector", self.detector,
+                f"one of {', '.join(DETECTORS)}")
 
 
 class HybridParams(NamedTuple):
@@ -100,6 +108,7 @@ class HybridParams(NamedTuple):
     use_shield: bool
     use_sla_filter: bool
     use_error_budget: bool
+    detector: int
 
 
 class HybridState(NamedTuple):
@@ -112,6 +121,9 @@ class HybridState(NamedTuple):
     mask : ndarray of bool, shape (n_actions,)
         Per episode: the shield's mask at the last decision (before the SLA filter); all
         False before the episode's first decision.
+    det, det_init : ndarray of float64
+        Per episode: the detector layer's state and its fresh value
+        (:mod:`controllers.detector_layer`).
     """
 
     tab: np.ndarray
@@ -123,7 +135,9 @@ class HybridState(NamedTuple):
     stats: np.ndarray
     slo_ring: np.ndarray
     mask: np.ndarray
-    EPISODE = ("vars", "pend_key", "pend_ctx", "slo_ring", "mask")
+    det: np.ndarray
+    det_init: np.ndarray
+    EPISODE = ("vars", "pend_key", "pend_ctx", "slo_ring", "mask", "det")
     RUN_STATS = ("stats",)
 
 
@@ -133,6 +147,7 @@ def reset(state, params):
     LK.tabular_reset(state, params)
     state.slo_ring[:] = False
     state.mask[:] = False  # no decision yet
+    state.det[:] = state.det_init
 
 
 @nb.njit(cache=True)
@@ -167,7 +182,10 @@ def act(state, params, obs, info, truth, rng):
     v.last_alarm = HK.shield_observe(obs, info[0].minute, v.last_alarm,
                                      HK.QUALITY_VALIDATION, HK.QUALITY_RHO)
     observe_budget(state, info[0].slo_violation)
-    ctx, dc, allowed = LK.begin_decision(state, params, obs, info)
+    err_limit, p99_limit, _ = slo_limits(info)
+    alarmed = detector_alarm(params.detector, state.det, obs, d_crit(params, info),
+                             err_limit, p99_limit)
+    ctx, dc, allowed = LK.begin_decision(state, params, obs, info, 1 if alarmed else 0)
     if ctx < 0:
         return NO_OP, 0.0
     tight = params.use_error_budget and burn_rate(state, params) > params.burn_limit
@@ -183,6 +201,10 @@ class HybridController(KernelController):
     Config = HybridConfig
     kernels = Kernels(HybridParams, act=act, reset=reset, update=LK.update_hybrid)
 
+    def new_params(self, config: HybridConfig) -> HybridParams:
+        """Return the config's fields, the detector as its code."""
+        return kernel_params(HybridParams, config, detector=DETECTORS.index(config.detector))
+
     def new_state(self, config: HybridConfig) -> HybridState:
         """Beta(1, 1) bandit priors, Beta(19, 1) SLA-filter priors, episode cleared."""
         n = config.n_actions
@@ -191,8 +213,9 @@ class HybridController(KernelController):
         base = LK.new_tabular_state(np.ones((2, LK.N_CONTEXTS, n)), safe, VARS)
         base.init[0]["last_alarm"] = HK.NO_ALARM
         base.vars[:] = base.init
+        det = detector_state(config.detector)
         return HybridState(*base, np.zeros(config.budget_window, dtype=np.bool_),
-                           np.zeros(n, dtype=np.bool_))
+                           np.zeros(n, dtype=np.bool_), det, det.copy())
 
     @property
     def deployment(self) -> str:

@@ -262,16 +262,20 @@ def allowed_actions(n_actions, info):
 
 
 @nb.njit(cache=True)
-def begin_decision(state, params, obs, info):
+def begin_decision(state, params, obs, info, alarmed=-1):
     """Return (context, d_crit, allowed) at a decision epoch; context -1 outside one.
 
-    A decision epoch is a minute out of cooldown with an alarm (``Controller.act``);
-    ``allowed`` is :func:`allowed_actions` of the learner's table.
+    A decision epoch is a minute out of cooldown with an alarm (``Controller.act``): the
+    envelope's (:func:`controllers.kernels.alarm`) unless ``alarmed`` (0 or 1) gives it
+    (a detector layer, :mod:`controllers.detector_layer`); ``allowed`` is
+    :func:`allowed_actions` of the learner's table.
     """
     dc = d_crit(params, info)
     allowed = allowed_actions(state.tab.shape[2], info)
     err_limit, p99_limit, _ = slo_limits(info)
-    if info[0].minute < state.vars[0].quiet_until or not alarm(obs, dc, err_limit, p99_limit):
+    if alarmed < 0:
+        alarmed = 1 if alarm(obs, dc, err_limit, p99_limit) else 0
+    if info[0].minute < state.vars[0].quiet_until or alarmed == 0:
         return -1, dc, allowed
     return context_id(obs, dc, err_limit, p99_limit), dc, allowed
 

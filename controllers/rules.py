@@ -40,9 +40,10 @@ import numba as nb
 import numpy as np
 
 from controllers import kernels as K
-from controllers.base import ControllerConfig, KernelController
+from controllers.base import ControllerConfig, KernelController, kernel_params, require
+from controllers.detector_layer import DETECTORS, detector_alarm, detector_state
 from controllers.envelope import Observation
-from controllers.protocol import Kernels, VarsState, d_crit, reset_vars, vars_state
+from controllers.protocol import Kernels, d_crit, vars_state
 from simulator.layout import NO_OP
 
 #: The rules by index (:func:`controllers.kernels.expert_rules` returns the index).
@@ -75,30 +76,71 @@ def expert_rules(x: Observation, fallback_minutes: int) -> tuple[int, str]:
 
 @dataclass
 class RulesConfig(ControllerConfig):
-    """``rules``' parameters (paper Sec. 5: alpha = 0.05, no learning)."""
+    """``rules``' parameters (paper Sec. 5: alpha = 0.05, no learning).
+
+    Attributes
+    ----------
+    detector : str
+        What raises the alarm that opens a decision (:mod:`controllers.detector_layer`):
+        ``ks`` (the paper's, default), ``cusum``, ``page_hinkley``, ``adwin`` or ``ewma``.
+    """
 
     _target_: str = "controllers.rules.RulesController"
+    detector: str = "ks"
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.detector in DETECTORS, "detector", self.detector,
+                f"one of {', '.join(DETECTORS)}")
 
 
 class RulesParams(NamedTuple):
-    """Kernel parameters of ``rules``."""
+    """Kernel parameters of ``rules`` (``detector``: its code in ``DETECTORS``)."""
 
     alpha: float
     cooldown: int
+    detector: int
+
+
+class RulesState(NamedTuple):
+    """``rules``' state: per-episode scalars and the detector layer's state.
+
+    Attributes
+    ----------
+    vars, init : ndarray, shape (1,)
+        The scalars and their values at an episode's start.
+    det, det_init : ndarray of float64
+        The stream detector's state and its fresh value (:mod:`controllers.detector_layer`).
+    """
+
+    vars: np.ndarray
+    init: np.ndarray
+    det: np.ndarray
+    det_init: np.ndarray
+    EPISODE = ("vars", "det")
+
+
+@nb.njit(cache=True)
+def reset(state, params):
+    """Start the episode: the scalars and the detector fresh."""
+    state.vars[:] = state.init
+    state.det[:] = state.det_init
 
 
 @nb.njit(cache=True)
 def act(state, params, obs, info, truth, rng):
     """Track the fallback's time, then play the first matching rule at a decision epoch.
 
-    A non-``no_op`` action starts a cooldown of ``params.cooldown`` minutes after this one.
+    The detector layer sees every minute (``params.detector``); a non-``no_op`` action
+    starts a cooldown of ``params.cooldown`` minutes after this one.
     """
     v = state.vars[0]
     fb_min = K.track_fallback(v, info)
     minute = info[0].minute
     dc = d_crit(params, info)
     err_limit, p99_limit, timeout_ms = K.slo_limits(info)
-    if minute < v.quiet_until or not K.alarm(obs, dc, err_limit, p99_limit):
+    alarmed = detector_alarm(params.detector, state.det, obs, dc, err_limit, p99_limit)
+    if minute < v.quiet_until or not alarmed:
         return NO_OP, 0.0
     a, _ = K.expert_rules(obs, dc, fb_min, timeout_ms, p99_limit, err_limit)
     if a != NO_OP:
@@ -111,8 +153,14 @@ class RulesController(KernelController):
 
     name = "rules"
     Config = RulesConfig
-    kernels = Kernels(RulesParams, act=act, reset=reset_vars)
+    kernels = Kernels(RulesParams, act=act, reset=reset)
 
-    def new_state(self, config: RulesConfig) -> VarsState:
-        """No cooldown, no fallback stretch; nothing is learned."""
-        return vars_state(VARS, quiet_until=-1, fb_since=-1)
+    def new_params(self, config: RulesConfig) -> RulesParams:
+        """Return the config's fields, the detector as its code."""
+        return kernel_params(RulesParams, config, detector=DETECTORS.index(config.detector))
+
+    def new_state(self, config: RulesConfig) -> RulesState:
+        """No cooldown, no fallback stretch, a fresh detector; nothing is learned."""
+        base = vars_state(VARS, quiet_until=-1, fb_since=-1)
+        det = detector_state(config.detector)
+        return RulesState(base.vars, base.init, det, det.copy())

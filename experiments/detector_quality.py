@@ -21,6 +21,8 @@ detector            alarm
 
 The parameters are the detectors' textbook defaults, with the thresholds of Page-Hinkley
 rescaled to the stream (an accuracy drop in [0, 1]); none was tuned on these episodes.
+They are the controllers' detector layer's (:mod:`controllers.detector_layer`), defined
+there once.
 
 Definitions. An *alarm event* is a minute whose alarm was off the minute before (the
 stream detectors reset after each alarm, so each of their alarms is an event). Fault-free
@@ -40,7 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from controllers.detectors import ADWIN, CUSUM, EWMAChart, PageHinkley
+from controllers.detector_layer import DETECTORS as LAYER_DETECTORS
+from controllers.detector_layer import stream_detector
 from experiments.episode import episode_seed
 from simulator import layout as L
 from simulator.core import Simulation
@@ -48,15 +51,11 @@ from simulator.env import compile_for_env, env_episode_seed
 from simulator.scenarios import Scenario, draw_incident
 from simulator.stats import ks_critical_value
 
-#: Stream detectors on the measured accuracy drop, by name (see the module docstring).
+#: Stream detectors on the measured accuracy drop, by name: those of the controllers'
+#: detector layer, at its parameters (:func:`controllers.detector_layer.stream_detector`).
 STREAM_DETECTORS: dict[str, Callable[[], object]] = {
-    "cusum": lambda: CUSUM(k=0.5, h=5.0, direction="up", warmup=30),
-    "page_hinkley": lambda: PageHinkley(min_instances=30, delta=0.005, threshold=0.5,
-                                        mode="up"),
-    "adwin": lambda: ADWIN(delta=0.002),
-    "ewma": lambda: EWMAChart(lam=0.2, L=3.0, direction="up", warmup=30),
-}
-DETECTORS = ("ks", *STREAM_DETECTORS)
+    name: (lambda name=name: stream_detector(name)) for name in LAYER_DETECTORS[1:]}
+DETECTORS = LAYER_DETECTORS
 #: The KS test's level before the Bonferroni correction over the four features.
 KS_ALPHA = 0.05
 #: The paper's case-study false-positive rate at alpha = 0.05 (printed beside ours).

@@ -98,6 +98,8 @@ VARIANTS = [(name, {}, "auto") for name in known_controllers()] + [
     ("lin_ts", {"cooldown": 5, "no_op_reward": 1.0}, "auto"),
     ("conservative_ucb", {"cooldown": 5, "alpha_c": 0.5, "n_actions": 8}, "extended"),
     ("oracle", {"window": 20}, "auto"),
+    ("rules", {"detector": "cusum"}, "auto"),
+    ("hybrid", {"detector": "page_hinkley"}, "auto"),
 ]
 
 
