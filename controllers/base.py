@@ -4,9 +4,10 @@ Protocol: ``reset(seed)`` at the start of each episode (clears per-episode state
 was learned), ``act(observation, info) -> action``, ``update(transition)`` after each step,
 ``take_engineer_minutes()`` every minute, ``is_decision(observation, info)`` (its decision
 epochs, for regret). Controllers see the observation (always the ``full`` vector, whose first
-three entries are the paper's [d, a, rho]) and the public ``info``; ``info["truth"]`` is
-removed by the runner except for controllers that set ``uses_hidden_state = True`` (oracle,
-and the human model's knowledge of the right fix).
+three entries are the paper's [d, a, rho]) and the public ``info``; the env keeps the hidden
+truth out of ``info`` (``env.truth``), and the runner adds it as ``info["truth"]`` only for
+controllers that set ``uses_hidden_state = True`` (the oracle, and the human model's
+knowledge of the right fix).
 
 Two ways to write one:
 

@@ -37,10 +37,11 @@ def scenario_order(run_seed: int, scenarios: Sequence[Scenario]) -> list[Scenari
     return [scenarios[i] for i in idx]
 
 
-def _public(info: dict, controller: Controller) -> dict:
+def _public(info: dict, controller: Controller, env: SelfHealEnv) -> dict:
+    """Return the info a controller receives: public, plus ``env.truth`` if hidden-state."""
     if controller.uses_hidden_state:
-        return info
-    return {k: v for k, v in info.items() if k != "truth"}
+        return {**info, "truth": env.truth}
+    return info
 
 
 def _check_finite_action(a, n_actions: int, name: str) -> int:
@@ -96,7 +97,7 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
     records: list[dict] = []
     done = False
     while not done:
-        public = _public(info, controller)
+        public = _public(info, controller, env)
         decision = regret and is_decision(controller, obs, public)
         a = _check_finite_action(controller.act(obs, public), env.n_actions, controller.name)
         if decision:  # forks of the state before this minute's step (act does not step)
@@ -111,7 +112,7 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
             counts[a] += 1
         paper_cost += ninfo["cost"]
         controller.update(Transition(obs, a, reward, nobs, term, trunc,
-                                     _public(ninfo, controller)))
+                                     _public(ninfo, controller, env)))
         obs, info = nobs, ninfo
         done = term or trunc
     sim = env.sim

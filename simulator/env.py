@@ -62,9 +62,11 @@ a list of what monitoring measured after each action (``decision_minute``, ``act
 ``outcome_window`` minutes after its action (at once when the episode ends). The
 counterfactual verdicts (harm, safety violation, containment against a ``no_op`` fork) are
 evaluation only: they go to ``env.assessments``, never into ``info``.
-``info["truth"]`` holds hidden ground truth for evaluation only; controllers must not read
-it (only the oracle may). The keys but ``catastrophe_kind``, ``feedback`` and ``truth`` are
-the fields of the record :data:`simulator.records.INFO`, filled by one kernel
+The hidden ground truth of the last step (served accuracy, availability, p99, SLA score,
+bad-model and corrupted shares, the scenario's annotated action) is evaluation only: it is
+``env.truth``, never in ``info``; the runner hands it to the labelled hidden-state
+controllers alone (the oracle, the human model). The keys but ``catastrophe_kind`` and
+``feedback`` are the fields of the record :data:`simulator.records.INFO`, filled by one kernel
 (:func:`simulator.records.fill_info`) for this env and for the batched fast path.
 
 ## Starting State
@@ -249,6 +251,7 @@ class SelfHealEnv(gym.Env):
         )
         self._obs_idx = np.array(REC_OF_OBS[:n_obs])
         self._pending: list[tuple[int, dict]] = []
+        self.truth: dict = {}
         self.assessments: list[dict] = []
         self._engineer_minutes = 0.0
         self._done = True
@@ -358,7 +361,7 @@ class SelfHealEnv(gym.Env):
         info = {key: pub[0][key].item() for key in INFO_KEYS}  # the INFO record, as Python
         info["catastrophe_kind"] = L.CATASTROPHE_NAMES[int(sim.s[L.S_CATASTROPHIC])]
         info["feedback"] = feedback
-        info["truth"] = {
+        self.truth = {  # evaluation only: never in info
             "accuracy": float(rec[L.R_ACC_SERVED]),
             "availability": float(rec[L.R_AVAILABILITY]),
             "p99_ms": float(rec[L.R_P99_MS]),

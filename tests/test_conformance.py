@@ -174,12 +174,15 @@ class HiddenTruth:
         return "<HiddenTruth>"
 
 
-def _view(info: dict, controller: Controller, truth: str) -> dict:
-    """Info as the controller sees it: ``runner`` strips truth, ``sentinel`` replaces it."""
-    if truth == "runner":
-        return info if controller.uses_hidden_state else {
-            k: v for k, v in info.items() if k != "truth"}
-    return info if controller.uses_hidden_state else {**info, "truth": HiddenTruth()}
+def _view(info: dict, controller: Controller, truth: str, env) -> dict:
+    """Return the info a controller sees.
+
+    ``runner``: as the runner gives it (``env.truth`` to hidden-state controllers only);
+    ``sentinel``: a truth that raises on any access, to the others.
+    """
+    if controller.uses_hidden_state:
+        return {**info, "truth": env.truth}
+    return info if truth == "runner" else {**info, "truth": HiddenTruth()}
 
 
 def _play(controller: Controller, scenario, seed: int, action_set: str = "auto", *,
@@ -197,7 +200,7 @@ def _play(controller: Controller, scenario, seed: int, action_set: str = "auto",
         controller.attach(env.sim)
     actions = []
     while minutes is None or len(actions) < minutes:
-        a = controller.act(obs, _view(info, controller, truth))
+        a = controller.act(obs, _view(info, controller, truth, env))
         assert isinstance(a, int | np.integer) and not isinstance(a, bool | np.bool_), (
             f"{controller.name} returned {a!r} of type {type(a).__name__}")
         assert 0 <= a < env.n_actions, f"{controller.name} returned {a} (n={env.n_actions})"
@@ -206,7 +209,7 @@ def _play(controller: Controller, scenario, seed: int, action_set: str = "auto",
         nobs, reward, term, trunc, ninfo = env.step(int(a))
         if learn:
             controller.update(Transition(obs, int(a), reward, nobs, term, trunc,
-                                         _view(ninfo, controller, truth)))
+                                         _view(ninfo, controller, truth, env)))
         obs, info = nobs, ninfo
         if term or trunc:
             break

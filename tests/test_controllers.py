@@ -81,10 +81,10 @@ def _play(controller: Controller, scenario, seed: int, assess: bool = True) -> d
     if controller.uses_simulation:  # the runner's hook (experiments.episode): the oracle
         controller.attach(env.sim)
     out = {"actions": [], "minutes": [], "alarms": [], "engineer": [], "optimal": None}
-    out["optimal"] = L.ACTION_NAMES.index(info["truth"]["optimal_action"])
+    out["optimal"] = L.ACTION_NAMES.index(env.truth["optimal_action"])
 
     def view(i):
-        return i if controller.uses_hidden_state else {k: v for k, v in i.items() if k != "truth"}
+        return {**i, "truth": env.truth} if controller.uses_hidden_state else i
 
     while True:
         a = controller.act(obs, view(info))

@@ -20,7 +20,7 @@ from simulator.scenarios import load_scenarios
 
 
 def test_ks_is_the_paper_alarm_and_a_stream_detector_is_fed_every_value():
-    """ks == kernels.alarm; cusum == a CUSUM fed A, or the operational alarm."""
+    """The ks alarm is kernels.alarm; cusum's is a CUSUM fed A, or the operational alarm."""
     rng = np.random.default_rng(0)
     det = DL.detector_state("cusum")
     ref = CUSUM(k=0.5, h=5.0, direction="up", warmup=30)

@@ -336,10 +336,10 @@ def test_paper_observation_in_unit_cube_and_info_keys(scenario_id):
     assert o.dtype == np.float64 and np.all((o >= 0.0) & (o <= 1.0))
     assert o[:, 0].max() > 0.0  # the KS statistic is measured, not a constant 0
     for info in infos:
-        assert set(info) == PUBLIC_INFO_KEYS | {"truth"}
+        assert set(info) == PUBLIC_INFO_KEYS  # the hidden truth is env.truth, not info
         assert info["n_actions"] == env.n_actions
         assert isinstance(info["catastrophic"], bool) and isinstance(info["minute"], int)
-        assert {"accuracy", "availability", "optimal_action"} <= set(info["truth"])
+        assert {"accuracy", "availability", "optimal_action"} <= set(env.truth)
         for fb in info["feedback"]:
             assert FEEDBACK_KEYS <= set(fb)
     assert [i["minute"] for i in infos] == list(range(len(infos)))
@@ -378,7 +378,7 @@ def test_retrain_on_corrupted_data_direct_deploy_is_catastrophic():
     # promoted at retrain_at + retrain minutes; the 15th minute below the floor fails
     promoted = retrain_at + int(p[L.P_RETRAIN_MIN])
     assert info["minute"] == promoted + int(p[L.P_CAT_ACC_MIN]) - 1
-    assert info["truth"]["bad_model_share"] == 1.0
+    assert env.truth["bad_model_share"] == 1.0
     acc = env.sim.hist[promoted: info["minute"] + 1, L.R_ACC_PRIMARY]
     assert (acc < p[L.P_ACC_FLOOR]).all()
     assert env.sim.s[L.S_N_PROMOTIONS] == 1

@@ -2,7 +2,8 @@
 
 Evaluation-only quantities are the counterfactual verdicts of the action assessment (harm,
 safety violation, containment, success against a ``no_op`` fork: ``env.assessments``) and
-the hidden ground truth (``info["truth"]``). A controller's feedback
+the hidden ground truth (``env.truth``, offered here to every controller as ``info["truth"]``,
+real or garbage). A controller's feedback
 (``info["feedback"]``) is measured (``simulator/observed.py``). For every registered
 controller config except the oracle (``uses_simulation``: it forks the simulation by
 design), these tests assert that its decisions do not change when the evaluation-only
@@ -77,13 +78,14 @@ def _play(name, assess, garbage):
     rng = np.random.default_rng(1)
     actions, feedback, done = [], [], False
     while not done:
-        if garbage:
-            info = {**info, "truth": _garbage_truth(rng, info["truth"], keep)}
+        # every controller is offered the evaluation-only truth: the real one, or garbage
+        truth = _garbage_truth(rng, env.truth, keep) if garbage else env.truth
+        info = {**info, "truth": truth}
         a = int(ctrl.act(obs, info))
         env.charge_engineer_time(ctrl.take_engineer_minutes())
         nobs, reward, term, trunc, ninfo = env.step(a)
-        if garbage:
-            ninfo = {**ninfo, "truth": _garbage_truth(rng, ninfo["truth"], keep)}
+        truth = _garbage_truth(rng, env.truth, keep) if garbage else env.truth
+        ninfo = {**ninfo, "truth": truth}
         ctrl.update(Transition(obs, a, reward, nobs, term, trunc, ninfo))
         actions.append(a)
         feedback.extend(ninfo["feedback"])
