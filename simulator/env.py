@@ -35,13 +35,15 @@ is False); the environment never raises on a valid index.
 | 4   | error rate (measured)       | share         | 0   | 1   |
 | 5   | utilisation                 | load/capacity | 0   | 1e3 |
 | 6   | traffic                     | requests/s    | 0   | 1e7 |
-| 7   | cost rate                   | dollars/min   | 0   | 1e7 |
+| 7   | billed cost rate            | dollars/min   | 0   | 1e7 |
 | 8   | canary traffic share        | share         | 0   | 1   |
 | 9   | data-validation failures    | share of rows | 0   | 1   |
 
 ## Rewards
-``-cost_usd / reward_scale``: the dollars this minute cost (compute, retraining, revenue
-lost, SLA penalty, engineer time), scaled (``reward_scale`` = 10 by default). The step
+Minus every dollar this minute cost (compute, retraining, revenue lost, SLA penalty,
+engineer time), scaled (``reward_scale`` = 10 by default): the benchmark's objective.
+``info["cost_usd"]`` and observation 7 show only the billed part (compute, retraining,
+engineer time); lost revenue and SLA penalties follow the true accuracy. The step
 that ends in a catastrophic failure also carries the dollars of the rest of the horizon
 (see Episode End), so an early failure is never cheaper than surviving. Learning
 controllers use the paper's reward -C(a) + lambda * success from ``info["feedback"]``, whose
@@ -138,7 +140,7 @@ REC_OF_OBS = (
     L.R_ERR_OBS,
     L.R_UTIL,
     L.R_TRAFFIC,
-    L.R_COST_RATE,
+    L.R_COST_BILLED,
     L.R_CANARY_SHARE,
     L.R_VALIDATION_FAIL,
 )

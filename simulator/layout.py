@@ -308,4 +308,7 @@ R_LOC = 31  # N_FEATURES: underlying input location this minute
 R_SCALE = R_LOC + N_FEATURES
 # Share of rows included in R_CORRUPT_SHARE that validation can flag (0 while quarantined).
 R_CORRUPT_DETECTABLE = R_SCALE + N_FEATURES
-N_RECORD = R_CORRUPT_DETECTABLE + 1
+# Dollars this minute an operator is billed (compute, retraining, engineer time): the
+# observable part of R_COST_RATE (lost revenue and SLA penalties follow true accuracy).
+R_COST_BILLED = R_CORRUPT_DETECTABLE + 1
+N_RECORD = R_COST_BILLED + 1

@@ -106,7 +106,11 @@ def record_cause(s, models, slot):
 
 @nb.njit(cache=True)
 def accrue_costs(rec, s, p, price_mult, fallback_active, canary_active, job_active, eng_min):
-    """Dollar costs of this minute by component; adds the total to ``s[S_USD_TOTAL]``."""
+    """Dollar costs of this minute by component; adds the total to ``s[S_USD_TOTAL]``.
+
+    ``R_COST_RATE`` is the total (the benchmark's objective); ``R_COST_BILLED`` the part an
+    operator is billed and can see: compute, retraining and engineer time.
+    """
     replicas = s[L.S_REPLICAS]
     compute = replicas * p[L.P_USD_REPLICA_MIN] * price_mult
     if fallback_active:
@@ -128,6 +132,7 @@ def accrue_costs(rec, s, p, price_mult, fallback_active, canary_active, job_acti
     rec[L.R_USD_ENGINEER] = engineer
     total = compute + retrain + revenue + sla + engineer
     rec[L.R_COST_RATE] = total
+    rec[L.R_COST_BILLED] = compute + retrain + engineer
     s[L.S_USD_TOTAL] += total
     s[L.S_ENGINEER_MIN] += eng_min
 

@@ -10,9 +10,12 @@ batched fast path alike, so that both paths pass the same typed values:
     ============================== ======= ===================================================
     ``minute``                     int64   minute of the last observation (the env's step)
     ``cost``                       float64 the paper's C(a) of the action just played
-    ``cost_usd``                   float64 dollars this minute cost
+    ``cost_usd``                   float64 dollars billed this minute (compute, retraining,
+                                           engineer time; lost revenue and SLA penalties
+                                           follow true accuracy: evaluation only)
     ``catastrophic``               bool    a catastrophic failure has happened
-    ``slo_violation``              bool    some SLO was missed this minute
+    ``slo_violation``              bool    some SLO was missed this minute, as measured
+                                           (:func:`simulator.observed.measured_slo_ok`)
     ``action_applied``             bool    the action took effect (False: became a no-op)
     ``fallback_active``            bool    the fallback model serves traffic
     ``retrain_running``            bool    a retrain job is running
@@ -54,6 +57,7 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
+from simulator.observed import measured_slo_ok
 
 INFO = np.dtype([
     ("minute", np.int64),
@@ -211,9 +215,9 @@ def fill_info(p, s, models, rec, paper_cost, applied, out):
     i = out[0]
     i.minute = int(s[L.S_T]) - 1
     i.cost = paper_cost
-    i.cost_usd = rec[L.R_COST_RATE]
+    i.cost_usd = rec[L.R_COST_BILLED]
     i.catastrophic = s[L.S_CATASTROPHIC] != L.CAT_NONE
-    i.slo_violation = rec[L.R_SLO_ALL_OK] < 0.5
+    i.slo_violation = not measured_slo_ok(rec, p)
     i.action_applied = applied != 0
     i.fallback_active = s[L.S_FALLBACK_ACTIVE] > 0.5
     i.retrain_running = s[L.S_JOB_ACTIVE] > 0.5
@@ -232,7 +236,7 @@ def fill_info(p, s, models, rec, paper_cost, applied, out):
 
 
 #: The ``info`` keys the ``INFO`` record holds, in its order (the env's dict adds
-#: ``catastrophe_kind``, ``feedback`` and, for evaluation only, ``truth``).
+#: ``catastrophe_kind`` and ``feedback``; the hidden truth is ``env.truth``, not in ``info``).
 INFO_KEYS = INFO.names
 
 

@@ -162,7 +162,7 @@ def _noop_episode(data_or_id, seed: int = 0):
     total = 0.0
     while True:
         step = env.step(L.NO_OP)
-        total += step[4]["cost_usd"]
+        total += env.sim.hist[step[4]["minute"], L.R_COST_RATE]  # all dollars (evaluation)
         if step[2] or step[3]:
             return env, step, total
 
@@ -325,11 +325,16 @@ def test_paper_observation_in_unit_cube_and_info_keys(scenario_id):
         obs, reward, term, trunc, info = env.step(a)
         observations.append(obs)
         infos.append(info)
+        rec = env.sim.hist[info["minute"]]
+        # info shows the billed dollars; the reward is every dollar (the objective)
+        billed = rec[L.R_USD_COMPUTE] + rec[L.R_USD_RETRAIN] + rec[L.R_USD_ENGINEER]
+        assert info["cost_usd"] == pytest.approx(billed)
+        assert billed <= rec[L.R_COST_RATE] + 1e-9
         if term:  # the terminal step also carries the rest of the horizon's dollars
             rest = env.sim.hist[info["minute"] + 1:, L.R_COST_RATE].sum()
-            assert reward == pytest.approx(-(info["cost_usd"] + rest) / env.reward_scale)
+            assert reward == pytest.approx(-(rec[L.R_COST_RATE] + rest) / env.reward_scale)
         else:
-            assert reward == pytest.approx(-info["cost_usd"] / env.reward_scale)
+            assert reward == pytest.approx(-rec[L.R_COST_RATE] / env.reward_scale)
         if term or trunc:
             break
     o = np.array(observations)
@@ -355,7 +360,7 @@ def test_full_observation_matches_documented_table():
         obs, *_ = env.step(0)
     rec = env.sim.hist[env.sim.t - 1]
     expected = [L.R_D, L.R_A, L.R_RHO, L.R_P99_OBS, L.R_ERR_OBS, L.R_UTIL, L.R_TRAFFIC]
-    expected += [L.R_COST_RATE, L.R_CANARY_SHARE, L.R_VALIDATION_FAIL]
+    expected += [L.R_COST_BILLED, L.R_CANARY_SHARE, L.R_VALIDATION_FAIL]
     assert np.array_equal(obs, np.clip(rec[expected], 0, None))
     assert obs[3] > 300.0  # the latency regression is visible in the measured p99
 
