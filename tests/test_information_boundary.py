@@ -164,3 +164,31 @@ def test_observed_outcome_golden():
     assert pre_action_sla(hist, p, 0) == pre_action_sla.py_func(hist, p, 0) == 1.0
     assert pre_action_sla(hist, p, 6) == pre_action_sla.py_func(hist, p, 6) == measured_sla(
         hist[5], p)
+
+
+#: Record fields that follow the hidden truth (true accuracy, availability, latency, the
+#: dollars and SLO flags derived from them, fault internals): evaluation only.
+TRUTH_FIELDS = (L.R_ACC_SERVED, L.R_ACC_PRIMARY, L.R_AVAILABILITY, L.R_P99_MS,
+                L.R_ERROR_RATE, L.R_SLA_SCORE, L.R_SLO_AVAIL_OK, L.R_SLO_LAT_OK,
+                L.R_SLO_ACC_OK, L.R_SLO_ALL_OK, L.R_COST_RATE, L.R_USD_REVENUE, L.R_USD_SLA,
+                L.R_CORRUPT_SHARE, L.R_CONCEPT, L.R_BAD_MODEL_SHARE, L.R_CORRUPT_DETECTABLE,
+                *range(L.R_LOC, L.R_LOC + 2 * L.N_FEATURES))
+
+
+def test_information_boundary_info_and_observation_ignore_truth_fields():
+    """The observation and every INFO field are the same with the truth fields garbled."""
+    from simulator.env import REC_OF_OBS
+    from simulator.records import fill_info, new_info
+
+    assert not set(REC_OF_OBS) & set(TRUTH_FIELDS)
+    _, _, env = _play("rules", assess=False, garbage=False)
+    sim = env.sim
+    rng = np.random.default_rng(0)
+    for minute in range(0, sim.t, 37):
+        rec = sim.hist[minute].copy()
+        bad = rec.copy()
+        bad[list(TRUTH_FIELDS)] = rng.uniform(-1e3, 1e3, len(TRUTH_FIELDS))
+        a, b = new_info(), new_info()
+        fill_info(sim.p, sim.s, sim.models, rec, 0.5, 1, a)
+        fill_info(sim.p, sim.s, sim.models, bad, 0.5, 1, b)
+        assert a.tobytes() == b.tobytes(), minute
