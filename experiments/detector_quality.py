@@ -36,7 +36,7 @@ the onset (minutes); an episode without one is missed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,10 +51,8 @@ from simulator.env import compile_for_env, env_episode_seed
 from simulator.scenarios import Scenario, draw_incident
 from simulator.stats import ks_critical_value
 
-#: Stream detectors on the measured accuracy drop, by name: those of the controllers'
-#: detector layer, at its parameters (:func:`controllers.detector_layer.stream_detector`).
-STREAM_DETECTORS: dict[str, Callable[[], object]] = {
-    name: (lambda name=name: stream_detector(name)) for name in LAYER_DETECTORS[1:]}
+#: The detectors: ``ks`` and the stream detectors of the controllers' detector layer, at its
+#: parameters (:func:`controllers.detector_layer.stream_detector`).
 DETECTORS = LAYER_DETECTORS
 #: The KS test's level before the Bonferroni correction over the four features.
 KS_ALPHA = 0.05
@@ -83,9 +81,9 @@ def alarm_minutes(hist: np.ndarray, p: np.ndarray, detector: str) -> np.ndarray:
         n = int(p[L.P_SAMPLES_PER_MIN] * p[L.P_KS_WINDOW])
         crit = ks_critical_value(KS_ALPHA / L.N_FEATURES, n, int(p[L.P_REF_SIZE]))
         return hist[:, L.R_D] > crit
-    if detector not in STREAM_DETECTORS:
+    if detector not in DETECTORS:
         raise ValueError(f"unknown detector {detector!r}; allowed: {', '.join(DETECTORS)}")
-    det = STREAM_DETECTORS[detector]()
+    det = stream_detector(detector)
     out = np.zeros(hist.shape[0], dtype=bool)
     for t, a in enumerate(hist[:, L.R_A]):
         out[t] = det.update(float(a)).drift_detected

@@ -67,8 +67,10 @@ evaluation only: they go to ``env.assessments``, never into ``info``.
 The hidden ground truth of the last step (served accuracy, availability, p99, SLA score,
 bad-model and corrupted shares, the scenario's annotated action) is evaluation only: it is
 ``env.truth``, never in ``info``; the runner hands it to the labelled hidden-state
-controllers alone (the oracle, the human model). The keys but ``catastrophe_kind`` and
-``feedback`` are the fields of the record :data:`simulator.records.INFO`, filled by one kernel
+controllers alone: the oracle, and the human model, which reads only the annotated
+action (an engineer's investigation that finds the expert-agreed fix, with its error
+rate). The keys but ``catastrophe_kind`` and ``feedback`` are the fields of the record
+:data:`simulator.records.INFO`, filled by one kernel
 (:func:`simulator.records.fill_info`) for this env and for the batched fast path.
 
 ## Starting State
