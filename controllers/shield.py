@@ -12,8 +12,9 @@ Rules (an action is forbidden when its rule says so):
   schema-incompatible with the live data, or while a deployment is in progress.
 - ``retrain``: forbidden while a retrain or canary runs, and when any data-quality alarm
   (validation failures > 1% or rho > 0.03) fired within the labelled training window
-  (the last ``label_delay + train_window`` minutes): a model trained on that data could be
-  poisoned. When the error budget burns fast, also forbidden unless the envelope asks for it.
+  (the last ``label_delay + train_window`` minutes): a model fit on those rows learns
+  their corruption. When the error budget burns fast, also forbidden unless the envelope
+  asks for it.
 - extended actions: ``scale_out`` only above 70% utilisation; ``restart``, ``quarantine`` and
   ``escalate`` permitted.
 

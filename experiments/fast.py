@@ -90,11 +90,13 @@ class SampleCaches:
         self.mib = float(mib)
         self._store: dict = {}
 
-    def get(self, p: np.ndarray, fa: np.ndarray, ep_seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return the cache ``(smp, smeta)`` of the episode, creating it when new."""
+    def get(self, p: np.ndarray, fa: np.ndarray, ep_seed: int) -> tuple[np.ndarray, ...]:
+        """Return the cache ``(smp, smeta, slab, tst)`` of the episode, creating it when new."""
         key = (int(ep_seed), np.ascontiguousarray(fa).tobytes(),
                *(int(p[k]) for k in (L.P_HORIZON, L.P_SAMPLES_PER_MIN, L.P_KS_WINDOW,
-                                     L.P_REF_SIZE)), float(p[L.P_ANOMALY_Z]))
+                                     L.P_REF_SIZE)),
+               *(float(p[k]) for k in (L.P_ANOMALY_Z, L.P_LABEL_NOISE, L.P_CURVATURE,
+                                       L.P_SUPPORT_Z, L.P_OUTLIER_Z, L.P_SCHEMA_SENTINEL)))
         if key not in self._store:
             self._store[key] = new_sample_cache(p, self.mib)
         return self._store[key]
@@ -180,8 +182,8 @@ def episode_arguments(controller: KernelController, compiled: CompiledScenario, 
     sim = new_sim(compiled, SAMPLE_CACHE_MIB if caches is None else 0.0)
     memo = new_fork_memo(0)
     if caches is not None:
-        smp, smeta = caches.get(sim.p, sim.fa, ep_seed)
-        sim = sim._replace(smp=smp, smeta=smeta)
+        smp, smeta, slab, tst = caches.get(sim.p, sim.fa, ep_seed)
+        sim = sim._replace(smp=smp, smeta=smeta, slab=slab, tst=tst)
         if regret:
             memo = caches.fork_memo(sim.p, sim.fa, sim.ac, ep_seed)
     elif regret:

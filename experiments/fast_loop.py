@@ -223,7 +223,7 @@ def shadow_of(sim, rows):
     """Return a copy of ``sim`` with ``rows`` zeroed history rows (a no_op shadow)."""
     return Sim(sim.p, sim.fa, sim.ac, sim.fr.copy(), sim.s.copy(), sim.models.copy(),
                sim.refs.copy(), np.zeros((rows, sim.hist.shape[1])), sim.live.copy(),
-               sim.rs.copy(), sim.smp, sim.smeta)
+               sim.rs.copy(), sim.smp, sim.smeta, sim.slab, sim.tst)
 
 
 @nb.njit(cache=True)

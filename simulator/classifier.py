@@ -23,9 +23,10 @@ Model vector, ``model`` (float64, length ``N_MODEL = d + 2`` = 6): ``model[0:d]`
 majority-class model that a failed fit writes (see :func:`fit_lda` for the status codes).
 
 Rows are feature-major, as the simulator's samples: ``X[j, i]`` is feature j of row i, shape
-``(N_FEATURES, >= n_rows)``. Labels: :func:`label_rows` (a rotating linear concept with label
-noise); expected accuracy under Gaussian inputs: :func:`analytic_accuracy`. Every sum is a
-sequential loop, so compiled and interpreted kernels agree bit for bit.
+``(N_FEATURES, >= n_rows)``. Labels: :func:`label_rows` (a rotating concept, linear within
+its support and curving beyond it, with label noise; :func:`clean_score`); expected
+accuracy under Gaussian inputs and a linear concept: :func:`analytic_accuracy`. Every sum
+is a sequential loop, so compiled and interpreted kernels agree bit for bit.
 
 Differences from sklearn (tolerance: ``tests/test_classifier.py``): the class covariance is
 E[x x^T] - mu mu^T, not computed from centred rows, so its rounding grows as (|mu_j| / sd_j)^2;
@@ -44,7 +45,8 @@ from simulator import layout as L
 
 D = L.N_FEATURES
 STRIDE = 1 + D + D * D
-N_STATS = 2 * STRIDE
+N_STATS = L.N_TRAIN_STATS
+assert N_STATS == 2 * STRIDE
 ST_COUNT, ST_SUM, ST_OUTER = 0, 1, 1 + D
 N_MODEL = D + 2
 MD_B, MD_OK = D, D + 1
@@ -354,25 +356,64 @@ def count_correct(model, X, y, n_rows, mask):
 
 @nb.njit(cache=True)
 def concept_direction(concept, out):
-    """Write the labelling direction w(c) = cos(c) W_A + sin(c) W_B (unit norm) into ``out``.
+    """Write the labelling direction w(c) = cos(pi c) W_A + sin(pi c) W_B (unit norm) into ``out``.
 
     Parameters
     ----------
     concept : float
-        Concept c in radians; concept drift changes it.
+        Concept c, in shares of flipped labels: rotating the direction by the angle pi c
+        flips the clean label of a share c of rows drawn isotropically around the boundary
+        (two half-spaces through the centre at angle theta disagree on theta / pi of the
+        mass). Concept drift changes c (a fault's ``magnitude``).
     out : ndarray of float64, shape (N_FEATURES,)
     """
-    cc, sc = math.cos(concept), math.sin(concept)
+    th = math.pi * concept
+    cc, sc = math.cos(th), math.sin(th)
     for j in range(D):
         out[j] = cc * _W_A[j] + sc * _W_B[j]
 
 
 @nb.njit(cache=True)
-def label_rows(X_true, n_rows, concept, noise_u, flip_prob, out_y):
-    """Label rows by the scenario's concept: y = 1[w(c) . (x - BASE_LOC) > 0], with noise.
+def clean_score(x, i, w, curvature, support_z):
+    """Return the concept's clean score of row ``i`` of ``x`` (class 1 iff it is > 0).
 
-    The clean label (sequential sum over features; a score of exactly 0 gives 0, w(c) from
-    :func:`concept_direction`) is flipped where ``noise_u[i] < flip_prob``.
+    v(x) = w(c) . z - kappa sum_j max(0, |z_j| - z0)^2 with z = x - BASE_LOC: linear within
+    z0 standard deviations of the baseline mean, curving towards class 0 beyond (a support-
+    limited concept: a model fit on baseline rows extrapolates a relation that no longer
+    holds where it never saw data, so covariate shift hurts it, and a model refit on rows of
+    the new region learns the local relation). Sequential sums.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (N_FEATURES, >= i + 1)
+        True (uncorrupted) feature values, feature-major.
+    i : int
+        Row.
+    w : ndarray of float64, shape (N_FEATURES,)
+        Labelling direction (:func:`concept_direction`).
+    curvature : float
+        kappa >= 0 (scenario ``modelling.covariate_sensitivity``); 0 gives a linear concept.
+    support_z : float
+        z0 >= 0, in feature standard deviations (``modelling.support_z``).
+    """
+    s = 0.0
+    bend = 0.0
+    for j in range(D):
+        z = x[j, i] - _BASE_LOC[j]
+        s += w[j] * z
+        e = abs(z) - support_z
+        if e > 0.0:
+            bend += e * e
+    return s - curvature * bend
+
+
+@nb.njit(cache=True)
+def label_rows(X_true, n_rows, concept, noise_u, flip_prob, out_y, curvature=0.0,
+               support_z=0.0):
+    """Label rows by the scenario's concept, with label noise (:func:`clean_score`).
+
+    The clean label is 1 iff the clean score is > 0 (a score of exactly 0 gives 0); it is
+    flipped where ``noise_u[i] < flip_prob``.
 
     Parameters
     ----------
@@ -380,13 +421,15 @@ def label_rows(X_true, n_rows, concept, noise_u, flip_prob, out_y):
         The rows' true (uncorrupted) feature values, feature-major.
     n_rows : int
     concept : float
-        Concept c, radians.
+        Concept c, shares of flipped labels (:func:`concept_direction`).
     noise_u : ndarray of float64, shape (>= n_rows,)
         Uniform draws in [0, 1), drawn by the caller.
     flip_prob : float
         Label-noise probability eta in [0, 1].
     out_y : ndarray of int, shape (>= n_rows,)
         Output labels, 0 or 1.
+    curvature, support_z : float, default 0.0
+        kappa and z0 of :func:`clean_score` (0: a linear concept).
 
     Raises
     ------
@@ -402,10 +445,8 @@ def label_rows(X_true, n_rows, concept, noise_u, flip_prob, out_y):
     w = np.empty(D)
     concept_direction(concept, w)
     for i in range(n_rows):
-        s = 0.0
-        for j in range(D):
-            s += w[j] * (X_true[j, i] - _BASE_LOC[j])
-        out_y[i] = 1 if (s > 0.0) != (noise_u[i] < flip_prob) else 0
+        clean = clean_score(X_true, i, w, curvature, support_z) > 0.0
+        out_y[i] = 1 if clean != (noise_u[i] < flip_prob) else 0
 
 
 def analytic_accuracy(w, b, concept, flip_prob, mean, std):
@@ -426,7 +467,8 @@ def analytic_accuracy(w, b, concept, flip_prob, mean, std):
     w : array_like, shape (N_FEATURES,)
     b : float
     concept : float
-        Radians.
+        Concept c, shares of flipped labels (:func:`concept_direction`); the concept is
+        the linear one (curvature 0).
     flip_prob : float
         Label-noise probability eta in [0, 1].
     mean, std : array_like, shape (N_FEATURES,)

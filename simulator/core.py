@@ -37,9 +37,9 @@ class Simulation:
 
     The arrays are held in one record, :attr:`arrays` (:class:`simulator.state.Sim`), that
     the kernels take; each of its fields is also an attribute (``p``, ``fa``, ``ac``,
-    ``fr``, ``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``, ``smp``, ``smeta``;
-    shapes and units in :class:`~simulator.state.Sim`). Assigning such an attribute
-    replaces that array in the record.
+    ``fr``, ``s``, ``models``, ``refs``, ``hist``, ``live``, ``rs``, ``smp``, ``smeta``,
+    ``slab``, ``tst``; shapes and units in :class:`~simulator.state.Sim`). Assigning such
+    an attribute replaces that array in the record.
 
     Parameters
     ----------
@@ -62,6 +62,8 @@ class Simulation:
     rs = _array("rs")
     smp = _array("smp")
     smeta = _array("smeta")
+    slab = _array("slab")
+    tst = _array("tst")
 
     def __init__(self, compiled: CompiledScenario,
                  sample_cache_mib: float = SAMPLE_CACHE_MIB):
@@ -73,8 +75,8 @@ class Simulation:
 
     def _new_sample_cache(self) -> None:
         """Allocate an empty sample cache (:mod:`simulator.sampling`) for a new episode."""
-        smp, smeta = new_sample_cache(self.p, self._cache_mib)
-        self.arrays = self.arrays._replace(smp=smp, smeta=smeta)
+        smp, smeta, slab, tst = new_sample_cache(self.p, self._cache_mib)
+        self.arrays = self.arrays._replace(smp=smp, smeta=smeta, slab=slab, tst=tst)
 
     @property
     def t(self) -> int:

@@ -2,10 +2,10 @@
 
 :func:`apply_action` starts an action at a minute: ``fallback`` serves the fallback slot
 for ``P_FALLBACK_TTL`` minutes; ``rollback`` deploys the previous version; ``retrain``
-captures the labelled training window (:func:`_capture_training_window`) and builds a
-candidate ``P_RETRAIN_MIN`` minutes later (:func:`_finish_retrain`), poisoned if that
-data was corrupted; ``scale_out``, ``restart``, ``quarantine_inputs`` and ``escalate``
-change replicas and timers. A deployment (:func:`_deploy`) is direct (the slot is promoted
+captures the labelled training rows (:func:`_capture_training_window`) and fits a
+candidate classifier on them ``P_RETRAIN_MIN`` minutes later (:func:`_finish_retrain`);
+``scale_out``, ``restart``, ``quarantine_inputs`` and ``escalate`` change replicas and
+timers. A deployment (:func:`_deploy`) is direct (the slot is promoted
 at once, :func:`_promote`, with reduced capacity for ``P_DEPLOY_MIN`` minutes) or goes
 through a canary serving ``P_CANARY_SHARE`` of traffic for ``P_CANARY_MIN`` minutes, then
 judged (:func:`_judge_canary`: the paper's delta-SLA rule or a Mann-Whitney U test).
@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
-from simulator.model import _slot_effects
+from simulator.model import _slot_effects, fit_slot
 from simulator.outcomes import sla_score
 from simulator.rng import (
     STREAM_CANARY,
@@ -32,8 +32,6 @@ from simulator.rng import (
 )
 from simulator.sampling import draw_reference
 from simulator.stats import mann_whitney_less
-
-_BASE_LOC = np.array(L.BASE_LOC)  # fault-free feature means
 
 
 @nb.njit(cache=True)
@@ -88,41 +86,42 @@ def _deploy(sim, src, t):
 
 @nb.njit(cache=True)
 def _capture_training_window(sim, t):
-    """Average the labelled data a retrain started at ``t`` can use (DESIGN 3.5).
+    """Capture the labelled rows a retrain started at ``t`` can use (DESIGN 3.5).
 
-    Labelled data are minutes [t - delay - W, t - delay); minutes before the episode are
-    the pre-fault baseline. Under an active ``quarantine_inputs`` the rows that validation
-    flags are filtered out of the whole window, not only those recorded under quarantine.
-    The averages go to ``s[S_JOB_*]``.
+    Labelled rows are those of minutes [t - delay - W, t - delay) with the labels that
+    arrived for them, as the pipeline received them (corrupted values included): their
+    sufficient statistics are a difference of the prefix sums ``tst``
+    (:func:`simulator.classifier.stats_window`). Minutes before the episode contribute the
+    initial training set's statistics, 1 / W of them per minute. Under an active
+    ``quarantine_inputs`` the rows the quarantine flags are filtered out of the whole
+    window, not only those recorded under quarantine. The statistics go to
+    ``s[S_JOB_STATS]``; the window's mean concept and corrupted share (diagnostics, from
+    the records) to ``s[S_JOB_CONCEPT]`` and ``s[S_JOB_CORRUPT]``.
     """
-    p, s, hist = sim.p, sim.s, sim.hist
+    p, s, hist, tst = sim.p, sim.s, sim.hist, sim.tst
+    ns = L.N_TRAIN_STATS
     quarantine = s[L.S_QUARANTINE_UNTIL] > t
     delay = p[L.P_LABEL_DELAY]
     w = int(p[L.P_TRAIN_WINDOW])
     hi = int(t - delay)
     lo = hi - w
-    for j in range(L.N_FEATURES):
-        s[L.S_JOB_LOC + j] = 0.0
-        s[L.S_JOB_SCALE + j] = 0.0
+    col = ns if quarantine else 0
+    job = s[L.S_JOB_STATS:L.S_JOB_STATS + ns]
+    lo_c, hi_c = max(lo, 0), max(hi, 0)
+    for q in range(ns):
+        job[q] = tst[hi_c, col + q] - tst[lo_c, col + q]
+    before = min(hi, 0) - lo  # minutes of the window before the episode
+    if before > 0:
+        for q in range(ns):
+            job[q] += s[L.S_INIT_STATS + q] * (before / w)
     s[L.S_JOB_CONCEPT] = 0.0
     s[L.S_JOB_CORRUPT] = 0.0
-    for u in range(lo, hi):
-        if u >= 0:
-            r = hist[u]
-            for j in range(L.N_FEATURES):
-                s[L.S_JOB_LOC + j] += r[L.R_LOC + j]
-                s[L.S_JOB_SCALE + j] += r[L.R_SCALE + j]
-            s[L.S_JOB_CONCEPT] += r[L.R_CONCEPT]
-            s[L.S_JOB_CORRUPT] += r[L.R_CORRUPT_SHARE]
-            if quarantine:  # the training pipeline filters rows validation flags
-                s[L.S_JOB_CORRUPT] -= r[L.R_CORRUPT_DETECTABLE]
-        else:
-            for j in range(L.N_FEATURES):
-                s[L.S_JOB_LOC + j] += _BASE_LOC[j]
-                s[L.S_JOB_SCALE + j] += 1.0
-    for j in range(L.N_FEATURES):
-        s[L.S_JOB_LOC + j] /= w
-        s[L.S_JOB_SCALE + j] /= w
+    for u in range(lo_c, hi_c):
+        r = hist[u]
+        s[L.S_JOB_CONCEPT] += r[L.R_CONCEPT]
+        s[L.S_JOB_CORRUPT] += r[L.R_CORRUPT_SHARE]
+        if quarantine:  # the training pipeline filters rows validation flags
+            s[L.S_JOB_CORRUPT] -= r[L.R_CORRUPT_DETECTABLE]
     s[L.S_JOB_CONCEPT] /= w
     s[L.S_JOB_CORRUPT] /= w
 
@@ -238,15 +237,15 @@ def paged_fix(sim, t):
 
 @nb.njit(cache=True)
 def _finish_retrain(sim, t):
-    """Build the candidate from the captured window (poisoned if corrupted) and deploy it.
+    """Fit the candidate on the captured training rows and deploy it.
 
-    The candidate (a new version, the live schema, base accuracy ``P_BASE_ACC``) is trained
-    on the window's mean feature locations and scales, concept and corrupted share
-    (``s[S_JOB_*]``); above ``P_POISON_THRESHOLD`` that share makes it a poisoned model.
-    Its reference sample is drawn from the retrain stream (seed, t), except on open-loop
-    forks, which take no measurements.
+    The candidate (a new version, the live schema) is an LDA classifier fit on the rows
+    captured by :func:`_capture_training_window` (``s[S_JOB_STATS]``,
+    :func:`simulator.model.fit_slot`): corrupted rows harm it as much as they pull its
+    fit, no more. Its reference sample is drawn from the retrain stream (seed, t), except
+    on open-loop forks, which take no measurements.
     """
-    p, s, models, rs = sim.p, sim.s, sim.models, sim.rs
+    s, models, rs = sim.s, sim.models, sim.rs
     c = L.M_CANDIDATE
     models[c] = 0.0
     models[c, L.MF_VALID] = 1.0
@@ -255,13 +254,10 @@ def _finish_retrain(sim, t):
     models[c, L.MF_CONCEPT] = s[L.S_JOB_CONCEPT]
     models[c, L.MF_CORRUPT] = s[L.S_JOB_CORRUPT]
     models[c, L.MF_SCHEMA] = s[L.S_LIVE_SCHEMA]
-    models[c, L.MF_BASE_ACC] = p[L.P_BASE_ACC]
     models[c, L.MF_COST] = 1.0
     models[c, L.MF_TRAINED_AT] = t
     models[c, L.MF_REF_ID] = -1.0  # a new reference: its KS statistics are not cached
-    for j in range(L.N_FEATURES):
-        models[c, L.MF_LOC + j] = s[L.S_JOB_LOC + j]
-        models[c, L.MF_SCALE + j] = s[L.S_JOB_SCALE + j]
+    fit_slot(sim, c, s[L.S_JOB_STATS:L.S_JOB_STATS + L.N_TRAIN_STATS])
     if s[L.S_OPEN_LOOP] < 0.5:  # the reference serves the measurements only
         seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_RETRAIN)
         draw_reference(sim, c)
@@ -355,7 +351,7 @@ def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
 
 
 @nb.njit(cache=True)
-def advance_deployments(sim, t, eff):
+def advance_deployments(sim, t, eff, raw, lab):
     """Advance the retrain job, the canary and the fallback at minute ``t``.
 
     A finished retrain builds and deploys its candidate (:func:`_finish_retrain`); a
@@ -372,6 +368,8 @@ def advance_deployments(sim, t, eff):
         The minute.
     eff : FaultEffects
         The minute's fault effects (:func:`simulator.faults.fault_effects`).
+    raw, lab : ndarray
+        The minute's rows and labels (:func:`simulator.sampling.minute_rows`).
 
     Returns
     -------
@@ -390,21 +388,21 @@ def advance_deployments(sim, t, eff):
     decay = np.zeros(L.N_MODEL_SLOTS)
     latmult = np.ones(L.N_MODEL_SLOTS)
     acc = np.zeros(L.N_MODEL_SLOTS)
-    leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+    leak_rate = _slot_effects(sim, eff, raw, lab, decay, latmult, acc)
 
     moved = False
     if s[L.S_JOB_ACTIVE] > 0.5 and t >= s[L.S_JOB_DONE_AT]:
         _finish_retrain(sim, t)
         moved = True
         if s[L.S_CANARY_ACTIVE] > 0.5:  # the candidate's accuracy is needed by the judge
-            leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+            leak_rate = _slot_effects(sim, eff, raw, lab, decay, latmult, acc)
             moved = False
     if s[L.S_CANARY_ACTIVE] > 0.5 and t >= s[L.S_CANARY_END]:
         err_prev = hist[ti - 1, L.R_ERROR_RATE] if ti > 0 else 0.0
         _judge_canary(sim, t, acc[main], acc[L.M_CANDIDATE], err_prev)
         moved = True
     if moved:  # slots moved: recompute accuracies and version-bound effects
-        leak_rate = _slot_effects(sim, eff, decay, latmult, acc)
+        leak_rate = _slot_effects(sim, eff, raw, lab, decay, latmult, acc)
     if s[L.S_FALLBACK_ACTIVE] > 0.5 and t >= s[L.S_FALLBACK_UNTIL]:
         s[L.S_FALLBACK_ACTIVE] = 0.0
     return latmult, acc, leak_rate

@@ -1,11 +1,13 @@
-"""The served models: their true accuracy on this minute's inputs (DESIGN 3.5, 3.6).
+"""The served models: their true accuracy on this minute's rows (DESIGN 3.5, 3.6).
 
 A model slot (``M_SERVING``, ``M_PREVIOUS``, ``M_CANDIDATE``, ``M_FALLBACK``; a row of
-``sim.models``) records the data its model was trained on (feature locations and scales,
-the concept, the corrupted share), its schema, version and base accuracy. Its accuracy on
-a minute's inputs falls with the distance between those and the minute's fault effects
-(:class:`simulator.faults.FaultEffects`), and with the accuracy decay of version-bound
-faults (:func:`_slot_effects`). Numba-compiled; nothing here draws random numbers.
+``sim.models``) holds a linear classifier (weights ``MF_W``, intercept ``MF_B``) fit by
+:func:`simulator.classifier.fit_lda` on the labelled rows it was trained on, with the
+moments of those rows (``MF_LOC``, ``MF_SCALE``), its schema and version. Its accuracy on
+a minute is the share of the minute's rows (:func:`simulator.sampling.minute_rows`) it
+classifies correctly, in expectation over label noise (:func:`model_accuracy`), less the
+accuracy decay of version-bound faults (:func:`_slot_effects`). Numba-compiled; nothing
+here draws random numbers.
 """
 
 from __future__ import annotations
@@ -14,30 +16,80 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
+from simulator.classifier import MD_B, N_MODEL, ST_COUNT, ST_OUTER, ST_SUM, STRIDE, fit_lda
+from simulator.sampling import LAB_CLEAN, LAB_FLAG
 
 
 @nb.njit(cache=True)
-def model_accuracy(sim, k, eff, decay):
-    """Return the true accuracy of model slot ``k`` on this minute's inputs.
+def migrated_features(sim):
+    """Return a mask of the features whose column a started schema migration replaced.
 
-    acc = base - cov_sens * sum_f(|loc_f - loc_k,f| / scale_k,f + |ln(scale_f / scale_k,f)|)
-              - concept_sens * |concept - concept_k| - corruption_sens * corrupt
-              - adversarial_sens * adv - 0.5 * outlier share - decay,
-    clipped to [0, 1], with the fallback's covariate and concept terms scaled down, its
-    corruption term zero and its adversarial and outlier terms scaled by 0.3 (DESIGN 3.5: a
-    simpler robust model). A poisoned or schema-incompatible model scores the poisoned
-    accuracy ``P_POISON_ACC``; an empty slot scores 0.
+    Returns
+    -------
+    ndarray of bool, shape (N_FEATURES,)
+        True for each feature of a started ``corruption`` fault of subtype ``schema`` with
+        ``migrate`` set: a model of an older schema reads the old column, which now holds
+        ``P_SCHEMA_SENTINEL``.
+    """
+    fa, fr = sim.fa, sim.fr
+    mask = np.zeros(L.N_FEATURES, dtype=np.bool_)
+    for i in range(fa.shape[0]):
+        if (fr[i, L.FR_STARTED] > 0.5 and int(fa[i, L.F_KIND]) == L.K_CORRUPTION
+                and int(fa[i, L.F_SUBKIND]) == L.C_SCHEMA and fa[i, L.F_MIGRATE] > 0.5):
+            f0 = int(fa[i, L.F_FEATURE])
+            for j in range(f0, f0 + int(fa[i, L.F_NFEAT])):
+                mask[j] = True
+    return mask
+
+
+@nb.njit(cache=True)
+def slot_predicts_one(sim, k, raw, i, migrated):
+    """Return True if model slot ``k`` predicts class 1 for row ``i`` of ``raw``.
+
+    The score is w . x + b (sequential sum, as :func:`simulator.classifier.model_score`)
+    on the row as the model receives it: a model of an older schema than the live one reads
+    ``P_SCHEMA_SENTINEL`` in the ``migrated`` features, and a model with ``MF_GUARD`` > 0
+    (the fallback) treats an input beyond its training mean +- ``MF_GUARD`` training
+    standard deviations as missing and imputes that mean (an out-of-range guard). A score
+    of exactly 0 (or NaN) predicts class 0, as sklearn's ``predict``.
+    """
+    m = sim.models[k]
+    old_schema = m[L.MF_SCHEMA] != sim.s[L.S_LIVE_SCHEMA]
+    guard = m[L.MF_GUARD]
+    s = 0.0
+    for j in range(L.N_FEATURES):
+        x = raw[j, i]
+        if old_schema and migrated[j]:
+            x = sim.p[L.P_SCHEMA_SENTINEL]
+        if guard > 0.0 and abs(x - m[L.MF_LOC + j]) > guard * m[L.MF_SCALE + j]:
+            x = m[L.MF_LOC + j]
+        s += m[L.MF_W + j] * x
+    return s + m[L.MF_B] > 0.0
+
+
+@nb.njit(cache=True)
+def model_accuracy(sim, k, raw, lab, quarantine, decay):
+    """Return the true accuracy of model slot ``k`` on this minute's rows.
+
+    acc = (1 - eta) a + eta (1 - a) - decay, clipped to [0, 1], where a is the share of the
+    minute's n rows whose clean class (``LAB_CLEAN``) the model predicts
+    (:func:`slot_predicts_one`) and eta = ``P_LABEL_NOISE``: the expected share of correct
+    answers over label noise (a row whose clean class is predicted is correct unless its
+    label flips). Under ``quarantine_inputs`` the rows the quarantine flags (``LAB_FLAG``)
+    are answered by the fallback instead. An empty slot scores 0.
 
     Parameters
     ----------
     sim : Sim
-        The simulation (:class:`simulator.state.Sim`); reads ``models[k]``, ``p`` and the
-        live schema ``s[S_LIVE_SCHEMA]``.
+        The simulation (:class:`simulator.state.Sim`); reads ``models``, ``p``, ``s``.
     k : int
         Model slot (``M_*``).
-    eff : FaultEffects
-        The minute's fault effects (:func:`simulator.faults.fault_effects`): feature
-        locations and scales, concept, corrupted, adversarial and outlier shares.
+    raw : ndarray, shape (N_FEATURES, n)
+        The minute's rows as the pipeline receives them.
+    lab : ndarray, shape (N_LAB, n)
+        Their clean classes and flags (:func:`simulator.sampling.minute_rows`).
+    quarantine : bool
+        Whether ``quarantine_inputs`` is active this minute.
     decay : float
         Accuracy lost to version-bound faults (accuracy points, >= 0).
 
@@ -46,49 +98,74 @@ def model_accuracy(sim, k, eff, decay):
     float
         Accuracy in [0, 1].
     """
-    p, s = sim.p, sim.s
-    loc, scale = eff.loc, eff.scale
-    m = sim.models[k]
-    if m[L.MF_VALID] < 0.5:
+    if sim.models[k, L.MF_VALID] < 0.5:
         return 0.0
-    if m[L.MF_CORRUPT] > p[L.P_POISON_THRESHOLD] or m[L.MF_SCHEMA] != s[L.S_LIVE_SCHEMA]:
-        return p[L.P_POISON_ACC]
-    fb = m[L.MF_IS_FALLBACK] > 0.5
-    shift = 0.0
-    for j in range(L.N_FEATURES):
-        sc = m[L.MF_SCALE + j]
-        shift += abs(loc[j] - m[L.MF_LOC + j]) / sc + abs(np.log(scale[j] / sc))
-    cov = p[L.P_COV_SENS] * shift
-    con = p[L.P_CONCEPT_SENS] * abs(eff.concept - m[L.MF_CONCEPT])
-    cor = p[L.P_CORRUPT_SENS] * eff.corrupt
-    adv_pen = p[L.P_ADV_SENS] * eff.adv
-    out_pen = p[L.P_OUTLIER_PENALTY] * eff.outl
-    if fb:
-        cov *= p[L.P_FB_COV_MULT]
-        con *= p[L.P_FB_CONCEPT_MULT]
-        cor = 0.0
-        adv_pen *= p[L.P_FB_ROBUST]
-        out_pen *= p[L.P_FB_ROBUST]
-    acc = m[L.MF_BASE_ACC] - cov - con - cor - adv_pen - out_pen - decay
+    n = raw.shape[1]
+    migrated = migrated_features(sim)
+    agree = 0
+    for i in range(n):
+        scorer = k
+        if quarantine and lab[LAB_FLAG, i] > 0.5:
+            scorer = L.M_FALLBACK
+        if slot_predicts_one(sim, scorer, raw, i, migrated) == (lab[LAB_CLEAN, i] > 0.5):
+            agree += 1
+    a = agree / n
+    eta = sim.p[L.P_LABEL_NOISE]
+    acc = (1.0 - eta) * a + eta * (1.0 - a) - decay
     return min(1.0, max(0.0, acc))
 
 
 @nb.njit(cache=True)
-def model_is_bad(sim, k):
-    """Return True if model slot ``k`` is poisoned or schema-incompatible (DESIGN 3.6).
+def fit_slot(sim, k, stats):
+    """Fit model slot ``k``'s classifier on the training rows behind ``stats``.
 
-    Poisoned: trained on a corrupted share above ``P_POISON_THRESHOLD``; incompatible: its
-    schema is not the live one. An empty slot is not bad.
+    Writes the LDA weights and intercept (:func:`simulator.classifier.fit_lda`; a failed fit
+    writes the majority-class model and its status to ``MF_FIT_STATUS``) and the moments of
+    the rows, pooled over both classes (``MF_LOC``: mean, ``MF_SCALE``: standard deviation,
+    at least ``TINY``; the baseline's with no rows). Other fields are left as they are.
+
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`); ``models[k]`` is written.
+    k : int
+        Model slot.
+    stats : ndarray, shape (N_TRAIN_STATS,)
+        Sufficient statistics of the training rows (:mod:`simulator.classifier`).
     """
-    p, s = sim.p, sim.s
     m = sim.models[k]
-    return m[L.MF_VALID] > 0.5 and (
-        m[L.MF_CORRUPT] > p[L.P_POISON_THRESHOLD] or m[L.MF_SCHEMA] != s[L.S_LIVE_SCHEMA]
-    )
+    out = np.empty(N_MODEL)
+    m[L.MF_FIT_STATUS] = fit_lda(stats, out)
+    for j in range(L.N_FEATURES):
+        m[L.MF_W + j] = out[j]
+    m[L.MF_B] = out[MD_B]
+    n = stats[ST_COUNT] + stats[STRIDE + ST_COUNT]
+    for j in range(L.N_FEATURES):
+        if n >= 1.0:
+            mean = (stats[ST_SUM + j] + stats[STRIDE + ST_SUM + j]) / n
+            sq = (stats[ST_OUTER + j * L.N_FEATURES + j]
+                  + stats[STRIDE + ST_OUTER + j * L.N_FEATURES + j]) / n
+            m[L.MF_LOC + j] = mean
+            m[L.MF_SCALE + j] = max(np.sqrt(max(sq - mean * mean, 0.0)), L.TINY)
+        else:
+            m[L.MF_LOC + j] = L.BASE_LOC[j]
+            m[L.MF_SCALE + j] = 1.0
 
 
 @nb.njit(cache=True)
-def _slot_effects(sim, eff, decay, latmult, acc):
+def model_is_bad(sim, k):
+    """Return True if model slot ``k`` is schema-incompatible (diagnostic only).
+
+    Its schema is not the live one: it reads a migrated column's sentinel. This decides
+    nothing (a catastrophe follows from outcomes alone, :mod:`simulator.outcomes`); it
+    fills the record's ``R_BAD_MODEL_SHARE``. An empty slot is not bad.
+    """
+    m = sim.models[k]
+    return m[L.MF_VALID] > 0.5 and m[L.MF_SCHEMA] != sim.s[L.S_LIVE_SCHEMA]
+
+
+@nb.njit(cache=True)
+def _slot_effects(sim, eff, raw, lab, decay, latmult, acc):
     """Fill per-slot accuracy decay, latency multiplier and true accuracy; return the leak rate.
 
     Version-bound faults (accuracy decay, latency increase, memory leak, bad deploy) act on
@@ -101,6 +178,8 @@ def _slot_effects(sim, eff, decay, latmult, acc):
         The simulation (:class:`simulator.state.Sim`); reads ``fa``, ``fr``, ``models``.
     eff : FaultEffects
         The minute's fault effects (:func:`simulator.faults.fault_effects`).
+    raw, lab : ndarray
+        The minute's rows and labels (:func:`model_accuracy`).
     decay, latmult, acc : ndarray, shape (N_MODEL_SLOTS,)
         Output: accuracy decay (accuracy points), latency multiplier (>= 1) and true
         accuracy (:func:`model_accuracy`) of each slot.
@@ -132,5 +211,5 @@ def _slot_effects(sim, eff, decay, latmult, acc):
             elif k == L.M_SERVING:
                 leak_rate += fa[i, L.F_MAGNITUDE] * lv
     for k in range(L.N_MODEL_SLOTS):
-        acc[k] = model_accuracy(sim, k, eff, decay[k])
+        acc[k] = model_accuracy(sim, k, raw, lab, eff.quarantine, decay[k])
     return leak_rate

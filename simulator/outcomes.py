@@ -15,9 +15,10 @@ SLO compliance
 Catastrophic failure (DESIGN 3.6 defaults)
     an outcome, never a model's provenance: availability below 50% for >= 5 consecutive
     minutes, or true accuracy below the scenario's hard floor on >= 50% of traffic for
-    >= 15 consecutive minutes. A poisoned or schema-incompatible model is catastrophic
-    only through the accuracy it serves (``R_BAD_MODEL_SHARE`` is recorded for
-    diagnosis, never decides anything). The
+    >= 15 consecutive minutes. A model fit on corrupted rows or of an older schema is
+    catastrophic only through the accuracy it serves (``R_BAD_MODEL_SHARE``, the share
+    served by schema-incompatible models, is recorded for diagnosis, never decides
+    anything). The
     controller's episode ends there; the rest of the horizon is played as an outage, a
     restore and ``no_op`` (:mod:`simulator.playout`) and counts in every episode metric.
 Cost (dollars per minute)

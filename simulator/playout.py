@@ -29,9 +29,8 @@ from __future__ import annotations
 import numba as nb
 
 from simulator import layout as L
+from simulator.model import fit_slot
 from simulator.step import step
-
-_BASE_LOC = L.BASE_LOC
 
 
 @nb.njit(cache=True)
@@ -49,11 +48,8 @@ def restore_last_good(sim):
     models[k, L.MF_VALID] = 1.0
     models[k, L.MF_COST] = 1.0
     models[k, L.MF_VERSION] = 1.0
-    models[k, L.MF_BASE_ACC] = p[L.P_BASE_ACC]
     models[k, L.MF_SCHEMA] = s[L.S_LIVE_SCHEMA]
-    for j in range(L.N_FEATURES):
-        models[k, L.MF_LOC + j] = _BASE_LOC[j]
-        models[k, L.MF_SCALE + j] = 1.0
+    fit_slot(sim, k, s[L.S_INIT_STATS:L.S_INIT_STATS + L.N_TRAIN_STATS])  # v1 refit: itself
     models[L.M_CANDIDATE, L.MF_VALID] = 0.0
     for f in (L.S_FALLBACK_ACTIVE, L.S_FALLBACK_UNTIL, L.S_JOB_ACTIVE, L.S_CANARY_ACTIVE,
               L.S_LEAK, L.S_OOM_UNTIL, L.S_DEPLOY_UNTIL, L.S_RESTART_UNTIL,

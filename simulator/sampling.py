@@ -19,6 +19,7 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
+from simulator.classifier import clean_score, concept_direction, stats_add_rows
 from simulator.rng import STREAM_MINUTE, binomial, normal, seed_stream, uniform
 from simulator.stats import ks_statistic, merge_sorted_blocks, sort_block
 
@@ -30,14 +31,26 @@ _OP_OUTLIER = 2
 _OP_CORRUPT = 3  # + corruption sub-kind code
 
 
+#: Planes of a minute's row labels (``lab[LAB_*, i]``, float64 0.0 / 1.0).
+LAB_CLEAN = 0  # the row's true class without label noise (flipped for an adversarial row)
+LAB_Y = 1  # the label that arrives for it: LAB_CLEAN flipped with probability P_LABEL_NOISE
+LAB_FLAG = 2  # 1: validation flags the row, or it is in an outlier cluster (quarantine drops it)
+N_LAB = 3
+
+
 @nb.njit(cache=True)
-def draw_samples(fa, levels, scale, raw, rs, n, p):
-    """Draw one minute's ``n`` feature rows into ``raw[j, i]``; return the invalid-row count.
+def draw_samples(fa, levels, scale, raw, lab, rs, n, p, concept, adv):
+    """Draw one minute's ``n`` rows into ``raw[j, i]`` and their labels into ``lab``.
 
     Each row's features are standard normals around the baseline, scaled by the active
     covariate shifts, then changed by the minute's active faults in fault order (shifts,
-    gradual mixtures, outlier clusters, corruptions, DESIGN 3.4). The draws depend only on
-    the scenario, the minute's fault ``levels`` and the stream ``rs``, never on actions.
+    gradual mixtures, outlier clusters, corruptions, DESIGN 3.4). The row's true values are
+    those before corruption (an outlier cluster is a real segment: its values are true);
+    its clean class is the concept's (:func:`simulator.classifier.clean_score` at the
+    minute's ``concept``), the opposite for an adversarial row (a share ``adv`` of rows,
+    crafted so that their features say the other class), and its arriving label flips the
+    clean class with probability ``P_LABEL_NOISE``. The draws depend only on the scenario,
+    the minute's fault ``levels`` and the stream ``rs``, never on actions.
 
     Parameters
     ----------
@@ -48,13 +61,22 @@ def draw_samples(fa, levels, scale, raw, rs, n, p):
     scale : ndarray, shape (N_FEATURES,)
         Per-feature scale factor of this minute.
     raw : ndarray, shape (N_FEATURES, >= n)
-        Output: the rows, feature-major.
+        Output: the rows as the pipeline receives them, feature-major (missing values
+        imputed as 0.0, the pipeline's default).
+    lab : ndarray, shape (N_LAB, >= n)
+        Output: per row, the clean class, the arriving label and the quarantine flag
+        (``LAB_*``), as 0.0 / 1.0.
     rs : ndarray of uint64, shape (1,)
-        The minute's random stream, advanced by 4 draws per feature value.
+        The minute's random stream, advanced by 3 draws per feature value and 2 per row.
     n : int
         Rows to draw.
     p : ndarray, shape (N_PARAMS,)
-        Scenario parameters (``P_OUTLIER_Z``, ``P_SCHEMA_SENTINEL``: corrupted values).
+        Scenario parameters (``P_OUTLIER_Z``, ``P_SCHEMA_SENTINEL``: corrupted values;
+        ``P_LABEL_NOISE``, ``P_CURVATURE``, ``P_SUPPORT_Z``: labels).
+    concept : float
+        The minute's concept (shares of flipped labels).
+    adv : float
+        Share of adversarial rows, in [0, 1].
 
     Returns
     -------
@@ -91,24 +113,34 @@ def draw_samples(fa, levels, scale, raw, rs, n, p):
             c = n_act[j]
             act_op[j, c], act_p[j, c], act_v[j, c] = op, pq, vq
             n_act[j] = c + 1
+    w = np.empty(L.N_FEATURES)
+    concept_direction(concept, w)
+    eta, kappa, z0 = p[L.P_LABEL_NOISE], p[L.P_CURVATURE], p[L.P_SUPPORT_Z]
+    xt = np.empty((L.N_FEATURES, 1))
     n_invalid = 0
     for i in range(n):
         row_invalid = False
+        row_flag = False
         for j in range(L.N_FEATURES):
             u_mix = uniform(rs)
             u_cor = uniform(rs)
             x = normal(rs)
             val = _BASE_LOC[j] + x * scale[j]
+            true_val = val
             for c in range(n_act[j]):
                 op = act_op[j, c]
                 if op == _OP_ADD:
                     val += act_v[j, c]
+                    true_val = val
                 elif op == _OP_MIX:  # gradual shift: a growing share comes from the new mean
                     if u_mix < act_p[j, c]:
                         val += act_v[j, c]
+                        true_val = val
                 elif u_cor < act_p[j, c]:
-                    if op == _OP_OUTLIER:
+                    if op == _OP_OUTLIER:  # a real segment far from the baseline
                         val = _BASE_LOC[j] + act_v[j, c]
+                        true_val = val
+                        row_flag = True
                     elif op == _OP_CORRUPT + L.C_MISSING:
                         val = 0.0  # imputed default
                         row_invalid = True
@@ -124,6 +156,15 @@ def draw_samples(fa, levels, scale, raw, rs, n, p):
                     else:  # skew: serving computes the feature differently, silently
                         val = _BASE_LOC[j] + 0.5 * x
             raw[j, i] = val
+            xt[j, 0] = true_val
+        u_adv = uniform(rs)
+        u_noise = uniform(rs)
+        clean = clean_score(xt, 0, w, kappa, z0) > 0.0
+        if u_adv < adv:
+            clean = not clean
+        lab[LAB_CLEAN, i] = 1.0 if clean else 0.0
+        lab[LAB_Y, i] = 1.0 if clean != (u_noise < eta) else 0.0
+        lab[LAB_FLAG, i] = 1.0 if (row_invalid or row_flag) else 0.0
         if row_invalid:
             n_invalid += 1
     return n_invalid
@@ -178,8 +219,9 @@ def sample_cache_rows(p, mib):
     """Return the rows of the sample cache for scenario ``p`` within ``mib`` MiB (0: no cache).
 
     One row per minute (horizon + 1) holds N_FEATURES x (ks_window + 2) x
-    samples_per_minute float64 values (sorted block, raw rows, merged KS window): 23 MiB for
-    a day at 100 samples a minute and a 3-minute window. Above the budget the episode runs
+    samples_per_minute float64 values (sorted block, raw rows, merged KS window) and
+    N_LAB x samples_per_minute labels: 25 MiB for a day at 100 samples a minute and a
+    3-minute window. Above the budget the episode runs
     without the cache (same results; forks draw and merge again).
 
     Parameters
@@ -191,42 +233,65 @@ def sample_cache_rows(p, mib):
     """
     rows = int(p[L.P_HORIZON]) + 1
     width = (p[L.P_KS_WINDOW] + 2.0) * p[L.P_SAMPLES_PER_MIN]
-    nbytes = rows * L.N_FEATURES * width * L.BYTES_PER_FLOAT64
+    per_row = L.N_FEATURES * width + N_LAB * p[L.P_SAMPLES_PER_MIN]
+    nbytes = rows * per_row * L.BYTES_PER_FLOAT64
     return rows if nbytes <= mib * L.BYTES_PER_MIB else 0
 
 
 @nb.njit(cache=True)
 def new_sample_cache(p, mib):
-    """Return an empty sample cache ``(smp, smeta)`` for scenario ``p`` within ``mib`` MiB.
+    """Return an empty sample cache ``(smp, smeta, slab, tst)`` for scenario ``p``.
 
     ``smp`` has shape (rows, N_FEATURES, (ks_window + 2) n), uninitialised; ``smeta``
-    (rows, N_SC) uint64 zeros (no minute cached); rows from :func:`sample_cache_rows`.
-    The layout is documented in :class:`simulator.state.Sim`.
+    (rows, N_SC) uint64 zeros (no minute cached); ``slab`` (rows, N_LAB, n), uninitialised;
+    rows from :func:`sample_cache_rows` within ``mib`` MiB. ``tst`` (horizon + 2,
+    2 N_TRAIN_STATS), zeros, the training statistics' prefix sums, is allocated whatever
+    the budget (0.7 MiB for a day). The layout is documented in
+    :class:`simulator.state.Sim`.
     """
     rows = sample_cache_rows(p, mib)
     n = int(p[L.P_SAMPLES_PER_MIN])
     width = (int(p[L.P_KS_WINDOW]) + 2) * n
-    return np.empty((rows, L.N_FEATURES, width)), np.zeros((rows, N_SC), dtype=np.uint64)
+    tst = np.zeros((int(p[L.P_HORIZON]) + 2, 2 * L.N_TRAIN_STATS))
+    return (np.empty((rows, L.N_FEATURES, width)), np.zeros((rows, N_SC), dtype=np.uint64),
+            np.empty((rows, N_LAB, n)), tst)
 
 
 # ----------------------------------------------------------------------------------------
 # The measurements of one minute
 # ----------------------------------------------------------------------------------------
 @nb.njit(cache=True)
-def _minute_samples(sim, ti, levels, scale):
-    """Put minute ``ti``'s samples into the live window; return its raw rows and invalid count.
+def minute_rows(sim, ti, eff):
+    """Draw minute ``ti``'s rows (or read them from the cache); fill the live window and stats.
 
     The rows come from the sample cache if a fork of the episode has drawn the minute
-    already, else they are drawn (:func:`draw_samples`) and cached. Either way the stream
-    ``rs`` ends where the draws leave it, and ``live[ti % ks_window, j, :n]`` holds the
-    minute's sorted values of feature j.
+    already, else they are drawn (:func:`draw_samples`) and cached. Either way
+    ``live[ti % ks_window, j, :n]`` receives the minute's sorted values of feature j, and
+    the training statistics' prefix sums ``tst[ti + 1]`` (:class:`simulator.state.Sim`)
+    those of minutes 0 .. ti: every row with its arriving label in ``tst[:, :N_STATS]``,
+    the rows validation does not flag in ``tst[:, N_STATS:]``.
+
+    Parameters
+    ----------
+    sim : Sim
+        The simulation (:class:`simulator.state.Sim`); ``live``, ``rs``, ``tst`` and the
+        sample cache are updated.
+    ti : int
+        The minute.
+    eff : FaultEffects
+        The minute's fault effects (levels, scales, concept, adversarial share); none of
+        them depends on actions.
 
     Returns
     -------
     raw : ndarray, shape (N_FEATURES, n)
         The minute's rows, feature-major (a view into the cache when cached).
+    lab : ndarray, shape (N_LAB, n)
+        Their labels and flags (``LAB_*``).
     n_invalid : int
         Rows failing validation.
+    stream : ndarray of uint64, shape (1,)
+        State of the minute's stream after the draws (the measurements continue it).
     """
     p, fa, live, rs, smp, smeta = sim.p, sim.fa, sim.live, sim.rs, sim.smp, sim.smeta
     seed_stream(rs, int(sim.s[L.S_SEED]), ti, STREAM_MINUTE)
@@ -235,23 +300,42 @@ def _minute_samples(sim, ti, levels, scale):
     use_cache = ti < smeta.shape[0]
     if use_cache and smeta[ti, SC_FLAGS] & SC_SAMPLES:
         raw = smp[ti, :, n:2 * n]
+        lab = sim.slab[ti]
         for j in range(L.N_FEATURES):
             live[slot, j, :n] = smp[ti, j, :n]
-        n_invalid = int(smeta[ti, SC_INVALID])
-        rs[0] = smeta[ti, SC_STREAM]
-    else:
-        raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
-        n_invalid = draw_samples(fa, levels, scale, raw, rs, n, sim.p)
+        stream = np.empty(1, np.uint64)
+        stream[0] = smeta[ti, SC_STREAM]
+        return raw, lab, int(smeta[ti, SC_INVALID]), stream
+    raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
+    lab = sim.slab[ti] if use_cache else np.empty((N_LAB, n))
+    n_invalid = draw_samples(fa, eff.levels, eff.scale, raw, lab, rs, n, p, eff.concept,
+                             min(1.0, eff.adv))
+    for j in range(L.N_FEATURES):
+        live[slot, j, :n] = raw[j, :n]
+        sort_block(live[slot, j, :n])
+    _add_minute_stats(sim.tst, ti, raw, lab, n)
+    if use_cache:
         for j in range(L.N_FEATURES):
-            live[slot, j, :n] = raw[j, :n]
-            sort_block(live[slot, j, :n])
-        if use_cache:
-            for j in range(L.N_FEATURES):
-                smp[ti, j, :n] = live[slot, j, :n]
-            smeta[ti, SC_INVALID] = np.uint64(n_invalid)
-            smeta[ti, SC_STREAM] = rs[0]
-            smeta[ti, SC_FLAGS] |= np.uint64(SC_SAMPLES)
-    return raw, n_invalid
+            smp[ti, j, :n] = live[slot, j, :n]
+        smeta[ti, SC_INVALID] = np.uint64(n_invalid)
+        smeta[ti, SC_STREAM] = rs[0]
+        smeta[ti, SC_FLAGS] |= np.uint64(SC_SAMPLES)
+    return raw, lab, n_invalid, rs.copy()
+
+
+@nb.njit(cache=True)
+def _add_minute_stats(tst, ti, raw, lab, n):
+    """Set ``tst[ti + 1]`` to ``tst[ti]`` plus the training statistics of minute ``ti``'s rows."""
+    ns = L.N_TRAIN_STATS
+    tst[ti + 1, :] = tst[ti, :]
+    y = np.empty(n, dtype=np.int64)
+    every = np.ones(n, dtype=np.bool_)
+    unflagged = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        y[i] = int(lab[LAB_Y, i])
+        unflagged[i] = lab[LAB_FLAG, i] < 0.5
+    stats_add_rows(tst[ti + 1, :ns], raw, y, n, every)
+    stats_add_rows(tst[ti + 1, ns:], raw, y, n, unflagged)
 
 
 @nb.njit(cache=True)
@@ -327,10 +411,10 @@ def _ks_max(sim, ti, main):
 
 
 @nb.njit(cache=True)
-def measure(sim, ti, main, levels, scale):
+def measure(sim, ti, main, raw, n_invalid, stream):
     """Write minute ``ti``'s measured observations into its record ``hist[ti]``.
 
-    From the minute's samples (stream (seed, ti), or the sample cache): ``R_RHO`` (share of
+    From the minute's rows (:func:`minute_rows`): ``R_RHO`` (share of
     anomalous rows against slot ``main``'s reference moments), ``R_VALIDATION_FAIL``
     (share failing validation) and ``R_D`` (largest KS statistic against ``main``'s
     reference sample). Then, from the same stream: the minute's correct delayed labels
@@ -345,20 +429,22 @@ def measure(sim, ti, main, levels, scale):
     sim : Sim
         The simulation (:class:`simulator.state.Sim`). ``hist[ti]`` must hold the minute's
         ground truth (traffic, p99 latency, error rate, served accuracy:
-        :func:`simulator.step.serve`); ``live``, ``rs`` and the sample cache are updated.
+        :func:`simulator.step.serve`); ``rs`` and the sample cache are updated.
     ti : int
         The minute.
     main : int
         The model slot serving the bulk of traffic (``M_SERVING`` or ``M_FALLBACK``).
-    levels : ndarray, shape (n_faults,)
-        Fault levels at this minute (:func:`simulator.faults.fault_level`).
-    scale : ndarray, shape (N_FEATURES,)
-        Per-feature scale factor of this minute.
+    raw : ndarray, shape (N_FEATURES, n)
+        The minute's rows (:func:`minute_rows`).
+    n_invalid : int
+        Rows failing validation.
+    stream : ndarray of uint64, shape (1,)
+        State of the minute's stream after the rows were drawn; the draws below continue it.
     """
     p, hist, rs = sim.p, sim.hist, sim.rs
     rec = hist[ti]
     n = int(p[L.P_SAMPLES_PER_MIN])
-    raw, n_invalid = _minute_samples(sim, ti, levels, scale)
+    rs[0] = stream[0]
     rec[L.R_RHO] = _anomalous_rows(sim, ti, main, raw) / n
     rec[L.R_VALIDATION_FAIL] = n_invalid / n
     rec[L.R_D] = _ks_max(sim, ti, main)

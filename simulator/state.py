@@ -4,9 +4,9 @@ Every kernel of the simulator (:mod:`simulator.step` and its parts,
 :mod:`simulator.assess_kernel`) takes a :class:`Sim`; Numba compiles the ``NamedTuple`` to
 a struct of its arrays, and interpreted code (a kernel's ``py_func``) uses it as it is.
 Three of its arrays describe the scenario and are never written by the kernels (``p``,
-``fa``, ``ac``); two hold the episode's sample cache, shared by the forks of the episode
-(``smp``, ``smeta``); the other seven are the episode's mutable state, copied by a fork
-(:func:`fork_sim`). All arrays are float64 unless stated.
+``fa``, ``ac``); four hold the episode's sample cache, shared by the forks of the episode
+(``smp``, ``smeta``, ``slab``, ``tst``); the other seven are the episode's mutable state,
+copied by a fork (:func:`fork_sim`). All arrays are float64 unless stated.
 """
 
 from __future__ import annotations
@@ -65,6 +65,14 @@ class Sim(NamedTuple):
         Sample cache, per minute: flags (``SC_*``), invalid rows, stream state after the
         draws, and the KS statistic (float64 bits) and anomalous-row count against each
         initial reference sample (:mod:`simulator.sampling`). Shared like ``smp``.
+    slab : ndarray, shape (rows, N_LAB, n)
+        Sample cache, per minute and row: the clean class, the arriving label and the
+        quarantine flag (``simulator.sampling.LAB_*``). Shared like ``smp``.
+    tst : ndarray, shape (horizon + 2, 2 N_TRAIN_STATS)
+        Prefix sums of the rows' training statistics (:mod:`simulator.classifier`):
+        ``tst[t]`` covers minutes 0 .. t - 1, every row in the first ``N_TRAIN_STATS``
+        columns, the rows validation does not flag in the others. Allocated whatever the
+        cache budget; shared like ``smp`` (its rows depend on (seed, minute) only).
     """
 
     p: np.ndarray
@@ -79,6 +87,8 @@ class Sim(NamedTuple):
     rs: np.ndarray
     smp: np.ndarray
     smeta: np.ndarray
+    slab: np.ndarray
+    tst: np.ndarray
 
 
 def new_sim(compiled: CompiledScenario, sample_cache_mib: float = SAMPLE_CACHE_MIB) -> Sim:
@@ -104,7 +114,7 @@ def new_sim(compiled: CompiledScenario, sample_cache_mib: float = SAMPLE_CACHE_M
     m = int(p[L.P_REF_SIZE])
     n = int(p[L.P_SAMPLES_PER_MIN])
     horizon = int(p[L.P_HORIZON])
-    smp, smeta = new_sample_cache(p, float(sample_cache_mib))
+    smp, smeta, slab, tst = new_sample_cache(p, float(sample_cache_mib))
     return Sim(
         p=p,
         fa=fa,
@@ -118,6 +128,8 @@ def new_sim(compiled: CompiledScenario, sample_cache_mib: float = SAMPLE_CACHE_M
         rs=np.zeros(1, dtype=np.uint64),
         smp=smp,
         smeta=smeta,
+        slab=slab,
+        tst=tst,
     )
 
 
@@ -126,12 +138,13 @@ def fork_sim(sim):
     """Return a fork of ``sim``: copies of its mutable arrays, the others shared.
 
     ``fr``, ``s``, ``models``, ``refs``, ``hist``, ``live`` and ``rs`` are copied; the
-    scenario arrays (``p``, ``fa``, ``ac``) and the sample cache (``smp``, ``smeta``) are
+    scenario arrays (``p``, ``fa``, ``ac``) and the sample cache (``smp``, ``smeta``,
+    ``slab``, ``tst``) are
     the same arrays as ``sim``'s.
     """
     return Sim(sim.p, sim.fa, sim.ac, sim.fr.copy(), sim.s.copy(), sim.models.copy(),
                sim.refs.copy(), sim.hist.copy(), sim.live.copy(), sim.rs.copy(), sim.smp,
-               sim.smeta)
+               sim.smeta, sim.slab, sim.tst)
 
 
 @nb.njit(cache=True)

@@ -7,8 +7,9 @@ all call it. A minute is a composition of phases, each in the module of its conc
 
 1. fault onsets (:func:`simulator.faults._fault_onsets`) and the action
    (:func:`simulator.deploy.apply_action`), then an escalated engineer's fix if due;
-2. the fault effects of the minute (:func:`simulator.faults.fault_effects`);
-3. retrain, canary and fallback progress and the served models' accuracy
+2. the fault effects of the minute (:func:`simulator.faults.fault_effects`) and its rows
+   (:func:`simulator.sampling.minute_rows`: features, labels, training statistics);
+3. retrain, canary and fallback progress and the served models' accuracy on those rows
    (:func:`simulator.deploy.advance_deployments`, :mod:`simulator.model`);
 4. traffic, capacity, latency, errors and the ground truth of the record (:func:`serve`);
 5. the measurements a controller observes (:func:`simulator.sampling.measure`), skipped
@@ -26,31 +27,83 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
+from simulator.classifier import clean_score, concept_direction, stats_add_rows
 from simulator.deploy import advance_deployments, apply_action, paged_fix
 from simulator.faults import _fault_onsets, fault_effects
-from simulator.model import model_is_bad
+from simulator.model import fit_slot, model_is_bad
 from simulator.outcomes import accrue_costs, record_cause, update_catastrophe, update_slos
 from simulator.rng import (
+    STREAM_INIT_TRAIN,
     STREAM_RETRAIN,
     STREAM_TRAFFIC,
     STREAM_WARMUP,
     normal,
     poisson,
     seed_stream,
+    uniform,
 )
-from simulator.sampling import draw_reference, measure
+from simulator.sampling import draw_reference, measure, minute_rows
 from simulator.stats import sort_block
 
 _BASE_LOC = np.array(L.BASE_LOC)  # fault-free feature means
+#: The initial models, in the order of their labellings in _initial_training_set.
+_INITIAL_SLOTS = (L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK)
+_N_INITIAL = len(_INITIAL_SLOTS)
+
+
+@nb.njit(cache=True)
+def _initial_training_set(sim, seed):
+    """Draw the initial models' training rows; return their statistics per labelling.
+
+    ``P_TRAIN_WINDOW`` x ``P_SAMPLES_PER_MIN`` fault-free rows (the training window before
+    the episode), from the stream (seed, 0, ``STREAM_INIT_TRAIN``): per row, N_FEATURES
+    standard normals around the baseline and one uniform that flips its label with
+    probability ``P_LABEL_NOISE``. The same rows are labelled by the current concept (0),
+    the previous version's (``P_PREV_CONCEPT``) and the fallback's (``P_FB_CONCEPT``).
+
+    Returns
+    -------
+    ndarray, shape (3, N_TRAIN_STATS)
+        Sufficient statistics of the rows under the three labellings, in that order.
+    """
+    p, rs = sim.p, sim.rs
+    seed_stream(rs, seed, 0, STREAM_INIT_TRAIN)
+    n = int(p[L.P_SAMPLES_PER_MIN])
+    eta, kappa, z0 = p[L.P_LABEL_NOISE], p[L.P_CURVATURE], p[L.P_SUPPORT_Z]
+    concepts = np.array([0.0, p[L.P_PREV_CONCEPT], p[L.P_FB_CONCEPT]])
+    dirs = np.empty((_N_INITIAL, L.N_FEATURES))
+    for c in range(_N_INITIAL):
+        concept_direction(concepts[c], dirs[c])
+    out = np.zeros((_N_INITIAL, L.N_TRAIN_STATS))
+    x = np.empty((L.N_FEATURES, n))
+    y = np.empty((_N_INITIAL, n), dtype=np.int64)
+    every = np.ones(n, dtype=np.bool_)
+    for _ in range(int(p[L.P_TRAIN_WINDOW])):
+        for i in range(n):
+            for j in range(L.N_FEATURES):
+                x[j, i] = _BASE_LOC[j] + normal(rs)
+            flip = uniform(rs) < eta
+            for c in range(_N_INITIAL):
+                clean = clean_score(x, i, dirs[c], kappa, z0) > 0.0
+                y[c, i] = 1 if clean != flip else 0
+        for c in range(_N_INITIAL):
+            stats_add_rows(out[c], x, y[c], n, every)
+    return out
 
 
 @nb.njit(cache=True)
 def init_state(sim, seed):
     """Reset the episode: serving v1, previous v0, fallback; baseline references.
 
-    The live-sample window is pre-filled with fault-free samples of the minutes before the
-    episode, so that the KS statistic uses a full window from minute 0. ``hist`` and the
-    sample cache are left as they are (a new episode needs them zeroed / fresh).
+    The three models are LDA classifiers fit on the initial training set
+    (:func:`_initial_training_set`): v1 on its current labels, v0 on the labels of the
+    concept it was trained on (``P_PREV_CONCEPT``), the fallback on its own older concept
+    (``P_FB_CONCEPT``), reading an input beyond +- ``P_FB_GUARD_Z`` training standard
+    deviations as its training mean. The live-sample window is pre-filled with fault-free
+    samples of the minutes before the episode, so that the KS statistic uses a full window
+    from minute 0.
+    ``hist`` and the sample cache are left as they are (a new episode needs them zeroed /
+    fresh).
 
     Parameters
     ----------
@@ -69,22 +122,22 @@ def init_state(sim, seed):
     s[L.S_NEXT_VERSION] = 2.0
     s[L.S_ESCALATE_AT] = -1.0
     s[L.S_CAT_MINUTE] = -1.0
-    for k in (L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK):
+    init = _initial_training_set(sim, seed)
+    s[L.S_INIT_STATS:L.S_INIT_STATS + L.N_TRAIN_STATS] = init[0]
+    for c, k in enumerate(_INITIAL_SLOTS):
         models[k, L.MF_VALID] = 1.0
         models[k, L.MF_COST] = 1.0
-        for j in range(L.N_FEATURES):
-            models[k, L.MF_LOC + j] = _BASE_LOC[j]
-            models[k, L.MF_SCALE + j] = 1.0
+        fit_slot(sim, k, init[c])
     models[L.M_SERVING, L.MF_VERSION] = 1.0
-    models[L.M_SERVING, L.MF_BASE_ACC] = p[L.P_BASE_ACC]
     models[L.M_PREVIOUS, L.MF_VERSION] = 0.0
-    models[L.M_PREVIOUS, L.MF_BASE_ACC] = p[L.P_PREV_ACC]
+    models[L.M_PREVIOUS, L.MF_CONCEPT] = p[L.P_PREV_CONCEPT]
     models[L.M_FALLBACK, L.MF_VERSION] = -1.0
-    models[L.M_FALLBACK, L.MF_BASE_ACC] = p[L.P_FALLBACK_ACC]
+    models[L.M_FALLBACK, L.MF_CONCEPT] = p[L.P_FB_CONCEPT]
     models[L.M_FALLBACK, L.MF_IS_FALLBACK] = 1.0
+    models[L.M_FALLBACK, L.MF_GUARD] = p[L.P_FB_GUARD_Z]
     models[L.M_FALLBACK, L.MF_COST] = p[L.P_FB_COST]
     seed_stream(rs, seed, 0, STREAM_RETRAIN)
-    for i, k in enumerate((L.M_SERVING, L.M_PREVIOUS, L.M_FALLBACK)):
+    for i, k in enumerate(_INITIAL_SLOTS):
         draw_reference(sim, k)
         models[k, L.MF_REF_ID] = i  # the sample cache keeps KS statistics per initial id
     seed_stream(rs, seed, 0, STREAM_WARMUP)
@@ -245,11 +298,12 @@ def step(sim, action, eng_min):
     rec[L.R_APPLIED] = applied
     rec[L.R_CONFLICT] = 1.0 - applied
 
-    # 2. Fault effects this minute.
+    # 2. Fault effects this minute, and its rows (drawn, or read from the sample cache).
     eff = fault_effects(sim, t)
+    raw, lab, n_invalid, stream = minute_rows(sim, ti, eff)
 
-    # 3. Retrain, canary and fallback progress; the slots' accuracy.
-    latmult, acc, leak_rate = advance_deployments(sim, t, eff)
+    # 3. Retrain, canary and fallback progress; the slots' accuracy on the minute's rows.
+    latmult, acc, leak_rate = advance_deployments(sim, t, eff, raw, lab)
     fb = s[L.S_FALLBACK_ACTIVE] > 0.5
     canary = s[L.S_CANARY_ACTIVE] > 0.5
 
@@ -260,7 +314,7 @@ def step(sim, action, eng_min):
     # (``S_OPEN_LOOP``): no outcome of the minute (SLOs, catastrophes, dollars) and no later
     # state depends on them.
     if s[L.S_OPEN_LOOP] < 0.5:
-        measure(sim, ti, L.M_FALLBACK if fb else L.M_SERVING, eff.levels, eff.scale)
+        measure(sim, ti, L.M_FALLBACK if fb else L.M_SERVING, raw, n_invalid, stream)
 
     # 6. Outcomes of the minute.
     update_slos(rec, s, p)

@@ -393,8 +393,11 @@ def _parity_cases():
         "predict_rows": [lambda: (model.copy(), X.copy(), n, np.zeros(n, dtype=bool))],
         "count_correct": [lambda: (model.copy(), X.copy(), y.copy(), n, mask.copy())],
         "concept_direction": [lambda c=c: (c, np.zeros(D)) for c in (0.0, 0.3, -2.0, 7.5)],
-        "label_rows": [lambda c=c: (X.copy(), n, c, u.copy(), 0.2, np.zeros(n, dtype=np.int64))
-                       for c in (0.0, 1.1, math.pi)],
+        "label_rows": [lambda c=c, k=k: (X.copy(), n, c, u.copy(), 0.2,
+                                         np.zeros(n, dtype=np.int64), k, 1.5)
+                       for c in (0.0, 0.35, 1.0) for k in (0.0, 0.5)],
+        "clean_score": [lambda i=i, k=k: (X.copy(), i, np.array(CL.W_B), k, 1.0)
+                        for i in (0, 3, n - 1) for k in (0.0, 2.0)],
     }
 
 
@@ -435,19 +438,47 @@ def test_label_noise_share():
 
 
 def test_concept_rotates_the_labelling_direction():
-    """Label by W_A at c = 0, W_B at c = pi/2, -W_A at c = pi; a zero score gives class 0."""
+    """Label by W_A at c = 0, W_B at c = 1/2, -W_A at c = 1; a zero score gives class 0."""
     wa, wb = np.array(CL.W_A), np.array(CL.W_B)
     assert wa @ wb == 0.0 and wa @ wa == 1.0 and wb @ wb == 1.0 and np.all(wa * wb != 0)
     rng = np.random.default_rng(29)
     n = 20_000
     X, u = gaussian_rows(rng, n), np.ones(n)
-    for c, w in ((0.0, wa), (math.pi / 2, wb), (math.pi, -wa)):
+    for c, w in ((0.0, wa), (0.5, wb), (1.0, -wa)):
         score = w @ (X - BASE[:, None])
         clear = np.abs(score) > 1e-12
         np.testing.assert_array_equal(labels(X, c, u, 0.0)[clear], (score > 0)[clear])
     on_b = BASE[:, None] + wb[:, None] * np.array([[1.0, -1.0]])
     np.testing.assert_array_equal(labels(on_b, 0.0, np.ones(2), 0.0), [0, 0])
-    np.testing.assert_array_equal(labels(on_b, math.pi / 2, np.ones(2), 0.0), [1, 0])
+    np.testing.assert_array_equal(labels(on_b, 0.5, np.ones(2), 0.0), [1, 0])
+
+
+def test_concept_is_the_share_of_flipped_clean_labels():
+    """A concept change c flips the clean label of a share c of isotropic rows (c <= 1)."""
+    rng = np.random.default_rng(41)
+    n = 200_000
+    X, u = gaussian_rows(rng, n), np.ones(n)
+    for c in (0.05, 0.2, 0.4):
+        flipped = (labels(X, c, u, 0.0) != labels(X, 0.0, u, 0.0)).mean()
+        assert abs(flipped - c) <= 4 * math.sqrt(c * (1 - c) / n)
+
+
+def test_curvature_bends_the_concept_beyond_its_support_only():
+    """clean_score = w . z - kappa sum max(0, |z| - z0)^2: golden values, and no bend inside."""
+    w = np.array(CL.W_A)
+    x = (BASE + np.array([0.5, -1.0, 1.2, 0.0]))[:, None]
+    assert CL.clean_score(x, 0, w, 3.0, 1.5) == pytest.approx(0.5 * 0.7)  # all inside z0
+    far = (BASE + np.array([3.0, 0.0, -2.5, 0.0]))[:, None]
+    assert CL.clean_score(far, 0, w, 0.0, 1.5) == pytest.approx(0.25)
+    assert CL.clean_score(far, 0, w, 0.4, 1.5) == pytest.approx(0.25 - 0.4 * (1.5**2 + 1.0**2))
+    rng = np.random.default_rng(43)
+    n = 50_000
+    X, u = gaussian_rows(rng, n), np.ones(n)
+    y = np.zeros(n, dtype=np.int64)
+    CL.label_rows(X, n, 0.0, u, 0.0, y, 0.5, 1.5)
+    inside = (np.abs(X - BASE[:, None]) <= 1.5).all(axis=0)
+    np.testing.assert_array_equal(y[inside], labels(X, 0.0, u, 0.0)[inside])
+    assert (y[~inside] != labels(X, 0.0, u, 0.0)[~inside]).mean() > 0.03
 
 
 # =========================================================================== accuracy
@@ -500,7 +531,7 @@ def test_analytic_accuracy_closed_forms():
     """Zero-mean scores: Sheppard's 1/2 + arcsin(r)/pi; w = 0: the constant class."""
     eta = 0.1
     for angle in (0.0, 0.5, 1.3, math.pi / 2, 2.5):
-        w = 3.0 * rotate(np.array(CL.W_A), 0.2 + angle)  # concept 0.2 rotated by `angle`
+        w = 3.0 * rotate(np.array(CL.W_A), math.pi * 0.2 + angle)  # concept 0.2, then `angle`
         b = -w @ BASE
         agree = 0.5 + math.asin(math.cos(angle)) / math.pi
         expected = (1 - eta) * agree + eta * (1 - agree)

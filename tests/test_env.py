@@ -119,19 +119,25 @@ def _with(data: dict, **sections) -> dict:
     return out
 
 
-def _first_poisoned_minute(data: dict) -> int:
-    """First minute at which a retrain's labelled window holds a poisoning share of bad rows.
+#: A retrain at this minute of _missing_feature_dict fits on minutes [15, 45): every row
+#: of its window lacks the feature.
+DEGENERATE_RETRAIN_AT = 65
 
-    The window of a retrain at ``t`` is minutes [t - delay - W, t - delay); with one sudden
-    corruption of share ``mag`` from ``onset``, its corrupted share is
-    (t - delay - onset) * mag / W, which must exceed the poison threshold.
+
+def _missing_feature_dict(share: float = 1.0) -> dict:
+    """Return the missing-values incident, ``share`` of one feature missing in [10, 130).
+
+    Training windows of 30 minutes. At share 1 the feature arrives as the imputed 0.0 in
+    every row, so a retrain whose window lies inside the incident sees a constant feature:
+    LDA's covariance is singular and the fit falls back to the majority class (accuracy
+    about one half), a degenerate model the fitted rows produce, not a flag.
     """
-    p = compile_scenario(parse_scenario(data)).params
+    data = copy.deepcopy(_scenario_dict("feature_corruption"))
     fault = data["faults"][0]
-    delay, w = int(p[L.P_LABEL_DELAY]), int(p[L.P_TRAIN_WINDOW])
-    minutes_needed = math.floor(p[L.P_POISON_THRESHOLD] * w / fault["magnitude"]) + 1
-    assert minutes_needed <= w, "this corruption can never poison a retrain"
-    return fault["onset"] + delay + minutes_needed
+    assert fault["variant"] == "missing_values"
+    fault.update(magnitude=share, onset=10, duration=120)
+    data.setdefault("deployment", {})["train_window"] = 30
+    return data
 
 
 def _play_retrain(data: dict, deployment: str, retrain_at: int, seed: int = 0):
@@ -289,8 +295,7 @@ def test_step_after_truncation_raises_runtime_error():
 
 def test_step_after_termination_raises_runtime_error():
     """Stepping after a catastrophe (terminated) raises RuntimeError."""
-    data = _scenario_dict("feature_corruption")
-    env, step, _ = _play_retrain(data, "direct", _first_poisoned_minute(data) + 5)
+    env, step, _ = _play_retrain(_missing_feature_dict(), "direct", DEGENERATE_RETRAIN_AT)
     assert step[2] and not step[3]
     with pytest.raises(RuntimeError, match="call reset"):
         env.step(0)
@@ -366,39 +371,38 @@ def test_full_observation_matches_documented_table():
 
 
 # =========================================================================== mechanisms
-def test_retrain_on_corrupted_data_direct_deploy_is_catastrophic():
-    """A retrain on corrupted data, deployed directly, serves a poisoned model: catastrophe.
+def test_retrain_on_a_window_without_the_feature_direct_deploy_is_catastrophic():
+    """A retrain whose rows all lack a feature fits a degenerate model: catastrophe.
 
-    Not by definition: its accuracy stays below the floor on all traffic for
-    ``accuracy_minutes`` consecutive minutes (DESIGN 3.6).
+    Not by definition: the majority-class model it fits serves accuracy below the floor on
+    all traffic for ``accuracy_minutes`` consecutive minutes (DESIGN 3.6).
     """
-    data = _scenario_dict("feature_corruption")
+    data = _missing_feature_dict()
     p = compile_scenario(parse_scenario(data)).params
-    retrain_at = _first_poisoned_minute(data) + 5
-    env, step, job_corrupt = _play_retrain(data, "direct", retrain_at)
-    assert job_corrupt > p[L.P_POISON_THRESHOLD]  # the mechanism: a poisoned training window
+    env, step, job_corrupt = _play_retrain(data, "direct", DEGENERATE_RETRAIN_AT)
+    assert job_corrupt == pytest.approx(1.0)  # every row of the window was corrupted
     obs, reward, terminated, truncated, info = step
     assert terminated and not truncated
     assert info["catastrophe_kind"] == "accuracy_floor" and info["catastrophic"]
-    # promoted at retrain_at + retrain minutes; the 15th minute below the floor fails
-    promoted = retrain_at + int(p[L.P_RETRAIN_MIN])
-    assert info["minute"] == promoted + int(p[L.P_CAT_ACC_MIN]) - 1
-    assert env.truth["bad_model_share"] == 1.0
-    acc = env.sim.hist[promoted: info["minute"] + 1, L.R_ACC_PRIMARY]
+    promoted = DEGENERATE_RETRAIN_AT + int(p[L.P_RETRAIN_MIN])
+    assert info["minute"] >= promoted + int(p[L.P_CAT_ACC_MIN]) - 1
+    serving = env.sim.models[L.M_SERVING]
+    assert serving[L.MF_FIT_STATUS] == 4  # classifier.FIT_NOT_PD: the majority class
+    assert not serving[L.MF_W:L.MF_W + L.N_FEATURES].any()
+    acc = env.sim.hist[info["minute"] - int(p[L.P_CAT_ACC_MIN]) + 1: info["minute"] + 1,
+                       L.R_ACC_PRIMARY]
     assert (acc < p[L.P_ACC_FLOOR]).all()
     assert env.sim.s[L.S_N_PROMOTIONS] == 1
 
 
-def test_retrain_before_poisoning_is_harmless():
-    """The same retrain earlier, on a window with too few corrupted rows, is no catastrophe."""
-    data = _scenario_dict("feature_corruption")
-    p = compile_scenario(parse_scenario(data)).params
-    retrain_at = _first_poisoned_minute(data) - 2
-    env, step, job_corrupt = _play_retrain(data, "direct", retrain_at)
-    assert job_corrupt <= p[L.P_POISON_THRESHOLD]
+def test_retrain_before_the_incident_reaches_its_window_is_harmless():
+    """The same retrain earlier, on a window of intact rows, is no catastrophe."""
+    data = _missing_feature_dict()
+    env, step, _ = _play_retrain(data, "direct", 25)  # window [-25, 5): before the onset
     assert step[3] and not step[2]
     assert step[4]["catastrophe_kind"] == "none"
     assert env.sim.s[L.S_N_PROMOTIONS] == 1
+    assert env.sim.models[L.M_SERVING, L.MF_FIT_STATUS] == 0
 
 
 def test_no_op_throughout_has_no_catastrophe():
@@ -408,41 +412,40 @@ def test_no_op_throughout_has_no_catastrophe():
         env, step, _ = _noop_episode(variant)
         assert step[3] and not step[2]
         assert step[4]["catastrophe_kind"] == "none"
-        assert env.sim.hist[: env.sim.t, L.R_BAD_MODEL_SHARE].max() == 0.0
+        assert env.sim.hist[: env.sim.t, L.R_BAD_MODEL_SHARE].max() == 0.0  # one schema
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_canary_that_sees_labels_aborts_the_poisoned_model(seed):
-    """With labels arriving inside the canary, the judge aborts the poisoned candidate."""
-    data = _with(_scenario_dict("feature_corruption"), deployment={"canary_minutes": 60})
+def test_canary_that_sees_labels_aborts_the_degenerate_model(seed):
+    """With labels arriving inside the canary, the judge aborts the degenerate candidate."""
+    data = _missing_feature_dict()
+    data["deployment"]["canary_minutes"] = 60
     p = compile_scenario(parse_scenario(data)).params
     assert p[L.P_LABEL_DELAY] < p[L.P_CANARY_MIN]  # the judge gets candidate labels
-    retrain_at = _first_poisoned_minute(data) + 5
-    env, step, job_corrupt = _play_retrain(data, "canary", retrain_at, seed=seed)
-    assert job_corrupt > p[L.P_POISON_THRESHOLD]
+    env, step, _ = _play_retrain(data, "canary", DEGENERATE_RETRAIN_AT, seed=seed)
     assert step[3] and not step[2]  # ran to the horizon
     assert step[4]["catastrophe_kind"] == "none"
     s = env.sim.s
     assert s[L.S_N_CANARY_ABORTS] >= 1 and s[L.S_N_PROMOTIONS] == 0
     # the harm stayed inside canary traffic
-    bad = env.sim.hist[: env.sim.t, L.R_BAD_MODEL_SHARE]
-    assert bad.max() == pytest.approx(p[L.P_CANARY_SHARE])
-    assert np.count_nonzero(bad) == int(p[L.P_CANARY_MIN])
+    share = env.sim.hist[: env.sim.t, L.R_CANARY_SHARE]
+    assert share.max() == pytest.approx(p[L.P_CANARY_SHARE])
+    assert np.count_nonzero(share) == int(p[L.P_CANARY_MIN])
 
 
-def test_canary_blind_to_labels_promotes_the_poisoned_model():
+def test_canary_blind_to_labels_promotes_the_degenerate_model():
     """With label delay > canary duration the judge cannot see accuracy and promotes it."""
-    base = _scenario_dict("feature_corruption")
-    canary_min = compile_scenario(parse_scenario(base)).params[L.P_CANARY_MIN]
-    data = _with(base, monitoring={"label_delay": int(canary_min) + 10})
+    data = _missing_feature_dict()
+    canary_min = compile_scenario(parse_scenario(data)).params[L.P_CANARY_MIN]
+    data["monitoring"] = {"label_delay": int(canary_min) + 10}
+    retrain_at = DEGENERATE_RETRAIN_AT + int(canary_min) + 10 - 20  # the same window
     p = compile_scenario(parse_scenario(data)).params
     assert p[L.P_LABEL_DELAY] > p[L.P_CANARY_MIN]
-    retrain_at = _first_poisoned_minute(data) + 5
     env, step, job_corrupt = _play_retrain(data, "canary", retrain_at)
-    assert job_corrupt > p[L.P_POISON_THRESHOLD]
+    assert job_corrupt == pytest.approx(1.0)
     assert step[2] and step[4]["catastrophe_kind"] == "accuracy_floor"
     promoted = retrain_at + int(p[L.P_RETRAIN_MIN] + p[L.P_CANARY_MIN])
-    assert step[4]["minute"] == promoted + int(p[L.P_CAT_ACC_MIN]) - 1
+    assert step[4]["minute"] >= promoted + int(p[L.P_CAT_ACC_MIN]) - 1
     assert env.sim.s[L.S_N_CANARY_ABORTS] == 0 and env.sim.s[L.S_N_PROMOTIONS] == 1
 
 

@@ -30,7 +30,7 @@ from simulator.env import SelfHealEnv
 from simulator.observed import measured_sla, measured_slo_ok, observed_outcome, pre_action_sla
 from simulator.scenarios import load_scenarios
 
-SC = load_scenarios("paper43", select="corruption_missing_logging")[0]
+SC = load_scenarios("paper43", select="corruption_unit_change_supplier")[0]
 SEED = 3
 
 

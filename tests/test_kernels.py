@@ -216,6 +216,7 @@ def _copies(sim: Simulation) -> tuple[Simulation, Simulation]:
     for c in (a, b):
         c.p, c.fa, c.ac = c.p.copy(), c.fa.copy(), c.ac.copy()
         c.smp, c.smeta = c.smp.copy(), c.smeta.copy()  # forks share it; copies must not
+        c.slab, c.tst = c.slab.copy(), c.tst.copy()
     return a, b
 
 
@@ -269,17 +270,18 @@ COVERED = {
     "simulator.stats": {"ks_statistic", "merge_sorted_blocks", "_merge2", "sort_block",
                         "mann_whitney_less"},
     "simulator.faults": {"fault_level", "_fault_onsets", "fault_effects"},
-    "simulator.model": {"model_accuracy", "model_is_bad", "_slot_effects"},
+    "simulator.model": {"model_accuracy", "model_is_bad", "_slot_effects",
+                        "migrated_features", "slot_predicts_one", "fit_slot"},
     "simulator.sampling": {"draw_samples", "draw_reference", "sample_cache_rows",
-                           "new_sample_cache", "_minute_samples", "_anomalous_rows", "_ks_max",
-                           "measure"},
+                           "new_sample_cache", "minute_rows", "_add_minute_stats",
+                           "_anomalous_rows", "_ks_max", "measure"},
     "simulator.deploy": {"_promote", "_deploy", "_capture_training_window", "apply_action",
                          "_finish_retrain", "_judge_canary", "advance_deployments",
                          "paged_fix"},  # paged_fix: tests/test_escalation.py
     # simulator.observed: tests/test_information_boundary.py::test_observed_outcome_golden
     "simulator.observed": {"measured_sla", "measured_slo_ok", "pre_action_sla",
                            "observed_outcome"},
-    "simulator.step": {"init_state", "serve", "step"},
+    "simulator.step": {"_initial_training_set", "init_state", "serve", "step"},
     "simulator.state": {"fork_sim", "copy_sim_into"},
     "simulator.outcomes": {"sla_score", "update_slos", "update_catastrophe", "accrue_costs",
                            "record_cause"},
@@ -673,25 +675,50 @@ def test_update_catastrophe_golden():
 
 
 # =========================================================================== kernel parity
-@settings(max_examples=100, deadline=None)
+def _rows(rec: Sim, t: float | None = None):
+    """Return minute ``t``'s rows of a copy of ``rec``: (raw, lab, n_invalid, stream)."""
+    work = _own_rec(rec)
+    t = float(work.s[L.S_T]) if t is None else t
+    eff = FT.fault_effects(work, t)
+    raw, lab, n_invalid, stream = SA.minute_rows(work, int(t), eff)
+    return raw.copy(), lab.copy(), n_invalid, stream
+
+
+@settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.floats(-3, 5), min_size=4, max_size=4),
-    st.lists(st.floats(0.2, 4), min_size=4, max_size=4),
-    st.floats(0, 1),
-    st.floats(0, 1),
-    st.floats(0, 1),
-    st.floats(0, 1),
+    st.floats(-3, 3),
+    st.integers(0, L.N_FEATURES - 1),
+    st.booleans(),
     st.floats(0, 0.5),
     st.integers(0, L.N_MODEL_SLOTS - 1),
+    st.booleans(),
 )
-def test_model_accuracy_and_is_bad_match_py_func(loc, scale, concept, corrupt, adv, outl, decay, k):
-    """model_accuracy and model_is_bad equal their py_funcs on any slot and inputs."""
+def test_model_accuracy_and_is_bad_match_py_func(shift, feature, quarantine, decay, k, old):
+    """model_accuracy, slot_predicts_one and model_is_bad equal their py_funcs on any slot."""
     sim = _sim_at(30, deploy_canary=True)
-    eff = _effects(sim, loc=np.array(loc), scale=np.array(scale), concept=concept,
-                   corrupt=corrupt, adv=adv, outl=outl)
-    args = (sim.arrays, k, eff, decay)
+    raw, lab, _, _ = _rows(sim.arrays)
+    raw[feature] += shift
+    rec = _own(sim)
+    if old:  # an older schema: the slot reads the migrated columns' sentinel
+        rec.models[k, L.MF_SCHEMA] = rec.s[L.S_LIVE_SCHEMA] - 1.0
+    args = (rec, k, raw, lab, quarantine, decay)
     assert MD.model_accuracy(*args) == MD.model_accuracy.py_func(*args)
-    assert MD.model_is_bad(sim.arrays, k) == MD.model_is_bad.py_func(sim.arrays, k)
+    mig = MD.migrated_features(rec)
+    for i in range(0, raw.shape[1], 7):
+        assert MD.slot_predicts_one(rec, k, raw, i, mig) == MD.slot_predicts_one.py_func(
+            rec, k, raw, i, mig)
+    assert MD.model_is_bad(rec, k) == MD.model_is_bad.py_func(rec, k)
+    if old:
+        assert MD.model_is_bad(rec, k) == (rec.models[k, L.MF_VALID] > 0.5)
+
+
+@pytest.mark.parametrize("minutes", [1, 30])
+def test_migrated_features_and_fit_slot_match_py_func(minutes):
+    """migrated_features and fit_slot equal their py_funcs."""
+    sim = _sim_at(minutes)
+    _parity(MD.migrated_features, lambda: (_own(sim),))
+    stats = sim.s[L.S_INIT_STATS:L.S_INIT_STATS + L.N_TRAIN_STATS].copy()
+    _parity(MD.fit_slot, lambda: (_own(sim), L.M_CANDIDATE, stats.copy()))
 
 
 def _effects(sim: Simulation, **fields) -> FT.FaultEffects:
@@ -822,10 +849,11 @@ def test_slot_effects_match_py_func(minutes):
     sim = _sim_at(minutes)
     eff = _effects(sim, loc=np.array(L.BASE_LOC) + 0.5, scale=np.ones(L.N_FEATURES),
                    concept=0.1, corrupt=0.05, adv=0.02, outl=0.01)
+    raw, lab, _, _ = _rows(sim.arrays)
 
     def args():
-        return (_own(sim), eff, np.zeros(L.N_MODEL_SLOTS), np.ones(L.N_MODEL_SLOTS),
-                np.zeros(L.N_MODEL_SLOTS))
+        return (_own(sim), eff, raw.copy(), lab.copy(), np.zeros(L.N_MODEL_SLOTS),
+                np.ones(L.N_MODEL_SLOTS), np.zeros(L.N_MODEL_SLOTS))
 
     _parity(MD._slot_effects, args)
 
@@ -886,11 +914,14 @@ def test_advance_deployments_and_serve_match_py_func(canary):
     for _ in range(STEP_MINUTES):
         t = float(sim.t)
         eff = _effects(sim)
+        raw, lab, _, _ = _rows(sim.arrays)
         before = sim.s.copy()
-        out = _parity(DP.advance_deployments, lambda t=t, eff=eff: (_own(sim), t, eff))
+        out = _parity(DP.advance_deployments,
+                      lambda t=t, eff=eff, raw=raw, lab=lab: (_own(sim), t, eff, raw.copy(),
+                                                               lab.copy()))
         latmult, acc, leak_rate = out
         work = _own(sim)
-        DP.advance_deployments(work, t, eff)
+        DP.advance_deployments(work, t, eff, raw.copy(), lab.copy())
         fb = bool(work.s[L.S_FALLBACK_ACTIVE] > 0.5)
         canary_on = bool(work.s[L.S_CANARY_ACTIVE] > 0.5)
         share = _parity(
@@ -907,11 +938,15 @@ def test_advance_deployments_and_serve_match_py_func(canary):
 
 
 def _measured_minute(sim: Simulation) -> tuple[Sim, FT.FaultEffects]:
-    """Return a copy of ``sim`` with its current minute's ground truth served, unmeasured."""
+    """Return a copy of ``sim`` with its current minute's ground truth served, unmeasured.
+
+    The minute's rows are not drawn into the copy (its sample cache is ``sim``'s as it was).
+    """
     work = _own(sim)
     t = float(sim.t)
     eff = FT.fault_effects(work, t)
-    latmult, acc, leak_rate = DP.advance_deployments(work, t, eff)
+    raw, lab, _, _ = _rows(work, t)
+    latmult, acc, leak_rate = DP.advance_deployments(work, t, eff, raw, lab)
     fb = bool(work.s[L.S_FALLBACK_ACTIVE] > 0.5)
     canary = bool(work.s[L.S_CANARY_ACTIVE] > 0.5)
     SP.serve(work, t, eff, fb, canary, latmult, acc, leak_rate)
@@ -931,32 +966,36 @@ def test_measure_and_its_parts_match_py_func(canary, minutes):
     base, eff = _measured_minute(sim)
     ti = sim.t
     filled = _own_rec(base)
-    SA.measure(filled, ti, L.M_SERVING, eff.levels, eff.scale)
+    raw, _, n_inv, stream = SA.minute_rows(filled, ti, eff)
+    SA.measure(filled, ti, L.M_SERVING, raw, n_inv, stream)
     assert filled.smeta[ti, SA.SC_FLAGS] & SA.SC_SAMPLES
-    none_smp, none_smeta = SA.new_sample_cache(base.p, 0.0)
+    none_smp, none_smeta, none_slab, _ = SA.new_sample_cache(base.p, 0.0)
     paths = {
         "draw": lambda: _own_rec(base),
-        "cached": lambda: _own_rec(base, smp=filled.smp.copy(), smeta=filled.smeta.copy()),
-        "uncached": lambda: _own_rec(base, smp=none_smp.copy(), smeta=none_smeta.copy()),
+        "cached": lambda: _own_rec(base, smp=filled.smp.copy(), smeta=filled.smeta.copy(),
+                                   slab=filled.slab.copy(), tst=filled.tst.copy()),
+        "uncached": lambda: _own_rec(base, smp=none_smp.copy(), smeta=none_smeta.copy(),
+                                     slab=none_slab.copy()),
     }
     results = {}
     for name, make in paths.items():
         for main in (L.M_SERVING, L.M_FALLBACK):
-            out = _parity(SA._minute_samples, lambda make=make: (make(), ti, eff.levels,
-                                                                 eff.scale))
-            raw = out[0]
+            out = _parity(SA.minute_rows, lambda make=make: (make(), ti, eff))
+            raw, lab, n_inv, stream = out
             assert raw.shape == (L.N_FEATURES, int(base.p[L.P_SAMPLES_PER_MIN]))
+            assert lab.shape == (SA.N_LAB, raw.shape[1])
             drawn = make()
-            SA._minute_samples(drawn, ti, eff.levels, eff.scale)
+            SA.minute_rows(drawn, ti, eff)
             _parity(SA._anomalous_rows,
                     lambda drawn=drawn, main=main, raw=raw: (_own_rec(drawn), ti, main,
                                                              raw.copy()))
             _parity(SA._ks_max, lambda drawn=drawn, main=main: (_own_rec(drawn), ti, main))
-            _parity(SA.measure, lambda make=make, main=main: (make(), ti, main, eff.levels,
-                                                              eff.scale))
-            done = make()
-            SA.measure(done, ti, main, eff.levels, eff.scale)
-            results[name, main] = (done.hist[ti].copy(), done.live.copy(), done.rs.copy())
+            _parity(SA.measure, lambda drawn=drawn, main=main, raw=raw, n=n_inv, s=stream: (
+                _own_rec(drawn), ti, main, raw.copy(), n, s))
+            done = _own_rec(drawn)
+            SA.measure(done, ti, main, raw.copy(), n_inv, stream)
+            results[name, main] = (done.hist[ti].copy(), done.live.copy(), done.rs.copy(),
+                                   lab.copy(), done.tst[ti + 1].copy())
     for main in (L.M_SERVING, L.M_FALLBACK):
         for name in ("cached", "uncached"):
             for x, y in zip(results[name, main], results["draw", main], strict=True):
@@ -979,7 +1018,7 @@ def test_step_matches_py_func_over_an_episode(canary):
         ra = SP.step(a.arrays, act, 1.5 if minute % 7 == 0 else 0.0)
         rb = SP.step.py_func(b.arrays, act, 1.5 if minute % 7 == 0 else 0.0)
         assert ra == rb, minute
-        for name in ARRAYS + ("p", "smp", "smeta"):
+        for name in ARRAYS + ("p", "smp", "smeta", "slab", "tst"):
             _assert_same(getattr(a, name), getattr(b, name), f"{name} at minute {minute}")
     # the schedule exercised the mechanisms the parity is meant to cover
     s = a.s
@@ -992,11 +1031,11 @@ def test_step_matches_py_func_over_an_episode(canary):
 
 # =========================================================================== the Sim record
 MUTABLE = ("fr", "s", "models", "refs", "hist", "live", "rs")
-SHARED = ("p", "fa", "ac", "smp", "smeta")
+SHARED = ("p", "fa", "ac", "smp", "smeta", "slab", "tst")
 
 
 def test_sim_fields_and_new_sim():
-    """Sim holds the twelve arrays; new_sim allocates zeroed state of the scenario's shapes."""
+    """Sim holds the fourteen arrays; new_sim allocates zeroed state of the scenario's shapes."""
     assert Sim._fields == SHARED[:3] + MUTABLE + SHARED[3:]
     compiled = _compiled()
     rec = STATE.new_sim(compiled)
@@ -1009,7 +1048,8 @@ def test_sim_fields_and_new_sim():
               "models": (L.N_MODEL_SLOTS, L.N_MODEL_FIELDS),
               "refs": (L.N_MODEL_SLOTS, L.N_FEATURES, m), "hist": (rows, L.N_RECORD),
               "live": (w, L.N_FEATURES, n), "rs": (1,),
-              "smp": (rows, L.N_FEATURES, (w + 2) * n), "smeta": (rows, SA.N_SC)}
+              "smp": (rows, L.N_FEATURES, (w + 2) * n), "smeta": (rows, SA.N_SC),
+              "slab": (rows, SA.N_LAB, n), "tst": (rows + 1, 2 * L.N_TRAIN_STATS)}
     for name, shape in shapes.items():
         x = getattr(rec, name)
         assert x.shape == shape, name
@@ -1017,8 +1057,10 @@ def test_sim_fields_and_new_sim():
     for name in MUTABLE:
         assert not getattr(rec, name).any(), name
     assert rec.rs.dtype == np.uint64 and rec.smeta.dtype == np.uint64
-    assert not rec.smeta.any()
+    assert not rec.smeta.any() and not rec.tst.any()
     assert STATE.new_sim(compiled, sample_cache_mib=0.0).smp.shape[0] == 0
+    assert STATE.new_sim(compiled, sample_cache_mib=0.0).tst.shape == (rows + 1,
+                                                                       2 * L.N_TRAIN_STATS)
 
 
 def test_fork_sim_matches_py_func_copies_state_and_shares_the_rest():
@@ -1063,7 +1105,8 @@ def test_draw_samples_matches_py_func():
     R.seed_stream(rs, 5, 30, R.STREAM_MINUTE)
     scale = np.full(L.N_FEATURES, 1.3)
     out = _parity(SA.draw_samples,
-                  lambda: (sim.fa, levels, scale, np.zeros((L.N_FEATURES, n)), rs.copy(), n, sim.p))
+                  lambda: (sim.fa, levels, scale, np.zeros((L.N_FEATURES, n)),
+                           np.zeros((SA.N_LAB, n)), rs.copy(), n, sim.p, 0.1, 0.05))
     assert 0 <= out <= n
 
 
@@ -1072,13 +1115,14 @@ def test_sample_cache_rows_budget():
     p = _compiled().params
     rows = int(p[L.P_HORIZON]) + 1
     n, w = int(p[L.P_SAMPLES_PER_MIN]), int(p[L.P_KS_WINDOW])
-    nbytes = rows * L.N_FEATURES * (w + 2) * n * 8
+    nbytes = rows * (L.N_FEATURES * (w + 2) * n + SA.N_LAB * n) * 8
     assert SA.sample_cache_rows(p, nbytes / 2**20) == rows
     assert SA.sample_cache_rows(p, nbytes / 2**20 * 0.999) == 0
     assert SA.sample_cache_rows.py_func(p, 64.0) == rows
     for fn in (SA.new_sample_cache, SA.new_sample_cache.py_func):
-        smp, smeta = fn(p, 64.0)
+        smp, smeta, slab, tst = fn(p, 64.0)
         assert smp.shape == (rows, L.N_FEATURES, (w + 2) * n)
+        assert slab.shape == (rows, SA.N_LAB, n) and tst.shape == (rows + 1, 2 * L.N_TRAIN_STATS)
         assert smeta.shape == (rows, SA.N_SC) and smeta.dtype == np.uint64 and not smeta.any()
         assert fn(p, 0.0)[0].shape[0] == 0
 
@@ -1107,10 +1151,12 @@ def test_sample_cache_changes_no_result(canary):
     assert verdicts[0] == verdicts[1]
     for name in ARRAYS:
         _assert_same(getattr(cached, name), getattr(plain, name), name)
-    # the forks play open loop and draw nothing: the episode's own minutes are cached
+    # the forks play open loop: they draw their minutes' rows (the models' accuracy needs
+    # them) up to 12 minutes ahead, but measure nothing (no merged KS window)
     flags = cached.smeta[:, SA.SC_FLAGS]
     filled = (flags & SA.SC_SAMPLES) > 0
-    assert filled.sum() == STEP_MINUTES + 1 and filled[: STEP_MINUTES + 1].all()
+    assert filled[: STEP_MINUTES + 1].all() and filled.sum() > STEP_MINUTES + 1
+    assert not filled[STEP_MINUTES + 12:].any()
     assert ((flags & SA.SC_MERGED) > 0).sum() == STEP_MINUTES + 1
     # KS statistics cached against the initial serving reference and, once the episode
     # falls back, against the fallback's; never against a retrained reference

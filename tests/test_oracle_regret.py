@@ -244,6 +244,11 @@ def _toy_truth(n_seeds: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return succ / n_seeds, cost / n_seeds, c_paper
 
 
+def _tail_rate(cum: np.ndarray, last: int = 5000) -> float:
+    """Regret added per decision over the ``last`` decisions (linear regret: a constant)."""
+    return float(cum[-1] - cum[-last - 1]) / last
+
+
 def _drive(controller, p_success, c_paper, n: int, seed: int = 0) -> np.ndarray:
     """Drive a learner through ``n`` decisions with synthetic feedback; return its actions.
 
@@ -281,8 +286,8 @@ def test_thompson_regret_grows_sublinearly_on_a_two_action_toy():
     synthetic feedback drawn from those success probabilities (cheap: 15000 decisions in a
     few seconds), and regret per decision is the toy's mean window-dollar gap of the chosen
     action to fallback (pseudo-regret). Thompson sampling's regret grows like log T (slope
-    well below 1); epsilon-greedy with constant epsilon = 0.1 keeps exploring (slope ~ 1),
-    which shows the slope test discriminates.
+    well below 1); epsilon-greedy with constant epsilon = 0.1 keeps exploring (regret per
+    decision at the end stays near epsilon / 2 x the gap), which shows the test discriminates.
     """
     p_success, mean_cost, c_paper = _toy_truth()
     # the known optimum: fallback is best in dollars and in the paper's reward
@@ -300,8 +305,8 @@ def test_thompson_regret_grows_sublinearly_on_a_two_action_toy():
     assert np.log10(n / lo) >= 2.0
 
     rl_cum = np.cumsum(gap[_drive(RLController(seed=0), p_success, c_paper, n)])
-    rl_slope = _loglog_slope(rl_cum, lo, n)
-    assert rl_slope > 0.9, rl_slope
+    assert _tail_rate(rl_cum) > 0.5 * 0.05 * gap[L.NO_OP]  # linear: epsilon / 2 x the gap
+    assert _tail_rate(bandit_cum) < 0.05 * _tail_rate(rl_cum)
     assert bandit_cum[-1] < rl_cum[-1]
 
 
@@ -440,7 +445,7 @@ def test_every_learning_controller_has_sublinear_regret_on_the_toy(name):
 
 @pytest.mark.parametrize("name", ["rl", "hybrid_literal"])
 def test_linear_regret_by_construction(name):
-    """RL-only (constant epsilon 0.1) and hybrid_literal have linear regret: slope > 0.9.
+    """RL-only (constant epsilon 0.1) and hybrid_literal have linear regret.
 
     A finding, pinned. The paper's RL-only explores with probability 0.1 forever, so about
     5% of its decisions on the toy play the worse action however much it has learned
@@ -454,7 +459,10 @@ def test_linear_regret_by_construction(name):
     gap = mean_cost - mean_cost[L.FALLBACK]
     ctrl = instantiate(controller_config(name), seed=0)
     cum = np.cumsum(gap[_drive(ctrl, p_success, c_paper, 15000)])
-    assert _loglog_slope(cum, 100, 15000) > 0.9
+    if name == "rl":  # the log-log slope also carries how long it first locks onto no_op
+        assert _tail_rate(cum) > 0.5 * 0.05 * gap[L.NO_OP]
+    else:
+        assert _loglog_slope(cum, 100, 15000) > 0.9
 
 
 def test_decaying_epsilon_greedy_regret_is_sublinear_where_constant_is_linear():
@@ -463,9 +471,10 @@ def test_decaying_epsilon_greedy_regret_is_sublinear_where_constant_is_linear():
     Threshold: least-squares log-log slope of cumulative regret < 0.8 over decisions
     100..15000 (2.2 decades), on each of 5 seeds (each driven with its own seed and feedback
     stream); measured 0.54-0.76 (0.34-0.44 over 1000..15000, where the log phase dominates).
-    The same learner with the paper's constant epsilon = 0.1 stays near 1 on the same seeds
-    (asserted > 0.85, measured 0.92-1.14) and ends with 6.5-7.7x the regret (asserted
-    > 4x). Exploration follows min(0.1, c K / (d^2 n)) and persists in the learned counts.
+    The same learner with the paper's constant epsilon = 0.1 keeps adding about epsilon / 2
+    times the gap per decision at the end (asserted > half that over the last 5000) and
+    ends with more than 4x the regret. Exploration follows min(0.1, c K / (d^2 n)) and
+    persists in the learned counts.
     """
     p_success, mean_cost, c_paper = _toy_truth()
     gap = mean_cost - mean_cost[L.FALLBACK]
@@ -479,7 +488,9 @@ def test_decaying_epsilon_greedy_regret_is_sublinear_where_constant_is_linear():
         assert cum[lo - 1] > 0.0 and slope < 0.8, (seed, slope)
         const = RLController(seed=seed)
         const_cum = np.cumsum(gap[_drive(const, p_success, c_paper, n, seed=seed)])
-        assert _loglog_slope(const_cum, lo, n) > 0.85
+        # constant epsilon: regret keeps growing linearly, about epsilon / 2 x the gap per
+        # decision (the log-log slope also reflects how long it first locks onto no_op)
+        assert _tail_rate(const_cum) > 0.5 * 0.05 * gap[L.NO_OP]
         assert cum[-1] < 0.25 * const_cum[-1]
         # the schedule: capped at epsilon early, c K / (d^2 n) once it falls below
         learner = ctrl.learner

@@ -152,18 +152,21 @@ class _RetrainOnce(_RollbackOnce):
         return L.RETRAIN if info["minute"] == self.at else L.NO_OP
 
 
-def test_a_poisoned_retrain_is_named_with_its_build_minute_and_contamination():
-    """A retrain on a wholly corrupted window: cause retrain, built then, share > 5%."""
+def test_a_degenerate_retrain_is_named_with_its_build_minute_and_contamination():
+    """A retrain on a window where a feature never arrived: cause retrain, built then, share 1.
+
+    Minutes [10, 130) lose one feature in every row (imputed 0.0); a retrain at 65 fits on
+    [15, 45) of a 30-minute window, a constant feature: the fit falls back to the majority
+    class, whose accuracy is below the floor.
+    """
     sc = load_scenarios("paper43", select="corruption_missing_logging")[0]
-    bad = []
-    for seed in range(3):
-        env = SelfHealEnv(sc)
-        env.reset(seed=seed)
-        onset = draw_incident(sc, int(env.sim.s[L.S_SEED])).faults[0].onset
-        at = onset + int(env.sim.p[L.P_LABEL_DELAY] + env.sim.p[L.P_TRAIN_WINDOW])  # all bad
-        bad.append(run_episode(_RetrainOnce(at=at), sc, seed))
+    data = sc.model_dump(mode="json")
+    data["faults"][0].update(magnitude=1.0, onset=10, duration=120)
+    data.setdefault("deployment", {})["train_window"] = 30
+    sc = parse_scenario(data)
+    bad = [run_episode(_RetrainOnce(at=65), sc, seed) for seed in range(3)]
     assert all(r["catastrophic"] for r in bad), "no catastrophe to explain"
     for r in bad:
         assert r["catastrophe_kind"] == "accuracy_floor" and r["catastrophe_cause"] == "retrain"
         assert r["catastrophe_model_built_at"] <= r["catastrophe_minute"]
-        assert r["catastrophe_contamination"] > 0.05
+        assert r["catastrophe_contamination"] == pytest.approx(1.0)

@@ -282,18 +282,15 @@ def test_draw_verdicts_golden():
 # ---------------------------------------------------------------------------- seeds are replicates
 #: paper43 scenarios whose incident never breaks an SLO under no_op (by their description:
 #: the service keeps up, p99 stays under the objective): no_op pays only the compute bill.
-NO_COST_INCIDENTS = {"latency_steady_feature_growth", "network_wan_route_change",
-                     "resource_memory_noisy_neighbour"}
-
-
 @pytest.mark.slow
-def test_noop_cost_varies_over_20_seeds_wherever_the_incident_costs_anything():
-    """Issue 11: ``noop``'s cost has a spread over 20 seeds in every scenario but three.
+def test_noop_cost_varies_over_20_seeds_in_every_scenario():
+    """Issue 11: ``noop``'s cost has a spread over 20 seeds in all 43 scenarios.
 
-    In those three the SLOs hold at every minute of every draw, so ``noop`` pays the same
-    compute bill whatever the incident; the test pins that explanation too. ``noop``
-    observes nothing, so its episodes are played open loop (no measurements drawn: the
-    same outcomes, several times faster), on episode seeds 0..19.
+    Before the served model became a real classifier, three scenarios whose SLOs always hold
+    paid the same compute bill on every draw. Now the wrong predictions of the minute's rows
+    vary with the draw too, and every scenario's no-op cost has a spread. ``noop`` observes
+    nothing, so its episodes are played open loop (no measurements drawn: the same outcomes,
+    several times faster), on episode seeds 0..19.
     """
     from simulator.scenarios import load_scenarios
 
@@ -306,19 +303,10 @@ def test_noop_cost_varies_over_20_seeds_wherever_the_incident_costs_anything():
             while sim.t <= sim.horizon and sim.catastrophe == L.CAT_NONE:
                 sim.step(L.NO_OP)
             sim.play_out()
-            h = sim.hist[1:]
-            rows.append({"scenario": sc.id, "cost_usd": h[:, L.R_COST_RATE].sum(),
-                         "sla_compliance": h[:, L.R_SLO_ALL_OK].mean(),
-                         "cost_revenue_usd": h[:, L.R_USD_REVENUE].sum(),
-                         "cost_sla_usd": h[:, L.R_USD_SLA].sum()})
-    df = pd.DataFrame(rows)
-    spread = df.groupby("scenario")["cost_usd"].std()
-    flat = set(spread[spread == 0].index)
-    assert flat == NO_COST_INCIDENTS
-    quiet = df[df.scenario.isin(flat)]
-    assert (quiet.sla_compliance == 1.0).all()
-    assert (quiet.cost_revenue_usd == 0.0).all() and (quiet.cost_sla_usd == 0.0).all()
-    assert (spread[spread > 0] > 1.0).all()  # dollars, not rounding
+            rows.append({"scenario": sc.id, "cost_usd": sim.hist[1:, L.R_COST_RATE].sum()})
+    spread = pd.DataFrame(rows).groupby("scenario")["cost_usd"].std()
+    assert len(spread) == 43
+    assert (spread > 1.0).all(), spread[spread <= 1.0]  # dollars, not rounding
 
 
 # ------------------------------------------------------------------------------ review fixes

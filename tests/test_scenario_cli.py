@@ -318,9 +318,9 @@ def test_play_acts_the_minute_after_the_first_alarm(library):
     t = t0 + 1
     assert noop.decision_minute == fb.decision_minute == t and fb.alarmed
     assert np.array_equal(noop.hist[:t], fb.hist[:t])
-    assert np.allclose(noop.hist[t:t + 120, L.R_ACC_SERVED], 0.92)
-    assert np.allclose(fb.hist[t:t + 120, L.R_ACC_SERVED], 0.86)  # the fallback's accuracy
-    assert fb.hist[t + 120, L.R_ACC_SERVED] == pytest.approx(0.92)  # TTL over
+    acc_noop, acc_fb = noop.hist[:, L.R_ACC_SERVED], fb.hist[:, L.R_ACC_SERVED]
+    assert acc_fb[t:t + 120].mean() < acc_noop[t:t + 120].mean() - 0.03  # the stale fallback
+    assert acc_fb[t + 120] == acc_noop[t + 120]  # TTL over: v1 again, on the same rows
     assert (noop.hist[t:t0 + 19, L.R_AVAILABILITY] < 0.99).all()  # half the capacity: overload
     assert (fb.hist[t:t0 + 19, L.R_AVAILABILITY] == 1.0).all()  # half the load per request
     nxt = t0 + period  # the next outage is unprotected
@@ -355,13 +355,13 @@ def test_gallery_writes_one_png_per_scenario_of_the_set(library, tmp_path):
 
 
 def test_check_exits_1_when_another_action_is_cheaper(capsys, library):
-    """`check` holds on the example (14 of 20 draws); annotated rollback, it fails, exit 1."""
+    """`check` holds on the example (13 of 20 draws); annotated rollback, it fails, exit 1."""
     path = library / "paper43" / f"{EXAMPLE_ID}.yaml"
     code, out, _ = run_cli(capsys, "check", path)
     assert code == 0
     assert [line.split()[0] for line in out[3:7]] == ["no_op", "fallback", "rollback", "retrain"]
-    assert out[-1] == ("annotation 'fallback' holds: best (within tolerance) in 14 of 20 draws "
-                       "(70%); cheapest per draw: fallback 13, no_op 7")
+    assert out[-1] == ("annotation 'fallback' holds: best (within tolerance) in 13 of 20 draws "
+                       "(65%); cheapest per draw: no_op 10, fallback 10")
     path.write_text(
         guide_example().replace("optimal_action: fallback", "optimal_action: rollback"),
         encoding="utf-8",

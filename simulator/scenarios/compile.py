@@ -76,14 +76,17 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
     p[L.P_BASE_ACC] = mo.baseline_accuracy
     p[L.P_PREV_ACC] = mo.previous_accuracy
     p[L.P_FALLBACK_ACC] = mo.fallback_accuracy
-    p[L.P_COV_SENS] = mo.covariate_sensitivity
-    p[L.P_CONCEPT_SENS] = mo.concept_sensitivity
-    p[L.P_CORRUPT_SENS] = mo.corruption_sensitivity
-    p[L.P_ADV_SENS] = mo.adversarial_sensitivity
-    p[L.P_POISON_THRESHOLD] = mo.poison_threshold
-    p[L.P_POISON_ACC] = mo.poisoned_accuracy
-    p[L.P_FB_COV_MULT] = mo.fallback_covariate_mult
-    p[L.P_FB_CONCEPT_MULT] = mo.fallback_concept_mult
+    p[L.P_CURVATURE] = mo.covariate_sensitivity
+    p[L.P_LABEL_NOISE] = mo.label_noise
+    p[L.P_SUPPORT_Z] = mo.support_z
+    p[L.P_FB_GUARD_Z] = mo.fallback_guard_z
+    # Stale models were fit on an older concept: a concept c away costs a linear model about
+    # c (1 - 2 eta) accuracy (classifier.concept_direction), on the side opposite to drift.
+    signal = 1.0 - 2.0 * mo.label_noise
+    p[L.P_PREV_CONCEPT] = -(mo.baseline_accuracy - mo.previous_accuracy) / signal
+    p[L.P_FB_CONCEPT] = -(mo.baseline_accuracy - mo.fallback_accuracy) / signal
+    if mo.fallback_concept is not None:
+        p[L.P_FB_CONCEPT] = mo.fallback_concept
     p[L.P_FB_COST] = mo.fallback_cost
     p[L.P_LABEL_DELAY] = mon.label_delay
     p[L.P_LABEL_VOLUME] = mon.label_volume
@@ -125,8 +128,6 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
     p[L.P_FB_LATENCY] = dy.fallback_latency_factor
     p[L.P_LEAK_GC] = dy.leak_gc_latency
     p[L.P_UTIL_CAP] = dy.utilisation_cap
-    p[L.P_OUTLIER_PENALTY] = dy.outlier_accuracy_penalty
-    p[L.P_FB_ROBUST] = dy.fallback_robustness
     p[L.P_P99_NOISE] = dy.p99_noise
     p[L.P_OUTLIER_Z] = dy.outlier_value_z
     p[L.P_SCHEMA_SENTINEL] = dy.schema_sentinel

@@ -105,7 +105,9 @@ class ConceptDrift(_FaultBase):
     """Change of the input-to-label relation; invisible to the KS statistic."""
 
     kind: Literal["concept_drift"]
-    magnitude: float = Field(gt=0, le=3, description="Concept change (accuracy units / sens).")
+    magnitude: float = Field(
+        gt=0, le=1, description="Concept change: share of rows whose clean label flips "
+                                "(the labelling direction rotates by pi x magnitude).")
 
 
 class FeatureCorruption(_FeatureFault):
@@ -252,19 +254,50 @@ class Pipeline(_Strict):
 
 
 class Modelling(_Strict):
-    """Accuracy model of the served predictions."""
+    """The labelling concept and the served classifiers (DESIGN 3.5, ``simulator.classifier``).
 
-    baseline_accuracy: float = Field(default=0.92, gt=0.5, le=1)
-    previous_accuracy: float = Field(default=0.91, gt=0.5, le=1)
-    fallback_accuracy: float = Field(default=0.86, gt=0.5, le=1)
-    covariate_sensitivity: float = Field(default=0.06, ge=0, le=1, description="Per std shift.")
-    concept_sensitivity: float = Field(default=1.0, ge=0, le=5)
-    corruption_sensitivity: float = Field(default=0.5, ge=0, le=1)
-    adversarial_sensitivity: float = Field(default=0.8, ge=0, le=1)
-    poison_threshold: float = Field(default=0.05, gt=0, le=1)
-    poisoned_accuracy: float = Field(default=0.45, ge=0, le=1)
-    fallback_covariate_mult: float = Field(default=0.3, ge=0, le=1)
-    fallback_concept_mult: float = Field(default=0.6, ge=0, le=1)
+    Every served model is an LDA classifier fit on labelled rows. Rows are labelled by a
+    concept that is linear within ``support_z`` standard deviations of the baseline and
+    curves beyond it (``covariate_sensitivity``), with label noise ``label_noise``.
+    """
+
+    baseline_accuracy: float = Field(
+        default=0.92, gt=0.5, le=1,
+        description="Nominal (validated) accuracy of the serving model: the reference of the "
+                    "measured accuracy drop and of the SLA score's accuracy term. The "
+                    "realised accuracy is what the fitted classifier scores.")
+    previous_accuracy: float = Field(
+        default=0.91, gt=0.5, le=1,
+        description="How stale the previous version is: it was fit on the concept "
+                    "-(baseline - previous) / (1 - 2 label_noise), which costs it about "
+                    "baseline - previous accuracy points on today's rows.")
+    fallback_accuracy: float = Field(
+        default=0.86, gt=0.5, le=1,
+        description="How stale the fallback is, as previous_accuracy.")
+    label_noise: float = Field(
+        default=0.06, ge=0, lt=0.5,
+        description="Probability that a row's label is flipped (the Bayes error). The default "
+                    "makes the fault-free v1 score about baseline_accuracy.")
+    covariate_sensitivity: float = Field(
+        default=0.5, ge=0, le=10,
+        description="Curvature kappa of the concept beyond its support: the clean score loses "
+                    "kappa (|z| - support_z)^2 per feature outside the support, so a model "
+                    "fit on baseline rows is wrong where covariate shift takes the rows.")
+    support_z: float = Field(
+        default=1.5, ge=0, le=10,
+        description="Standard deviations from the baseline mean within which the concept "
+                    "is linear.")
+    fallback_concept: float | None = Field(
+        default=None, ge=-1, le=1,
+        description="Concept the fallback was fit on (share of flipped labels, as a concept "
+                    "drift's magnitude), when it is not merely stale: e.g. a simple model on "
+                    "another signal that already reflects a drifted relation. Default: derived "
+                    "from fallback_accuracy.")
+    fallback_guard_z: float = Field(
+        default=3.0, gt=0, le=100,
+        description="The fallback reads an input beyond its training mean +- this many "
+                    "standard deviations as missing and imputes that mean (robust to "
+                    "out-of-range corrupted values by construction).")
     fallback_cost: float = Field(default=0.5, gt=0, le=1, description="Resource cost ratio.")
 
     @model_validator(mode="after")
@@ -419,14 +452,6 @@ class Dynamics(_Strict):
         default=0.95, gt=0, lt=1,
         description="Utilisation at which the M/M/1-like 1 / (1 - util) latency growth "
                     "stops (overload then shows as errors, not infinite latency).")
-    outlier_accuracy_penalty: float = Field(
-        default=0.5, ge=0, le=1,
-        description="Accuracy lost per unit share of outlier-cluster rows (half of them "
-                    "misclassified).")
-    fallback_robustness: float = Field(
-        default=0.3, ge=0, le=1,
-        description="Share of the adversarial and outlier accuracy penalties the fallback "
-                    "keeps (simpler, bounded features are harder to fool).")
     p99_noise: float = Field(
         default=0.05, ge=0, le=1,
         description="Relative standard deviation of the measured p99 latency.")
