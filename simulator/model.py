@@ -182,7 +182,8 @@ def _slot_effects(sim, eff, raw, lab, decay, latmult, acc):
         The minute's rows and labels (:func:`model_accuracy`).
     decay, latmult, acc : ndarray, shape (N_MODEL_SLOTS,)
         Output: accuracy decay (accuracy points), latency multiplier (>= 1) and true
-        accuracy (:func:`model_accuracy`) of each slot.
+        accuracy (:func:`model_accuracy`) of each slot that can serve this minute (the
+        serving model, the candidate, the fallback while it is active; 0 for the others).
 
     Returns
     -------
@@ -210,6 +211,12 @@ def _slot_effects(sim, eff, raw, lab, decay, latmult, acc):
                 latmult[k] += fa[i, L.F_MAGNITUDE] * lv
             elif k == L.M_SERVING:
                 leak_rate += fa[i, L.F_MAGNITUDE] * lv
+    fb = sim.s[L.S_FALLBACK_ACTIVE] > 0.5
     for k in range(L.N_MODEL_SLOTS):
-        acc[k] = model_accuracy(sim, k, raw, lab, eff.quarantine, decay[k])
+        # only the slots that can serve this minute: the serving model, a candidate (canary
+        # or the judge), the fallback while it is active; the previous version serves nothing
+        if k == L.M_PREVIOUS or (k == L.M_FALLBACK and not fb):
+            acc[k] = 0.0
+        else:
+            acc[k] = model_accuracy(sim, k, raw, lab, eff.quarantine, decay[k])
     return leak_rate
