@@ -15,6 +15,7 @@ Hydra app or not), with optional overrides, validated by the same schema.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
@@ -25,10 +26,11 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException, MissingConfigException
+from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from simulator.scenarios.loader import check_overrides
+from simulator.scenarios.loader import check_overrides, dir_files, load_scenarios
 
 #: Repository root and its Hydra config tree.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +61,10 @@ class RunConfig:
     #: modelling, monitoring, deployment, slo, catastrophe, economics, dynamics,
     #: cost_weights); validated with each scenario.
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
+    #: Users' scenario folders, e.g. ``scenario_dirs=[my/scenarios]``: their ``*.yaml``
+    #: files are the scenario set instead of ``scenario_set`` (nothing is copied into the
+    #: repository); a scenario id in two folders is refused, naming both files.
+    scenario_dirs: list[str] = field(default_factory=list)
     out_dir: str = "results/raw/run"
 
 
@@ -85,6 +91,9 @@ class ReproduceConfig:
     #: Settings applied to every scenario (as in ``experiments.run``), e.g. the prices of
     #: a cost-model sensitivity run; such a run keeps its own cells and tables.
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
+    #: Users' scenario folders (as in ``experiments.run``): their files are the scenario set
+    #: instead of ``scenario_set``; such a run keeps its own cells and tables.
+    scenario_dirs: list[str] = field(default_factory=list)
     #: Write the detector-quality table (false alarms, detection delay) on the run's
     #: no_op episodes (``experiments.detector_quality``).
     detectors: bool = True
@@ -184,3 +193,51 @@ def scenario_overrides(cfg: DictConfig) -> dict:
     ov = cfg.get("scenario_overrides")
     ov = OmegaConf.to_container(ov, resolve=True) if isinstance(ov, DictConfig) else ov
     return check_overrides(ov)
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    """Where a run's scenarios come from: a library set or users' folders.
+
+    Attributes
+    ----------
+    set_name : str
+        The library set (``scenario_set.name``); unused when ``dirs`` is non-empty.
+    dirs : tuple of str
+        Absolute paths of the users' scenario folders (``scenario_dirs``), or empty.
+    label : str
+        The set's name in tables and result folders: ``set_name``, or
+        ``dirs_<hash>`` with the hash of the folders' paths and their files' contents, so
+        that editing a file never reuses results of the old one.
+    """
+
+    set_name: str
+    dirs: tuple[str, ...]
+    label: str
+
+    def load(self, select: str | None = None, overrides: dict | None = None) -> list:
+        """Load the scenarios (:func:`simulator.scenarios.load_scenarios`)."""
+        return load_scenarios(self.set_name, select, overrides=overrides,
+                              dirs=self.dirs or None)
+
+
+def scenario_source(cfg: DictConfig) -> ScenarioSource:
+    """Return the run's :class:`ScenarioSource` (``scenario_dirs`` if given, else the set).
+
+    Raises
+    ------
+    ScenarioError
+        If a folder of ``scenario_dirs`` is missing, listed twice or holds no ``.yaml``.
+    """
+    raw = cfg.get("scenario_dirs") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    dirs = tuple(to_absolute_path(str(d)) for d in raw)
+    name = cfg.scenario_set.name
+    if not dirs:
+        return ScenarioSource(name, (), name)
+    digest = hashlib.sha256()
+    for path in dir_files(dirs):
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return ScenarioSource(name, dirs, f"dirs_{digest.hexdigest()[:8]}")

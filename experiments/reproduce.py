@@ -37,6 +37,7 @@ from experiments.config import (
     controller_config,
     register,
     scenario_overrides,
+    scenario_source,
 )
 from experiments.detector_quality import detector_markdown, detector_rows, detector_table
 from experiments.episode import run_controller
@@ -49,7 +50,6 @@ from experiments.tables import (
     main_results,
     main_results_markdown,
 )
-from simulator.scenarios import load_scenarios
 
 register()
 
@@ -75,7 +75,7 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
     samples are then drawn once for all (the rows are those of separate runs).
     """
     out: list[pd.DataFrame | None] = [None] * len(cells)
-    _, _, seed, set_name, select, scen_ov, *_, regret = cells[0]  # shared by a seed's cells
+    _, _, seed, source, select, scen_ov, *_, regret = cells[0]  # shared by a seed's cells
     scenarios = None
     fast_idx, fast_ctrls = [], []
     for i, cell in enumerate(cells):
@@ -84,7 +84,7 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
         if cached is not None:
             out[i] = cached
             continue
-        scenarios = scenarios or load_scenarios(set_name, select, overrides=scen_ov)
+        scenarios = scenarios or source.load(select, scen_ov)
         controller = instantiate(ctrl_cfg, seed=seed)
         if has_fast_path(controller):
             fast_idx.append(i)
@@ -129,7 +129,8 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     if cfg.n_jobs == 0 or cfg.n_jobs < -os.cpu_count():
         raise ValueError(f"n_jobs must be >= 1 (or -1 for all cores), got {cfg.n_jobs}")
     scen_ov = scenario_overrides(cfg)
-    load_scenarios(cfg.scenario_set.name, cfg.select, overrides=scen_ov)  # fail early
+    source = scenario_source(cfg)
+    source.load(cfg.select, scen_ov)  # fail early
     regret = bool(cfg.regret)
     overrides = _overrides(cfg)
     stray = sorted(set(overrides) - set(run_names(cfg)))
@@ -154,7 +155,7 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     jobs = []
     for base, ctrl_cfg, extra in controllers:
         name = _label(base, extra)
-        key = {"controller": ctrl_cfg, "set": cfg.scenario_set.name, "select": cfg.select}
+        key = {"controller": ctrl_cfg, "set": source.label, "select": cfg.select}
         if scen_ov:
             key["scenario_overrides"] = scen_ov
         if regret:
@@ -167,8 +168,8 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
                 folder += f"_select{config_hash(cfg.select)[:8]}"
             if scen_ov:  # so does a run with other scenario settings
                 folder += f"_scenario{config_hash(scen_ov)[:8]}"
-            path = raw / cfg.scenario_set.name / folder / f"seed{seed}{suffix}.parquet"
-            jobs.append((name, ctrl_cfg, seed, cfg.scenario_set.name, cfg.select, scen_ov,
+            path = raw / source.label / folder / f"seed{seed}{suffix}.parquet"
+            jobs.append((name, ctrl_cfg, seed, source, cfg.select, scen_ov,
                          path, chash, commit, regret))
     # One job per seed: its controllers share each episode's samples (same rows).
     seeds = sorted({j[2] for j in jobs})
@@ -253,11 +254,11 @@ def table_stem(cfg: DictConfig) -> str:
     default = ReproduceConfig()
     full = (cfg.select is None and list(cfg.controllers) == default.controllers
             and cfg.scenario_set.name == "paper43" and not cfg.get("overrides")
-            and not scenario_overrides(cfg)
+            and not scenario_overrides(cfg) and not cfg.get("scenario_dirs")
             and cfg.first_seed == 0 and cfg.n_seeds >= default.n_seeds)
     if full:
         return "main_results"
-    key = config_hash({"set": cfg.scenario_set.name, "select": cfg.select,
+    key = config_hash({"set": scenario_source(cfg).label, "select": cfg.select,
                        "controllers": list(cfg.controllers),
                        "overrides": _overrides(cfg), "n_seeds": cfg.n_seeds,
                        **({"scenario_overrides": scenario_overrides(cfg)}
@@ -268,8 +269,8 @@ def table_stem(cfg: DictConfig) -> str:
 
 def _write_detector_table(cfg: DictConfig, out: Path, stem: str) -> None:
     """Write the detector-quality table on the run's no_op episodes (same seeds, set)."""
-    scenarios = load_scenarios(cfg.scenario_set.name, cfg.select,
-                               overrides=scenario_overrides(cfg))
+    source = scenario_source(cfg)
+    scenarios = source.load(cfg.select, scenario_overrides(cfg))
     seeds = range(cfg.first_seed, cfg.first_seed + cfg.n_seeds)
     table = detector_table(detector_rows(scenarios, seeds))
     dstem = stem.replace("main_results", "detectors")
@@ -277,7 +278,7 @@ def _write_detector_table(cfg: DictConfig, out: Path, stem: str) -> None:
     md = detector_markdown(table, cfg.n_seeds)
     (out / f"{dstem}.md").write_text(
         f"# Detector quality ({cfg.n_seeds} seeds x {len(scenarios)} scenarios, "
-        f"set `{cfg.scenario_set.name}`)\n\n" + md)
+        f"set `{source.label}`)\n\n" + md)
     print(f"wrote {out / dstem}.md and .csv")
 
 
@@ -300,10 +301,11 @@ def main(cfg: DictConfig) -> None:
     out = Path(to_absolute_path(cfg.tables_dir))
     out.mkdir(parents=True, exist_ok=True)
     stem = table_stem(cfg)
+    set_label = scenario_source(cfg).label
     tab.to_csv(out / f"{stem}.csv", index=False)
     (out / f"{stem}.md").write_text(
         f"# Main results ({cfg.n_seeds} seeds x {df.scenario.nunique()} scenarios, "
-        f"set `{cfg.scenario_set.name}`)\n\n" + md
+        f"set `{set_label}`)\n\n" + md
     )
     mix.to_csv(out / f"{stem.replace('main_results', 'action_mix')}.csv", index=False)
     print(md)
@@ -319,7 +321,7 @@ def main(cfg: DictConfig) -> None:
         learn.to_csv(out / f"{lstem}.csv", index=False)
         (out / f"{lstem}.md").write_text(
             f"# Learning results ({cfg.n_seeds} seeds x {df.scenario.nunique()} scenarios, "
-            f"set `{cfg.scenario_set.name}`)\n\n" + lmd
+            f"set `{set_label}`)\n\n" + lmd
         )
         print(lmd)
         print(f"wrote {out / lstem}.md and .csv")

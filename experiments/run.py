@@ -16,11 +16,10 @@ import hydra
 from hydra.utils import instantiate, to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.config import register, scenario_overrides
+from experiments.config import register, scenario_overrides, scenario_source
 from experiments.episode import run_controller
 from experiments.fast import has_fast_path, run_controller_fast
 from experiments.storage import config_hash, git_commit, write_rows
-from simulator.scenarios import load_scenarios
 
 register()
 
@@ -49,14 +48,15 @@ def run(cfg: DictConfig) -> list[dict]:
     if int(cfg.seed) < 0:
         raise ValueError(f"seed must be >= 0, got {cfg.seed}")
     scen_ov = scenario_overrides(cfg)
-    scenarios = load_scenarios(cfg.scenario_set.name, cfg.select, overrides=scen_ov)
+    source = scenario_source(cfg)
+    scenarios = source.load(cfg.select, scen_ov)
     ctrl_cfg = OmegaConf.to_container(cfg.controller, resolve=True)
     controller = instantiate(cfg.controller, seed=int(cfg.seed))
     if has_fast_path(controller):  # identical rows, batched in Numba
         rows = run_controller_fast(controller, scenarios, int(cfg.seed), cfg.action_set)
     else:
         rows = run_controller(controller, scenarios, int(cfg.seed), cfg.action_set)
-    chash = config_hash({"controller": ctrl_cfg, "set": cfg.scenario_set.name,
+    chash = config_hash({"controller": ctrl_cfg, "set": source.label,
                          "select": cfg.select, "action_set": cfg.action_set,
                          **({"scenario_overrides": scen_ov} if scen_ov else {})})
     commit = git_commit()

@@ -191,3 +191,24 @@ def test_initial_models_are_fit_on_the_same_rows_under_their_own_concepts():
         accs.append(np.mean([model_accuracy(env.sim.arrays, k, env.sim.smp[u, :, n:2 * n],
                                             env.sim.slab[u], False, 0.0) for u in range(200)]))
     assert accs[0] > accs[1] > accs[2]
+
+
+@pytest.mark.parametrize(("section", "values", "field", "match"), [
+    ("modelling", {"label_noise": 0.4, "baseline_accuracy": 0.6, "previous_accuracy": 0.6,
+                   "fallback_accuracy": 0.55}, "modelling.label_noise",
+     r"leaves at most 0\.6 accuracy .* not above catastrophe\.accuracy_floor 0\.6"),
+    ("modelling", {"baseline_accuracy": 0.99}, "modelling.baseline_accuracy",
+     r"must be <= 1 - modelling\.label_noise = 0\.94"),
+    ("modelling", {"previous_accuracy": 0.95}, "modelling",
+     "previous_accuracy must be <= baseline_accuracy"),
+])
+def test_label_noise_and_accuracies_the_classifiers_cannot_honour_are_refused(
+        section, values, field, match):
+    """Cross-field checks of the modelling section: one clear message naming the field."""
+    from simulator.scenarios import ScenarioError
+
+    data = _nominal("cov_sudden_campaign")
+    data.setdefault(section, {}).update(values)
+    with pytest.raises(ScenarioError, match=match) as err:
+        parse_scenario(data)
+    assert f"field '{field}'" in str(err.value)

@@ -28,6 +28,9 @@ schema
 
 ``ID`` is a scenario id of the library or a path to a ``.yaml`` file. ``--root DIR``
 (before the subcommand) reads another library folder laid out like ``scenarios/``.
+``--dir DIR`` (before the subcommand, repeatable) reads users' scenario folders instead:
+their ``*.yaml`` files are the set (``--set all`` or a family), ids are looked up in them,
+and an id defined in two folders is refused, naming both files.
 
 Exit codes: 0 success; 1 invalid scenario file(s) (or, for ``check``, an annotation the
 simulation does not support); 2 bad usage (unknown id, set or option), with a one-line
@@ -70,8 +73,21 @@ def _set_names() -> list[str]:
     return [*SET_FOLDERS, "all", *[f for f in FAMILIES if f not in SET_FOLDERS]]
 
 
-def _files_of_set(set_name: str, root: Path) -> tuple[list[Path], str | None]:
-    """Return the files to read for ``set_name`` and the family to keep (None: all)."""
+def _files_of_set(set_name: str, root: Path,
+                  dirs: list[Path] | None = None) -> tuple[list[Path], str | None]:
+    """Return the files to read for ``set_name`` and the family to keep (None: all).
+
+    With ``dirs`` (``--dir``) the files are those of the users' folders; ``all`` keeps
+    them all and a family name keeps that family.
+    """
+    if dirs:
+        if set_name in SET_FOLDERS:
+            raise UsageError(f"--set {set_name} is a folder of the library; with --dir use "
+                             f"--set all or a family ({', '.join(sorted(FAMILIES))})")
+        if set_name != "all" and set_name not in FAMILIES:
+            raise UsageError(f"unknown scenario set {set_name!r}; with --dir: all, "
+                             + ", ".join(sorted(FAMILIES)))
+        return loader.dir_files(dirs), (None if set_name == "all" else set_name)
     if set_name in SET_FOLDERS or set_name == "all":
         return scenario_files(set_name, root), None
     if set_name in FAMILIES:
@@ -79,21 +95,30 @@ def _files_of_set(set_name: str, root: Path) -> tuple[list[Path], str | None]:
     raise UsageError(f"unknown scenario set {set_name!r}; allowed: {', '.join(_set_names())}")
 
 
-def _resolve(ident: str, root: Path) -> Path:
-    """Return the file of a scenario id (``<root>/*/<id>.yaml``) or of a ``.yaml`` path."""
+def _resolve(ident: str, root: Path, dirs: list[Path] | None = None) -> Path:
+    """Return the file of a scenario id (``<root>/*/<id>.yaml``) or of a ``.yaml`` path.
+
+    With ``dirs`` the id is looked up in the users' folders (:func:`loader.dir_files`).
+    """
     path = Path(ident)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise UsageError(f"no such scenario file: {ident}")
         return path
+    if dirs:
+        hits = [f for f in loader.dir_files(dirs) if f.stem == ident]
+        if not hits:
+            raise UsageError(f"unknown scenario {ident!r} in --dir "
+                             f"{', '.join(map(str, dirs))} (see `{PROG} --dir DIR list`)")
+        return hits[0]
     hits = sorted(root.glob(f"*/{ident}.yaml"))
     if not hits:
         raise UsageError(f"unknown scenario {ident!r} under {root} (see `{PROG} list --set all`)")
     return hits[0]
 
 
-def _load(ident: str, root: Path) -> Scenario:
-    return load_scenario(_resolve(ident, root))
+def _load(ident: str, root: Path, dirs: list[Path] | None = None) -> Scenario:
+    return load_scenario(_resolve(ident, root, dirs))
 
 
 # ----------------------------------------------------------------------------------------
@@ -103,7 +128,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """Print the table of a set's scenarios; report unreadable files on stderr (exit 1)."""
     import pandas as pd
 
-    files, family = _files_of_set(args.set, args.root)
+    files, family = _files_of_set(args.set, args.root, args.dir)
     rows, errors = [], []
     for path in files:
         try:
@@ -142,7 +167,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     """
     from simulator.env import env_episode_seed
 
-    path = _resolve(args.id, args.root)
+    path = _resolve(args.id, args.root, args.dir)
     sc = load_scenario(path)
     for flag, value in (("--seed", args.seed), ("--env-seed", args.env_seed)):
         if value is not None and value < 0:
@@ -183,7 +208,7 @@ def _expand(paths: list[str], root: Path) -> list[Path]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate every file; print each error line of every invalid file (exit 1 if any)."""
-    files = _expand(args.paths, args.root)
+    files = _expand(args.paths or [str(d) for d in args.dir or []], args.root)
     if not files:
         raise UsageError(f"no .yaml files under {', '.join(args.paths) or str(args.root)}")
     first_of: dict[str, Path] = {}
@@ -213,7 +238,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    sc = _load(args.id, args.root)
+    sc = _load(args.id, args.root, args.dir)
     print(plot_scenario(sc, args.out, seed=args.seed))
     return 0
 
@@ -266,8 +291,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--markdown goes with --set (a table of the set)")
     seeds = range(args.seeds)
     if args.ids:
-        return max(_check_one(_load(i, args.root), seeds) for i in args.ids)
-    files, family = _files_of_set(args.set, args.root)
+        return max(_check_one(_load(i, args.root, args.dir), seeds) for i in args.ids)
+    files, family = _files_of_set(args.set, args.root, args.dir)
     scenarios = [sc for sc in map(load_scenario, files) if family in (None, sc.family)]
     results = [hold_rate(sc, seeds) for sc in scenarios]
     if args.markdown:
@@ -305,6 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="scenario library folder (default: the repository's scenarios/)",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        action="append",
+        default=None,
+        help="a folder of your own scenario files, read instead of the library "
+             "(repeatable; ids must be unique across folders)",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("list", help="table of the scenarios of a set")
@@ -346,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
             args.root = loader.SCENARIO_ROOT  # read at call time: tests may point it elsewhere
         elif not args.root.is_dir():
             raise UsageError(f"--root {args.root}: no such folder")
+        for d in args.dir or []:
+            if not d.is_dir():
+                raise UsageError(f"--dir {d}: no such folder")
         return args.func(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

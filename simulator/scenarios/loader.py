@@ -348,16 +348,58 @@ def scenario_files(set_name: str = "all", root: Path | None = None) -> list[Path
     )
 
 
+def dir_files(dirs: list[Path | str] | tuple[Path | str, ...]) -> list[Path]:
+    """List the YAML files of users' scenario folders (each folder's ``*.yaml``, in order).
+
+    A folder outside the repository is a scenario set of its own: its files are validated
+    like the library's and never copied into it.
+
+    Parameters
+    ----------
+    dirs : sequence of Path or str
+        Folders, each holding ``<id>.yaml`` files (not searched recursively).
+
+    Raises
+    ------
+    ScenarioError
+        If ``dirs`` is empty, a folder is missing or listed twice, holds no ``.yaml`` file,
+        or two folders hold the same file name (a scenario's id is its file name: both
+        files are named).
+    """
+    if not dirs:
+        raise ScenarioError("scenario_dirs: give at least one folder")
+    out: list[Path] = []
+    seen: set[Path] = set()
+    by_name: dict[str, Path] = {}
+    for d in dirs:
+        folder = Path(d)
+        if not folder.is_dir():
+            raise ScenarioError(f"scenario_dirs: {d}: no such folder")
+        if folder.resolve() in seen:
+            raise ScenarioError(f"scenario_dirs: {d}: listed twice")
+        seen.add(folder.resolve())
+        files = sorted(folder.glob("*.yaml"))
+        if not files:
+            raise ScenarioError(f"scenario_dirs: {d}: no .yaml file in this folder")
+        for f in files:
+            if f.name in by_name:
+                raise ScenarioError(f"{f}: field 'id': duplicate scenario id {f.stem!r}, "
+                                    f"also defined in {by_name[f.name]}")
+            by_name[f.name] = f
+        out.extend(files)
+    return out
+
+
 def load_scenarios(
     set_name: str = "paper43", select: str | None = None, root: Path | None = None,
-    overrides: dict | None = None,
+    overrides: dict | None = None, dirs: list[Path | str] | tuple | None = None,
 ) -> list[Scenario]:
     """Load a scenario set, optionally keeping only ids matching a glob or comma list.
 
     Parameters
     ----------
     set_name : str
-        See :func:`scenario_files`.
+        See :func:`scenario_files`; ignored when ``dirs`` is given.
     select : str, optional
         Comma-separated ids or globs (``"cov_*,concept_gradual"``).
     root : Path, optional
@@ -365,26 +407,34 @@ def load_scenarios(
     overrides : dict, optional
         Settings applied to every scenario (:func:`check_overrides`), e.g. the SLA penalty
         of a price-sensitivity run.
+    dirs : sequence of Path or str, optional
+        Users' scenario folders (:func:`dir_files`): their files are the set instead.
 
     Raises
     ------
     ScenarioError
-        If any file is invalid, two files share an id, ``select`` matches nothing, or the
-        overrides are malformed or make a scenario invalid.
+        If any file is invalid, two files share an id (both are named), ``select`` matches
+        nothing, a folder of ``dirs`` is unusable, or the overrides are malformed or make a
+        scenario invalid.
     """
     overrides = check_overrides(overrides)
+    files = dir_files(dirs) if dirs else scenario_files(set_name, root)
     out: dict[str, Scenario] = {}
-    for p in scenario_files(set_name, root):
+    where: dict[str, Path] = {}
+    for p in files:
         sc = load_scenario(p, overrides)
         if sc.id in out:
-            raise ScenarioError(f"{p}: field 'id': duplicate scenario id {sc.id!r}")
+            raise ScenarioError(f"{p}: field 'id': duplicate scenario id {sc.id!r}, "
+                                f"also defined in {where[sc.id]}")
         out[sc.id] = sc
+        where[sc.id] = p
     if select:
         pats = [s.strip() for s in select.split(",") if s.strip()]
         keep = [sid for sid in out if any(fnmatch.fnmatchcase(sid, pat) for pat in pats)]
         if not keep:
+            what = "scenario_dirs" if dirs else f"set {set_name!r}"
             raise ScenarioError(
-                f"no scenario of set {set_name!r} matches {select!r}; "
+                f"no scenario of {what} matches {select!r}; "
                 f"ids are: {', '.join(sorted(out))}"
             )
         out = {k: out[k] for k in keep}

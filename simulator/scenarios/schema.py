@@ -304,6 +304,9 @@ class Modelling(_Strict):
     def _order(self):
         if self.fallback_accuracy > self.baseline_accuracy:
             raise ValueError("fallback_accuracy must be <= baseline_accuracy")
+        if self.previous_accuracy > self.baseline_accuracy:
+            raise ValueError("previous_accuracy must be <= baseline_accuracy (the previous "
+                             "version is older, not better)")
         return self
 
 
@@ -517,6 +520,7 @@ class Scenario(_Strict):
                     f"belongs to family '{expected or 'extended'}', not '{self.family}'",
                     self.subtype,
                 )
+        self._check_modelling()
         extended = {"scale_out", "restart", "quarantine_inputs", "escalate"}
         if self.annotations.optimal_action in extended and not self.extended_actions:
             raise FieldError(
@@ -525,3 +529,25 @@ class Scenario(_Strict):
                 self.annotations.optimal_action,
             )
         return self
+
+    def _check_modelling(self):
+        """Refuse label noise, accuracies and stale concepts the classifiers cannot honour."""
+        mo = self.modelling
+        best = 1.0 - mo.label_noise  # no model agrees with noisy labels more than this
+        floor = self.catastrophe.accuracy_floor
+        if best <= floor:
+            raise FieldError(
+                "modelling.label_noise",
+                f"leaves at most {best:.4g} accuracy (1 - label_noise), not above "
+                f"catastrophe.accuracy_floor {floor:.4g}: every episode would fail",
+                mo.label_noise,
+            )
+        if mo.baseline_accuracy > best:
+            raise FieldError(
+                "modelling.baseline_accuracy",
+                f"must be <= 1 - modelling.label_noise = {best:.4g} (no model scores more)",
+                mo.baseline_accuracy,
+            )
+        # With accuracies > 0.5 and baseline <= 1 - label_noise, a stale model's concept
+        # offset (baseline - x) / (1 - 2 label_noise) stays below 1/2: a rotation by pi c
+        # then costs a linear model about c (1 - 2 label_noise) accuracy, as compile assumes.
