@@ -416,3 +416,27 @@ def test_guide_commands_name_real_subcommands():
         )
     )
     assert subs == {"list", "show", "validate", "plot", "check", "schema"}
+
+
+def test_check_says_when_every_action_fails_and_reports_a_multi_step_remedy(capsys):
+    """Issue 13, item 4: in draw 3 of resource_pool_thread_limit no single action survives.
+
+    `check` says so instead of naming a tie-break winner, and reports what the oracle's
+    forks find when they may act again: a sequence that avoids the catastrophe.
+    """
+    from simulator.scenarios.holdrate import ALL_CATASTROPHIC, hold_rate, search_remedy
+
+    sc = load_scenario(SCENARIO_ROOT / "paper43" / "resource_pool_thread_limit.yaml")
+    r = hold_rate(sc, [3])
+    assert r.cheapest == (ALL_CATASTROPHIC,) and r.catastrophic == (True,)
+    remedy = search_remedy(sc, 3)
+    assert remedy.catastrophe == "none" and len(remedy.actions) >= 2
+    assert remedy.actions[0][1] == "fallback"
+    assert [m for m, _ in remedy.actions] == sorted(m for m, _ in remedy.actions)
+    code, out, _ = run_cli(capsys, "check", "resource_pool_thread_limit", "--seeds", "4")
+    assert code == 0  # 3 of 4 draws hold
+    assert ("every action ends in a catastrophe before the horizon (one action after the "
+            "first alarm, then no_op) in 1 of 4 draws (seeds 3)") in out
+    assert any(line.startswith("multi-step remedy") and line.endswith("avoids it in 1 of 1")
+               for line in out)
+    assert f"  {remedy.describe()}" in out

@@ -23,6 +23,9 @@ check ID [ID ...] | --set SET [--markdown]  [--seeds N]
     after the first alarm once per action and play each to the horizon; report the share
     of draws in which the annotated action is the cheapest within the tie tolerance (its
     *hold rate*, :mod:`simulator.scenarios.holdrate`). Exit 1 if a hold rate is below 60%.
+    For one scenario, the draws in which every action ends in a catastrophe are named, with
+    the multi-step remedy the oracle's forks find there
+    (:func:`simulator.scenarios.holdrate.search_remedy`), if any.
 schema
     Print the JSON schema of a scenario file (the committed ``scenarios/schema.json``).
 
@@ -247,7 +250,7 @@ def _check_one(sc: Scenario, seeds: range) -> int:
     """Print one scenario's per-action table and hold rate; return 1 if it is too low."""
     import pandas as pd
 
-    from simulator.scenarios.holdrate import MIN_HOLD_RATE, draw_verdicts
+    from simulator.scenarios.holdrate import ALL_CATASTROPHIC, MIN_HOLD_RATE, draw_verdicts
     from simulator.scenarios.plot import compare_actions
 
     rows = compare_actions(sc, seeds)
@@ -259,7 +262,7 @@ def _check_one(sc: Scenario, seeds: range) -> int:
         max_usd=("cost_usd", "max"),
     )
     ann = sc.annotations.optimal_action
-    _, holds, cheapest = draw_verdicts(rows, ann)
+    seeds_played, holds, cheapest = draw_verdicts(rows, ann)
     drawn = "drawn incidents" if loader.is_randomised(sc) else "seeds (fixed incident)"
     print(f"{sc.id}: each action played once after the first alarm (or at onset), then "
           f"no_op; dollars to the horizon; {len(seeds)} {drawn} (seeds {seeds.start}.."
@@ -270,7 +273,27 @@ def _check_one(sc: Scenario, seeds: range) -> int:
     verdict = "holds" if rate >= MIN_HOLD_RATE else f"FAILS (< {MIN_HOLD_RATE:.0%})"
     print(f"annotation {ann!r} {verdict}: best (within tolerance) in {sum(holds)} of "
           f"{len(holds)} draws ({rate:.0%}); cheapest per draw: {counts}")
+    lost = [s for s, c in zip(seeds_played, cheapest, strict=True) if c == ALL_CATASTROPHIC]
+    if lost:
+        _report_remedies(sc, lost, len(seeds))
     return 0 if rate >= MIN_HOLD_RATE else 1
+
+
+def _report_remedies(sc: Scenario, lost: list[int], n_draws: int) -> None:
+    """Say which draws no single action saves, and what a multi-step search finds there."""
+    from simulator.scenarios.holdrate import REMEDY_COOLDOWN, search_remedy
+
+    print(f"every action ends in a catastrophe before the horizon (one action after the "
+          f"first alarm, then no_op) in {len(lost)} of {n_draws} draws (seeds "
+          f"{', '.join(map(str, lost))})")
+    remedies = [search_remedy(sc, s) for s in lost]
+    saved = [r for r in remedies if r.catastrophe == "none"]
+    print(f"multi-step remedy (greedy, the oracle's forks: at every minute from the first "
+          f"alarm, {REMEDY_COOLDOWN} minutes apart after an action, the action whose outcome "
+          f"window is cheapest without a catastrophe): avoids it in {len(saved)} of "
+          f"{len(lost)}")
+    for r in sorted(remedies, key=lambda r: (r.catastrophe != "none", r.cost_usd)):
+        print(f"  {r.describe()}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -24,7 +24,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from simulator.scenarios.plot import compare_actions
+import numpy as np
+
+from simulator import layout as L
+from simulator.assess_kernel import evaluate
+from simulator.scenarios.plot import compare_actions, decision_sim
 from simulator.scenarios.schema import Scenario
 
 #: Absolute tie tolerance, dollars.
@@ -113,3 +117,79 @@ def hold_rate(scenario: Scenario, seeds: range | list[int]) -> HoldRate:
     cats = tuple(any(r["catastrophe"] != "none" for r in rows
                      if r["seed"] == s and r["action"] == ann) for s in played)
     return HoldRate(scenario.id, ann, tuple(played), tuple(holds), tuple(cheapest), cats)
+
+
+#: Minutes the remedy search waits after an action before it decides again (the
+#: controllers' default cooldown: an action's effect needs time to show).
+REMEDY_COOLDOWN = 10
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """A multi-step remedy found by :func:`search_remedy` for one drawn incident.
+
+    Attributes
+    ----------
+    seed : int
+        The episode seed (the drawn incident).
+    actions : tuple of (int, str)
+        (minute, action) of every action taken, in order.
+    catastrophe : str
+        ``none`` if the remedy avoided a catastrophic failure, else its kind.
+    cost_usd : float
+        Dollars over minutes 1..horizon (after a catastrophe: outage, restore, no_op).
+    """
+
+    seed: int
+    actions: tuple[tuple[int, str], ...]
+    catastrophe: str
+    cost_usd: float
+
+    def describe(self) -> str:
+        """One line: the actions with their minutes, the outcome and the dollars."""
+        steps = ", ".join(f"{a}@{m}" for m, a in self.actions) or "no action"
+        outcome = "no catastrophe" if self.catastrophe == "none" else self.catastrophe
+        return f"seed {self.seed}: {steps} ({outcome}, ${self.cost_usd:,.0f})"
+
+
+def search_remedy(scenario: Scenario, seed: int) -> Remedy:
+    """Search a multi-step remedy for one drawn incident, the oracle's way, greedily.
+
+    From the first alarm (:func:`simulator.scenarios.plot.decision_sim`), at every minute
+    outside a ``REMEDY_COOLDOWN``-minute wait after an action, fork the simulation once per
+    action and play each for the outcome window
+    (:func:`simulator.assess_kernel.evaluate`, the oracle's forks); take the action whose
+    window has no catastrophic failure and the fewest dollars (``no_op`` on ties, the
+    cheapest if every fork fails). A greedy sequence of one-window lookaheads: it can miss a
+    remedy whose benefit shows only beyond the window.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int
+        Episode seed (the drawn incident and its random streams).
+
+    Returns
+    -------
+    Remedy
+    """
+    sim, _, _ = decision_sim(scenario, int(seed))
+    n = int(sim.p[L.P_N_ACTIONS])
+    cost, cat = np.zeros(n), np.zeros(n, dtype=bool)
+    taken: list[tuple[int, str]] = []
+    quiet_until = -1
+    while sim.t <= sim.horizon and sim.catastrophe == L.CAT_NONE:
+        a = L.NO_OP
+        if sim.t >= quiet_until:
+            evaluate(sim.arrays, n, -1, cost, cat)
+            safe = [k for k in range(n) if not cat[k]]
+            pool = safe or list(range(n))
+            a = min(pool, key=lambda k: (cost[k], k))
+        minute = sim.t
+        _, applied = sim.step(a)
+        if a != L.NO_OP and applied:
+            taken.append((minute, L.ACTION_NAMES[a]))
+            quiet_until = minute + 1 + REMEDY_COOLDOWN
+    sim.play_out()
+    return Remedy(int(seed), tuple(taken), L.CATASTROPHE_NAMES[sim.catastrophe],
+                  float(sim.hist[1:, L.R_COST_RATE].sum()))

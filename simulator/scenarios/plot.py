@@ -136,7 +136,13 @@ class Trajectory:
     catastrophe: str
 
 
-def _decision_sim(scenario: Scenario, seed: int) -> tuple[Simulation, int, bool]:
+def decision_sim(scenario: Scenario, seed: int) -> tuple[Simulation, int, bool]:
+    """Return the episode of ``seed`` played with ``no_op`` to its decision minute.
+
+    The decision minute is the minute after the first alarm at or after the earliest
+    onset (the onset itself without an alarm). Returns the simulation at that minute, the
+    minute and whether an alarm fired.
+    """
     scenario = draw_incident(scenario, seed)  # the episode's incident (itself if fixed)
     sim = Simulation(compile_scenario(scenario))
     sim.reset(seed)
@@ -185,7 +191,7 @@ def play(scenario: Scenario, action: str, seed: int = 0) -> Trajectory:
         If the action is unknown or not in the scenario's action set.
     """
     a = _action_index(scenario, action)
-    sim, minute, alarmed = _decision_sim(scenario, seed)
+    sim, minute, alarmed = decision_sim(scenario, seed)
     return _finish(sim, a, action, minute, alarmed)
 
 
@@ -205,7 +211,7 @@ def compare_actions(scenario: Scenario, seeds: list[int] | range) -> list[dict]:
     n = L.N_EXTENDED_ACTIONS if scenario.extended_actions else L.N_PAPER_ACTIONS
     rows = []
     for seed in seeds:
-        base, minute, alarmed = _decision_sim(scenario, int(seed))
+        base, minute, alarmed = decision_sim(scenario, int(seed))
         for a in range(n):
             tr = _finish(base.fork(), a, L.ACTION_NAMES[a], minute, alarmed, open_loop=True)
             rows.append(
