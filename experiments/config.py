@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,10 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException, MissingConfigException
 from hydra.utils import to_absolute_path
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from simulator.scenarios.loader import check_overrides, dir_files, load_scenarios
+from simulator.scenarios.loader import ScenarioError, check_overrides, dir_files, load_scenarios
 
 #: Repository root and its Hydra config tree.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -61,10 +62,11 @@ class RunConfig:
     #: modelling, monitoring, deployment, slo, catastrophe, economics, dynamics,
     #: cost_weights); validated with each scenario.
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
-    #: Users' scenario folders, e.g. ``scenario_dirs=[my/scenarios]``: their ``*.yaml``
-    #: files are the scenario set instead of ``scenario_set`` (nothing is copied into the
-    #: repository); a scenario id in two folders is refused, naming both files.
-    scenario_dirs: list[str] = field(default_factory=list)
+    #: Users' scenario folders, e.g. ``scenario_dirs=[my/scenarios]`` (or one folder
+    #: without brackets): their ``*.yaml`` files are the scenario set instead of
+    #: ``scenario_set`` (nothing is copied into the repository); a scenario id in two
+    #: folders is refused, naming both files. None: the library set.
+    scenario_dirs: Any = None
     out_dir: str = "results/raw/run"
 
 
@@ -93,7 +95,7 @@ class ReproduceConfig:
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
     #: Users' scenario folders (as in ``experiments.run``): their files are the scenario set
     #: instead of ``scenario_set``; such a run keeps its own cells and tables.
-    scenario_dirs: list[str] = field(default_factory=list)
+    scenario_dirs: Any = None
     #: Write the detector-quality table (false alarms, detection delay) on the run's
     #: no_op episodes (``experiments.detector_quality``).
     detectors: bool = True
@@ -207,8 +209,8 @@ class ScenarioSource:
         Absolute paths of the users' scenario folders (``scenario_dirs``), or empty.
     label : str
         The set's name in tables and result folders: ``set_name``, or
-        ``dirs_<hash>`` with the hash of the folders' paths and their files' contents, so
-        that editing a file never reuses results of the old one.
+        ``dirs_<hash>`` with the hash of the files' (normalised absolute) paths and their
+        contents, so that editing a file never reuses results of the old one.
     """
 
     set_name: str
@@ -227,15 +229,28 @@ def scenario_source(cfg: DictConfig) -> ScenarioSource:
     Raises
     ------
     ScenarioError
-        If a folder of ``scenario_dirs`` is missing, listed twice or holds no ``.yaml``.
+        If ``scenario_dirs`` is not a folder or a list of folders, is empty, comes with
+        another ``scenario_set`` than the default, or names a folder that is missing,
+        listed twice or holds no ``.yaml``.
     """
-    raw = cfg.get("scenario_dirs") or []
+    raw = cfg.get("scenario_dirs")
+    name = cfg.scenario_set.name
+    if raw is None:
+        return ScenarioSource(name, (), name)
     if isinstance(raw, str):
         raw = [raw]
-    dirs = tuple(to_absolute_path(str(d)) for d in raw)
-    name = cfg.scenario_set.name
-    if not dirs:
-        return ScenarioSource(name, (), name)
+    elif isinstance(raw, ListConfig | list | tuple):
+        raw = list(raw)
+        if not all(isinstance(d, str) for d in raw):
+            raise ScenarioError(f"scenario_dirs: folders must be paths, got {raw!r}")
+    else:
+        raise ScenarioError(f"scenario_dirs: a folder or a list of folders "
+                            f"(scenario_dirs=[a,b]), got {raw!r}")
+    if name != "paper43":
+        raise ScenarioError(f"scenario_dirs replaces scenario_set: drop "
+                            f"scenario_set={name} (or scenario_dirs)")
+    dirs = tuple(os.path.normpath(to_absolute_path(d)) for d in raw)
+    dir_files(dirs)  # refuses an empty list, a missing, empty or repeated folder
     digest = hashlib.sha256()
     for path in dir_files(dirs):
         digest.update(str(path).encode())

@@ -152,3 +152,49 @@ def test_run_reads_scenario_dirs_and_refuses_duplicates(tmp_path):
         xrun.run(cfg)
     assert pd.DataFrame(rows).cost_usd.gt(0).all()
     shutil.rmtree(b)
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    ("[]", "give at least one folder"),
+    ("[1,2]", "folders must be paths"),
+])
+def test_bad_scenario_dirs_values_are_refused(tmp_path, value, match):
+    """An explicit empty list is not 'the library'; a non-path list is refused."""
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose("config", overrides=["controller=rules", f"scenario_dirs={value}"])
+    with pytest.raises(ScenarioError, match=match):
+        scenario_source(cfg)
+
+
+def test_one_folder_without_brackets_and_a_conflicting_set(tmp_path):
+    """`scenario_dirs=dir` is one folder; with another scenario_set it is refused."""
+    a = _user_dir(tmp_path, "a", ("mine_one",))
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose("config", overrides=["controller=rules", f"scenario_dirs={a}"])
+        clash = compose("config", overrides=["controller=rules", f"scenario_dirs=[{a}]",
+                                             "scenario_set=extended"])
+    assert scenario_source(cfg).dirs == (str(a),)
+    with pytest.raises(ScenarioError, match="scenario_dirs replaces scenario_set"):
+        scenario_source(clash)
+    # the same folder spelled differently is the same set
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        other = compose("config", overrides=["controller=rules",
+                                             f"scenario_dirs=[{a}/../a]"])
+    assert scenario_source(other).label == scenario_source(cfg).label
+
+
+def test_cli_dir_validate_reads_what_a_run_reads_and_families_filter(tmp_path, capsys):
+    """Validate --dir: top-level *.yaml only; --set extended / a family filter the folder."""
+    a = _user_dir(tmp_path, "a", ("mine_one",))
+    (a / "old").mkdir()
+    shutil.copy(a / "mine_one.yaml", a / "old" / "mine_one.yaml")  # a backup, not read
+    code, _, err = _cli(capsys, "--dir", a, "validate")
+    assert code == 0 and "1 scenario file(s) valid" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = _cli(capsys, "--dir", empty, "validate")
+    assert code == 1 and f"scenario_dirs: {empty}: no .yaml file in this folder" in err
+    code, out, _ = _cli(capsys, "--dir", a, "list", "--set", "extended")
+    assert code == 0 and f"no scenarios in set 'extended' under {a}" in out
+    code, out, _ = _cli(capsys, "--dir", a, "list", "--set", "infrastructure")
+    assert code == 0 and "mine_one" in out

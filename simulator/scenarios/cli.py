@@ -84,12 +84,10 @@ def _files_of_set(set_name: str, root: Path,
     them all and a family name keeps that family.
     """
     if dirs:
-        if set_name in SET_FOLDERS:
-            raise UsageError(f"--set {set_name} is a folder of the library; with --dir use "
-                             f"--set all or a family ({', '.join(sorted(FAMILIES))})")
         if set_name != "all" and set_name not in FAMILIES:
-            raise UsageError(f"unknown scenario set {set_name!r}; with --dir: all, "
-                             + ", ".join(sorted(FAMILIES)))
+            what = "is a folder of the library" if set_name in SET_FOLDERS else "is unknown"
+            raise UsageError(f"--set {set_name} {what}; with --dir use --set all or a family "
+                             f"({', '.join(sorted(FAMILIES))})")
         return loader.dir_files(dirs), (None if set_name == "all" else set_name)
     if set_name in SET_FOLDERS or set_name == "all":
         return scenario_files(set_name, root), None
@@ -151,7 +149,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(df.to_string(index=False, formatters=fmt, justify="left"))
         print(f"{len(rows)} scenario(s) in set {args.set!r}")
     else:
-        print(f"no scenarios in set {args.set!r} under {args.root}")
+        where = ", ".join(map(str, args.dir)) if args.dir else args.root
+        print(f"no scenarios in set {args.set!r} under {where}")
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -211,7 +210,10 @@ def _expand(paths: list[str], root: Path) -> list[Path]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate every file; print each error line of every invalid file (exit 1 if any)."""
-    files = _expand(args.paths or [str(d) for d in args.dir or []], args.root)
+    if args.dir and args.paths:
+        raise UsageError("give files or folders to validate, or --dir, not both")
+    # --dir: the files a run reads (each folder's *.yaml), so validate agrees with list/run
+    files = loader.dir_files(args.dir) if args.dir else _expand(args.paths, args.root)
     if not files:
         raise UsageError(f"no .yaml files under {', '.join(args.paths) or str(args.root)}")
     first_of: dict[str, Path] = {}
@@ -289,9 +291,9 @@ def _report_remedies(sc: Scenario, lost: list[int], n_draws: int) -> None:
     remedies = [search_remedy(sc, s) for s in lost]
     saved = [r for r in remedies if r.catastrophe == "none"]
     print(f"multi-step remedy (greedy, the oracle's forks: at every minute from the first "
-          f"alarm, {REMEDY_COOLDOWN} minutes apart after an action, the action whose outcome "
-          f"window is cheapest without a catastrophe): avoids it in {len(saved)} of "
-          f"{len(lost)}")
+          f"alarm, with a {REMEDY_COOLDOWN}-minute cooldown after each action, the action "
+          f"whose outcome window is cheapest without a catastrophe): avoids it in "
+          f"{len(saved)} of {len(lost)}")
     for r in sorted(remedies, key=lambda r: (r.catastrophe != "none", r.cost_usd)):
         print(f"  {r.describe()}")
 

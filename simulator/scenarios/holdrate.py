@@ -156,7 +156,9 @@ def search_remedy(scenario: Scenario, seed: int) -> Remedy:
     """Search a multi-step remedy for one drawn incident, the oracle's way, greedily.
 
     From the first alarm (:func:`simulator.scenarios.plot.decision_sim`), at every minute
-    outside a ``REMEDY_COOLDOWN``-minute wait after an action, fork the simulation once per
+    outside a ``REMEDY_COOLDOWN``-minute cooldown after an action (the next decision comes
+    ``REMEDY_COOLDOWN + 1`` minutes after it, as the controllers' ``quiet_until``), fork the
+    simulation once per
     action and play each for the outcome window
     (:func:`simulator.assess_kernel.evaluate`, the oracle's forks); take the action whose
     window has no catastrophic failure and the fewest dollars (``no_op`` on ties, the
