@@ -55,12 +55,18 @@ def slot_predicts_one(sim, k, raw, i, migrated):
     """
     m = sim.models[k]
     old_schema = m[L.MF_SCHEMA] != sim.s[L.S_LIVE_SCHEMA]
+    return _predicts_one(m, old_schema, sim.p[L.P_SCHEMA_SENTINEL], raw, i, migrated)
+
+
+@nb.njit(cache=True)
+def _predicts_one(m, old_schema, sentinel, raw, i, migrated):
+    """:func:`slot_predicts_one` on the slot's row ``m`` (few array arguments: it runs per row)."""
     guard = m[L.MF_GUARD]
     s = 0.0
     for j in range(L.N_FEATURES):
         x = raw[j, i]
         if old_schema and migrated[j]:
-            x = sim.p[L.P_SCHEMA_SENTINEL]
+            x = sentinel
         if guard > 0.0 and abs(x - m[L.MF_LOC + j]) > guard * m[L.MF_SCALE + j]:
             x = m[L.MF_LOC + j]
         s += m[L.MF_W + j] * x
@@ -102,13 +108,29 @@ def model_accuracy(sim, k, raw, lab, quarantine, decay):
         return 0.0
     n = raw.shape[1]
     migrated = migrated_features(sim)
+    live, sentinel = sim.s[L.S_LIVE_SCHEMA], sim.p[L.P_SCHEMA_SENTINEL]
+    m, fbm = sim.models[k], sim.models[L.M_FALLBACK]
+    old_m, old_fb = m[L.MF_SCHEMA] != live, fbm[L.MF_SCHEMA] != live
     agree = 0
-    for i in range(n):
-        scorer = k
-        if quarantine and lab[LAB_FLAG, i] > 0.5:
-            scorer = L.M_FALLBACK
-        if slot_predicts_one(sim, scorer, raw, i, migrated) == (lab[LAB_CLEAN, i] > 0.5):
-            agree += 1
+    if not quarantine and m[L.MF_GUARD] <= 0.0 and not old_m:
+        # the common case, feature-major (the same sums in the same order, so the same bits)
+        score = np.zeros(n)
+        for j in range(L.N_FEATURES):
+            wj = m[L.MF_W + j]
+            for i in range(n):
+                score[i] += wj * raw[j, i]
+        b = m[L.MF_B]
+        for i in range(n):
+            if (score[i] + b > 0.0) == (lab[LAB_CLEAN, i] > 0.5):
+                agree += 1
+    else:
+        for i in range(n):
+            if quarantine and lab[LAB_FLAG, i] > 0.5:  # answered by the fallback
+                pred = _predicts_one(fbm, old_fb, sentinel, raw, i, migrated)
+            else:
+                pred = _predicts_one(m, old_m, sentinel, raw, i, migrated)
+            if pred == (lab[LAB_CLEAN, i] > 0.5):
+                agree += 1
     a = agree / n
     eta = sim.p[L.P_LABEL_NOISE]
     acc = (1.0 - eta) * a + eta * (1.0 - a) - decay
