@@ -107,7 +107,6 @@ def model_accuracy(sim, k, raw, lab, quarantine, decay):
     if sim.models[k, L.MF_VALID] < 0.5:
         return 0.0
     n = raw.shape[1]
-    migrated = migrated_features(sim)
     live, sentinel = sim.s[L.S_LIVE_SCHEMA], sim.p[L.P_SCHEMA_SENTINEL]
     m, fbm = sim.models[k], sim.models[L.M_FALLBACK]
     old_m, old_fb = m[L.MF_SCHEMA] != live, fbm[L.MF_SCHEMA] != live
@@ -124,6 +123,7 @@ def model_accuracy(sim, k, raw, lab, quarantine, decay):
             if (score[i] + b > 0.0) == (lab[LAB_CLEAN, i] > 0.5):
                 agree += 1
     else:
+        migrated = migrated_features(sim)
         for i in range(n):
             if quarantine and lab[LAB_FLAG, i] > 0.5:  # answered by the fallback
                 pred = _predicts_one(fbm, old_fb, sentinel, raw, i, migrated)

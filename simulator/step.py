@@ -27,7 +27,7 @@ import numba as nb
 import numpy as np
 
 from simulator import layout as L
-from simulator.classifier import clean_score, concept_direction, stats_add_rows
+from simulator.classifier import label_rows, stats_add_rows
 from simulator.deploy import advance_deployments, apply_action, paged_fix
 from simulator.faults import _fault_onsets, fault_effects
 from simulator.model import fit_slot, model_is_bad
@@ -69,25 +69,21 @@ def _initial_training_set(sim, seed):
     p, rs = sim.p, sim.rs
     seed_stream(rs, seed, 0, STREAM_INIT_TRAIN)
     n = int(p[L.P_SAMPLES_PER_MIN])
-    eta, kappa, z0 = p[L.P_LABEL_NOISE], p[L.P_CURVATURE], p[L.P_SUPPORT_Z]
-    concepts = np.array([0.0, p[L.P_PREV_CONCEPT], p[L.P_FB_CONCEPT]])
-    dirs = np.empty((_N_INITIAL, L.N_FEATURES))
-    for c in range(_N_INITIAL):
-        concept_direction(concepts[c], dirs[c])
+    concepts = (0.0, p[L.P_PREV_CONCEPT], p[L.P_FB_CONCEPT])
     out = np.zeros((_N_INITIAL, L.N_TRAIN_STATS))
     x = np.empty((L.N_FEATURES, n))
-    y = np.empty((_N_INITIAL, n), dtype=np.int64)
+    u = np.empty(n)
+    y = np.empty(n, dtype=np.int64)
     every = np.ones(n, dtype=np.bool_)
     for _ in range(int(p[L.P_TRAIN_WINDOW])):
         for i in range(n):
             for j in range(L.N_FEATURES):
                 x[j, i] = _BASE_LOC[j] + normal(rs)
-            flip = uniform(rs) < eta
-            for c in range(_N_INITIAL):
-                clean = clean_score(x, i, dirs[c], kappa, z0) > 0.0
-                y[c, i] = 1 if clean != flip else 0
-        for c in range(_N_INITIAL):
-            stats_add_rows(out[c], x, y[c], n, every)
+            u[i] = uniform(rs)
+        for c in range(_N_INITIAL):  # one set of rows and label flips, three concepts
+            label_rows(x, n, concepts[c], u, p[L.P_LABEL_NOISE], y, p[L.P_CURVATURE],
+                       p[L.P_SUPPORT_Z])
+            stats_add_rows(out[c], x, y, n, every)
     return out
 
 
