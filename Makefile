@@ -21,5 +21,11 @@ test: $(VENV)/.installed
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
 
+lint: $(VENV)/.installed
+	$(BIN)/python -m ruff check .
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m experiments.bench $(ARGS)
+
 clean-venv:
 	rm -rf $(VENV)

@@ -539,7 +539,8 @@ class Scenario(_Strict):
             raise FieldError(
                 "modelling.label_noise",
                 f"leaves at most {best:.4g} accuracy (1 - label_noise), not above "
-                f"catastrophe.accuracy_floor {floor:.4g}: every episode would fail",
+                f"catastrophe.accuracy_floor {floor:.4g}: every episode would fail "
+                f"(label_noise must be < {1.0 - floor:.4g})",
                 mo.label_noise,
             )
         if mo.baseline_accuracy > best:
