@@ -30,7 +30,7 @@ from simulator.rng import (
     seed_stream,
     uniform,
 )
-from simulator.sampling import draw_reference
+from simulator.sampling import draw_reference, label_volume
 from simulator.stats import mann_whitney_less
 
 
@@ -176,6 +176,9 @@ def apply_action(sim, a, t):
         return 1
     if a == L.RESTART:
         s[L.S_LEAK] = 0.0
+        for i in range(sim.fa.shape[0]):  # the runaway work lived in the pods: it is killed
+            if int(sim.fa[i, L.F_KIND]) == L.K_RUNAWAY and sim.fr[i, L.FR_STARTED] > 0.5:
+                sim.fr[i, L.FR_STOPPED] = 1.0
         s[L.S_RESTART_UNTIL] = t + p[L.P_RESTART_MIN]
         return 1
     if a == L.QUARANTINE_INPUTS:
@@ -313,8 +316,11 @@ def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
     seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
     share = p[L.P_CANARY_SHARE]
     minutes = max(0.0, p[L.P_CANARY_MIN] - p[L.P_LABEL_DELAY])
-    n_c = int(share * p[L.P_LABEL_VOLUME] * minutes)
-    n_b = int((1.0 - share) * p[L.P_LABEL_VOLUME] * minutes)
+    vol = p[L.P_LABEL_VOLUME]
+    if p[L.P_LABELS_FOLLOW_TRAFFIC] > 0.5:  # at the last minute's traffic (label_volume)
+        vol = float(label_volume(p, sim.hist[max(int(t) - 1, 0), L.R_TRAFFIC]))
+    n_c = int(share * vol * minutes)
+    n_b = int((1.0 - share) * vol * minutes)
     k_b = binomial(rs, n_b, acc_main)
     k_c = binomial(rs, n_c, acc_cand)
     s[L.S_CANARY_ACTIVE] = 0.0

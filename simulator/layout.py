@@ -48,13 +48,18 @@ FAULT_KINDS = (
     "traffic_surge",
     "cost_shock",
     "bad_deploy",
+    "label_shift",
+    "traffic_drop",
+    "runaway_usage",
+    "stale_features",
 )
 K_COVARIATE, K_CONCEPT, K_CORRUPTION, K_ACC_DECAY, K_LATENCY, K_LEAK = 0, 1, 2, 3, 4, 5
 K_RESOURCE, K_NETWORK, K_DEPENDENCY, K_ADVERSARIAL, K_OUTLIER, K_TEMPORAL = 6, 7, 8, 9, 10, 11
 K_SURGE, K_COST_SHOCK, K_BAD_DEPLOY = 12, 13, 14
+K_LABEL_SHIFT, K_TRAFFIC_DROP, K_RUNAWAY, K_STALE = 15, 16, 17, 18
 
-SHAPES = ("sudden", "gradual", "incremental", "recurring")
-SH_SUDDEN, SH_GRADUAL, SH_INCREMENTAL, SH_RECURRING = 0, 1, 2, 3
+SHAPES = ("sudden", "gradual", "incremental", "recurring", "flapping")
+SH_SUDDEN, SH_GRADUAL, SH_INCREMENTAL, SH_RECURRING, SH_FLAPPING = 0, 1, 2, 3, 4
 
 # Sub-kinds, per fault kind; code = index in the tuple.
 CORRUPTION_KINDS = ("missing_values", "outliers", "schema_change", "unit_change", "skew")
@@ -77,14 +82,17 @@ F_ACTIVE = 7  # minutes active per period (recurring)
 F_MAGNITUDE = 8
 F_FEATURE = 9  # first affected feature
 F_NFEAT = 10  # number of affected features
-F_SCALE = 11  # kind-specific: scale factor (covariate shift, unit change)
+F_SCALE = 11  # kind-specific: scale factor (covariate shift, unit change); bad deploy: the
+# accuracy the version it leaves behind as previous loses (0: that version is the good one)
 F_MIGRATE = 12  # schema change: 1 if the live schema moves on at onset
 N_FAULT_FIELDS = 13
 
 # Runtime per fault (float64 rows): model version the fault attached to at onset.
 FR_VERSION = 0
 FR_STARTED = 1
-N_FAULT_RT = 2
+FR_STOPPED = 2  # runaway usage: 1 once a restart has killed the runaway work
+FR_PREV_VERSION = 3  # bad deploy with a bad previous version: that version's number
+N_FAULT_RT = 4
 
 # --------------------------------------------------------------------------------------
 # Number of monitored input features (fixed so that arrays have static shape).
@@ -216,7 +224,8 @@ P_OUTLIER_Z = 70  # distance (std) from the mean of an outlier-corrupted value
 P_SCHEMA_SENTINEL = 71  # value a migrated column takes in the old schema
 P_CANARY_ALPHA = 72  # level of the canary's Mann-Whitney test
 P_ESCALATE_ACC = 73  # probability the paged engineer applies the right fix
-N_PARAMS = 74
+P_LABELS_FOLLOW_TRAFFIC = 74  # 1: labels per minute scale with traffic / P_BASE_RPS
+N_PARAMS = 75
 
 # Per-action cost components of the paper's C(a) (rows: action, cols: compute, risk, downtime)
 # live in a separate (N_EXTENDED_ACTIONS, 3) array.
@@ -314,4 +323,5 @@ R_CORRUPT_DETECTABLE = R_SCALE + N_FEATURES
 # Dollars this minute an operator is billed (compute, retraining, engineer time): the
 # observable part of R_COST_RATE (lost revenue and SLA penalties follow true accuracy).
 R_COST_BILLED = R_CORRUPT_DETECTABLE + 1
-N_RECORD = R_COST_BILLED + 1
+R_LABELS_DRAWN = R_COST_BILLED + 1  # delayed labels drawn for this minute's predictions
+N_RECORD = R_LABELS_DRAWN + 1

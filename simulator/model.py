@@ -192,7 +192,9 @@ def _slot_effects(sim, eff, raw, lab, decay, latmult, acc):
 
     Version-bound faults (accuracy decay, latency increase, memory leak, bad deploy) act on
     the model version that served at their onset, wherever that version now sits; the leak
-    grows only while that version is the serving model. Call again whenever slots move.
+    grows only while that version is the serving model; a bad deploy whose previous version
+    was bad too (``F_SCALE`` > 0) also costs that version ``F_SCALE`` accuracy points. Call
+    again whenever slots move.
 
     Parameters
     ----------
@@ -225,7 +227,13 @@ def _slot_effects(sim, eff, raw, lab, decay, latmult, acc):
             continue
         lv = 1.0 if kind == L.K_BAD_DEPLOY else levels[i]
         for k in range(L.N_MODEL_SLOTS):
-            if models[k, L.MF_VALID] < 0.5 or models[k, L.MF_VERSION] != fr[i, L.FR_VERSION]:
+            if models[k, L.MF_VALID] < 0.5:
+                continue
+            if (kind == L.K_BAD_DEPLOY and fa[i, L.F_SCALE] > 0.0
+                    and models[k, L.MF_VERSION] == fr[i, L.FR_PREV_VERSION]):
+                decay[k] += fa[i, L.F_SCALE]  # the bad version before the bad deploy
+                continue
+            if models[k, L.MF_VERSION] != fr[i, L.FR_VERSION]:
                 continue
             if kind == L.K_ACC_DECAY or kind == L.K_BAD_DEPLOY:
                 decay[k] += fa[i, L.F_MAGNITUDE] * lv

@@ -106,11 +106,13 @@ def record_cause(s, models, slot):
 
 
 @nb.njit(cache=True)
-def accrue_costs(rec, s, p, price_mult, fallback_active, canary_active, job_active, eng_min):
+def accrue_costs(rec, s, p, price_mult, fallback_active, canary_active, job_active, eng_min,
+                 runaway):
     """Dollar costs of this minute by component; adds the total to ``s[S_USD_TOTAL]``.
 
     ``R_COST_RATE`` is the total (the benchmark's objective); ``R_COST_BILLED`` the part an
-    operator is billed and can see: compute, retraining and engineer time.
+    operator is billed and can see: compute (including ``runaway`` replica-minutes of
+    runaway work), retraining and engineer time.
     """
     replicas = s[L.S_REPLICAS]
     compute = replicas * p[L.P_USD_REPLICA_MIN] * price_mult
@@ -118,6 +120,8 @@ def accrue_costs(rec, s, p, price_mult, fallback_active, canary_active, job_acti
         compute *= p[L.P_FB_COST]
     if canary_active:
         compute += p[L.P_USD_REPLICA_MIN] * price_mult
+    if runaway > 0.0:
+        compute += runaway * p[L.P_USD_REPLICA_MIN] * price_mult
     retrain = p[L.P_USD_RETRAIN_MIN] * price_mult if job_active else 0.0
     req_min = rec[L.R_TRAFFIC] * L.SECONDS_PER_MINUTE
     err = rec[L.R_ERROR_RATE]

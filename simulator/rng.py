@@ -25,6 +25,7 @@ STREAM_WARMUP = 4
 STREAM_TRAFFIC = 6  # requests arriving in a minute (5 is reserved for measurements)
 STREAM_ESCALATE = 7  # the paged engineer's choice of fix (simulator.deploy.paged_fix)
 STREAM_INIT_TRAIN = 8  # the initial models' training rows (simulator.step.init_state)
+STREAM_FLAP = 9  # + fault index: a flapping fault's state per block (simulator.faults.fault_level)
 
 #: ``poisson``: multiplication of uniforms below this mean, Hörmann's PTRS at and above it.
 _POISSON_PTRS_MIN = 10.0

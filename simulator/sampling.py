@@ -29,6 +29,7 @@ _OP_ADD = 0
 _OP_MIX = 1
 _OP_OUTLIER = 2
 _OP_CORRUPT = 3  # + corruption sub-kind code
+_OP_STALE = _OP_CORRUPT + len(L.CORRUPTION_KINDS)  # a stale feature-store value
 
 
 #: Planes of a minute's row labels (``lab[LAB_*, i]``, float64 0.0 / 1.0).
@@ -39,15 +40,19 @@ N_LAB = 3
 
 
 @nb.njit(cache=True)
-def draw_samples(fa, levels, scale, raw, lab, rs, n, p, concept, adv):
+def draw_samples(fa, levels, scale, raw, lab, rs, n, p, concept, adv, prior):
     """Draw one minute's ``n`` rows into ``raw[j, i]`` and their labels into ``lab``.
 
     Each row's features are standard normals around the baseline, scaled by the active
     covariate shifts, then changed by the minute's active faults in fault order (shifts,
-    gradual mixtures, outlier clusters, corruptions, DESIGN 3.4). The row's true values are
-    those before corruption (an outlier cluster is a real segment: its values are true);
-    its clean class is the concept's (:func:`simulator.classifier.clean_score` at the
-    minute's ``concept``), the opposite for an adversarial row (a share ``adv`` of rows,
+    gradual mixtures, outlier clusters, corruptions, stale values, DESIGN 3.4). The row's
+    true values are those before corruption (an outlier cluster is a real segment: its
+    values are true). A stale feature-store value is an independent draw around the
+    *baseline* mean at the live scale (the value of some earlier time, unrelated to this
+    row's label; it passes validation and leaves the KS statistic where a fault-free store
+    would). The row's clean class is the concept's
+    (:func:`simulator.classifier.clean_score` at the minute's ``concept``, plus the label
+    shift ``prior``), the opposite for an adversarial row (a share ``adv`` of rows,
     crafted so that their features say the other class), and its arriving label flips the
     clean class with probability ``P_LABEL_NOISE``. The draws depend only on the scenario,
     the minute's fault ``levels`` and the stream ``rs``, never on actions.
@@ -77,6 +82,9 @@ def draw_samples(fa, levels, scale, raw, lab, rs, n, p, concept, adv):
         The minute's concept (shares of flipped labels).
     adv : float
         Share of adversarial rows, in [0, 1].
+    prior : float
+        Label (prior) shift added to every row's clean score, in its standard deviations
+        (class 1's share moves from about 1/2 to about Phi(prior)); 0 without one.
 
     Returns
     -------
@@ -106,6 +114,8 @@ def draw_samples(fa, levels, scale, raw, lab, rs, n, p, concept, adv):
         elif kq == L.K_CORRUPTION:
             op = _OP_CORRUPT + int(fa[q, L.F_SUBKIND])
             pq, vq = fa[q, L.F_MAGNITUDE] * levels[q], fa[q, L.F_SCALE]
+        elif kq == L.K_STALE:
+            op, pq, vq = _OP_STALE, fa[q, L.F_MAGNITUDE] * levels[q], 0.0
         else:
             continue
         f0 = int(fa[q, L.F_FEATURE])
@@ -153,13 +163,15 @@ def draw_samples(fa, levels, scale, raw, lab, rs, n, p, concept, adv):
                     elif op == _OP_CORRUPT + L.C_UNIT:
                         val = val * act_v[j, c]
                         row_invalid = True
+                    elif op == _OP_STALE:  # an old value: unrelated to this row's label
+                        val = _BASE_LOC[j] + scale[j] * normal(rs)
                     else:  # skew: serving computes the feature differently, silently
                         val = _BASE_LOC[j] + 0.5 * x
             raw[j, i] = val
             xt[j, 0] = true_val
         u_adv = uniform(rs)
         u_noise = uniform(rs)
-        clean = clean_score(xt, 0, w, kappa, z0) > 0.0
+        clean = clean_score(xt, 0, w, kappa, z0) + prior > 0.0
         if u_adv < adv:
             clean = not clean
         lab[LAB_CLEAN, i] = 1.0 if clean else 0.0
@@ -309,7 +321,7 @@ def minute_rows(sim, ti, eff):
     raw = smp[ti, :, n:2 * n] if use_cache else np.empty((L.N_FEATURES, n))
     lab = sim.slab[ti] if use_cache else np.empty((N_LAB, n))
     n_invalid = draw_samples(fa, eff.levels, eff.scale, raw, lab, rs, n, p, eff.concept,
-                             min(1.0, eff.adv))
+                             min(1.0, eff.adv), eff.prior)
     for j in range(L.N_FEATURES):
         live[slot, j, :n] = raw[j, :n]
         sort_block(live[slot, j, :n])
@@ -411,6 +423,27 @@ def _ks_max(sim, ti, main):
 
 
 @nb.njit(cache=True)
+def label_volume(p, traffic):
+    """Return the delayed labels drawn for one minute's predictions.
+
+    ``P_LABEL_VOLUME``; with ``P_LABELS_FOLLOW_TRAFFIC`` (scenario
+    ``monitoring.labels_follow_traffic``) that many at ``P_BASE_RPS`` and proportionally
+    more or fewer at other traffic (labels are a fixed share of requests), rounded.
+
+    Parameters
+    ----------
+    p : ndarray, shape (N_PARAMS,)
+        Scenario parameters.
+    traffic : float
+        The minute's traffic, requests per second.
+    """
+    vol = p[L.P_LABEL_VOLUME]
+    if p[L.P_LABELS_FOLLOW_TRAFFIC] > 0.5:
+        vol = np.floor(vol * traffic / max(p[L.P_BASE_RPS], L.TINY) + 0.5)
+    return int(vol)
+
+
+@nb.njit(cache=True)
 def measure(sim, ti, main, raw, n_invalid, stream):
     """Write minute ``ti``'s measured observations into its record ``hist[ti]``.
 
@@ -418,9 +451,10 @@ def measure(sim, ti, main, raw, n_invalid, stream):
     anomalous rows against slot ``main``'s reference moments), ``R_VALIDATION_FAIL``
     (share failing validation) and ``R_D`` (largest KS statistic against ``main``'s
     reference sample). Then, from the same stream: the minute's correct delayed labels
-    (``R_LABELS_CORRECT``, a binomial draw of ``P_LABEL_VOLUME`` labels at the served
-    accuracy), ``R_A`` (the drop below ``P_BASE_ACC`` of the accuracy on the labels of the
-    ``P_LABEL_WINDOW`` minutes that arrived by now, ``P_LABEL_DELAY`` minutes late), and
+    (``R_LABELS_CORRECT``, a binomial draw of :func:`label_volume` labels at the served
+    accuracy, their number in ``R_LABELS_DRAWN``), ``R_A`` (the drop below ``P_BASE_ACC``
+    of the accuracy on the labels of the ``P_LABEL_WINDOW`` minutes that arrived by now,
+    ``P_LABEL_DELAY`` minutes late), and
     the noisy readings ``R_P99_OBS`` (5% Gaussian noise) and ``R_ERR_OBS`` (binomial
     standard error of the minute's requests).
 
@@ -449,7 +483,8 @@ def measure(sim, ti, main, raw, n_invalid, stream):
     rec[L.R_VALIDATION_FAIL] = n_invalid / n
     rec[L.R_D] = _ks_max(sim, ti, main)
 
-    vol = int(p[L.P_LABEL_VOLUME])
+    vol = label_volume(p, rec[L.R_TRAFFIC])
+    rec[L.R_LABELS_DRAWN] = vol
     rec[L.R_LABELS_CORRECT] = binomial(rs, vol, rec[L.R_ACC_SERVED])
     delay = int(p[L.P_LABEL_DELAY])
     lw = int(p[L.P_LABEL_WINDOW])
@@ -458,7 +493,7 @@ def measure(sim, ti, main, raw, n_invalid, stream):
     total = 0.0
     for u in range(max(0, hi - lw + 1), hi + 1):
         correct += hist[u, L.R_LABELS_CORRECT]
-        total += vol
+        total += hist[u, L.R_LABELS_DRAWN]
     rec[L.R_A] = max(0.0, p[L.P_BASE_ACC] - correct / total) if total > 0 else 0.0
 
     z1 = normal(rs)

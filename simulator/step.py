@@ -317,6 +317,7 @@ def step(sim, action, eng_min):
     update_catastrophe(rec, s, p, share_main)
     if s[L.S_CAT_MINUTE] == t and s[L.S_CAT_CAUSE] == L.CAUSE_NONE:  # its first minute
         record_cause(s, sim.models, L.M_FALLBACK if fb else L.M_SERVING)
-    accrue_costs(rec, s, p, eff.price_mult, fb, canary, s[L.S_JOB_ACTIVE] > 0.5, eng_min)
+    accrue_costs(rec, s, p, eff.price_mult, fb, canary, s[L.S_JOB_ACTIVE] > 0.5, eng_min,
+                 eff.runaway)
     s[L.S_T] = t + 1.0
     return applied

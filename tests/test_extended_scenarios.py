@@ -2,9 +2,11 @@
 
 ``scenarios/extended/`` holds the scenarios of DESIGN 3.4 outside the paper's taxonomy
 (traffic surge, cost shock, bad model deploy, compound faults, a memory leak with no good
-rollback). Every file must validate, and its annotated action must be the one the
-simulator supports: forked after the first alarm once per action and played to the
-horizon, it is the cheapest over three seeds (a catastrophe ranks worst).
+rollback, and the kinds and shapes of ``tests/test_fault_kinds.py``). Every file must
+validate, and its annotated action must be the one the simulator supports, by the protocol
+of ``python -m simulator.scenarios check``: forked after the first alarm once per action and
+played to the horizon, it is the cheapest within tolerance, with no catastrophe, in at least
+60% of 20 drawn incidents.
 
 Each extended action (DESIGN 3.5) is pinned by the numbers its mechanism implies, on
 forks of one simulation (common random numbers, so the difference is the action's):
@@ -37,6 +39,7 @@ from simulator.scenarios import (
     parse_scenario,
     scenario_files,
 )
+from simulator.scenarios.holdrate import MIN_HOLD_RATE, hold_rate
 from simulator.scenarios.plot import best_action, compare_actions
 
 EXTENDED = scenario_files("extended")
@@ -97,16 +100,30 @@ def test_extended_file_validates_and_opts_in(path):
     assert first == "# yaml-language-server: $schema=../schema.json"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXTENDED, ids=IDS)
-def test_annotation_is_the_cheapest_action_after_the_first_alarm(path):
-    """Forked at the first alarm, the annotated action has the lowest mean dollars (3 seeds)."""
+def test_annotation_holds_in_most_drawn_incidents(path):
+    """The annotated action holds in >= 60% of 20 drawn incidents (``scenarios check``).
+
+    Held: cheapest within tolerance, with no catastrophe (as for paper43).
+    """
     sc = load_scenario(path)
-    rows = compare_actions(sc, range(3))
-    assert len(rows) == 3 * L.N_EXTENDED_ACTIONS
-    assert best_action(rows) == sc.annotations.optimal_action
-    assert all(
-        r["catastrophe"] == "none" for r in rows if r["action"] == sc.annotations.optimal_action
+    r = hold_rate(sc, range(20))
+    assert r.rate >= MIN_HOLD_RATE, (
+        f"{sc.id}: annotated {r.annotated} holds in {sum(r.holds)} of 20 draws; "
+        f"cheapest per draw: {r.cheapest_counts}"
     )
+
+
+def test_compare_actions_forks_every_extended_action():
+    """Each of the 8 extended actions is forked per seed; best_action is the argmin.
+
+    The argmin of mean dollars on the surge is scale_out, by a wide margin.
+    """
+    sc = load_scenario(SCENARIO_ROOT / "extended" / "surge_launch_day.yaml")
+    rows = compare_actions(sc, range(2))
+    assert len(rows) == 2 * L.N_EXTENDED_ACTIONS
+    assert best_action(rows) == "scale_out"
 
 
 def test_extended_env_has_eight_actions():

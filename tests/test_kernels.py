@@ -274,6 +274,7 @@ COVERED = {
                         "migrated_features", "slot_predicts_one", "_predicts_one",
                         "fit_slot"},
     "simulator.sampling": {"draw_samples", "draw_reference", "sample_cache_rows",
+                           "label_volume",
                            "new_sample_cache", "minute_rows", "_add_minute_stats",
                            "_anomalous_rows", "_ks_max", "measure"},
     "simulator.deploy": {"_promote", "_deploy", "_capture_training_window", "apply_action",
@@ -582,8 +583,9 @@ FAULT_GOLDEN = [
 def test_fault_level_golden(name, row, golden):
     """fault_level gives the documented level of each shape at chosen minutes."""
     for t, level in golden.items():
-        assert FT.fault_level(row, float(t)) == pytest.approx(level, abs=1e-15), (name, t)
-        assert FT.fault_level(row, float(t)) == FT.fault_level.py_func(row, float(t))
+        assert FT.fault_level(row, float(t), 5, 0) == pytest.approx(level, abs=1e-15), (name, t)
+        assert (FT.fault_level(row, float(t), 5, 0)
+                == FT.fault_level.py_func(row, float(t), 5, 0))
 
 
 # =========================================================================== outcomes
@@ -636,7 +638,7 @@ def test_outcome_kernels_match_py_func(seed):
     _parity(O.update_catastrophe, lambda: (rec.copy(), s.copy(), p, share))
     flags = tuple(bool(v) for v in g.integers(0, 2, 3))
     price = float(g.uniform(1.0, 3.0))
-    _parity(O.accrue_costs, lambda: (rec.copy(), s.copy(), p, price, *flags, 12.5))
+    _parity(O.accrue_costs, lambda: (rec.copy(), s.copy(), p, price, *flags, 12.5, 7.0))
     models = sim.models.copy()
     models[L.M_SERVING, L.MF_VERSION] = float(g.choice([0.0, 1.0, 3.0]))
     models[L.M_SERVING, L.MF_TRAINED_AT] = 17.0
@@ -1099,7 +1101,7 @@ def test_copy_sim_into_matches_py_func_and_copies_the_state_only():
 def test_draw_samples_matches_py_func():
     """draw_samples equals its py_func (rows, invalid count and the advanced stream)."""
     sim = _sim_at(30)
-    levels = np.array([FT.fault_level(sim.fa[i], 30.0) for i in range(sim.fa.shape[0])])
+    levels = np.array([FT.fault_level(sim.fa[i], 30.0, 5, i) for i in range(sim.fa.shape[0])])
     assert (levels > 0).any()
     n = int(sim.p[L.P_SAMPLES_PER_MIN])
     rs = np.zeros(1, dtype=np.uint64)
@@ -1107,8 +1109,20 @@ def test_draw_samples_matches_py_func():
     scale = np.full(L.N_FEATURES, 1.3)
     out = _parity(SA.draw_samples,
                   lambda: (sim.fa, levels, scale, np.zeros((L.N_FEATURES, n)),
-                           np.zeros((SA.N_LAB, n)), rs.copy(), n, sim.p, 0.1, 0.05))
+                           np.zeros((SA.N_LAB, n)), rs.copy(), n, sim.p, 0.1, 0.05, 0.3))
     assert 0 <= out <= n
+
+
+def test_label_volume_follows_traffic_only_when_asked():
+    """60 labels a minute; with labels_follow_traffic, round(60 x traffic / base_rps)."""
+    p = _compiled().params.copy()
+    base = p[L.P_BASE_RPS]
+    assert [SA.label_volume(p, x) for x in (0.0, base / 4, base * 3)] == [60, 60, 60]
+    p[L.P_LABELS_FOLLOW_TRAFFIC] = 1.0
+    got = [SA.label_volume(p, x) for x in (0.0, base / 4, base * 3, base * 0.0125)]
+    assert got == [0, 15, 180, 1]  # 0.75 rounds half up
+    for x in (0.0, 1.234, base, 77.7):
+        assert _parity(SA.label_volume, lambda x=x: (p, x)) == SA.label_volume(p, x)
 
 
 def test_sample_cache_rows_budget():

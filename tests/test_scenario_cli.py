@@ -221,6 +221,7 @@ def test_show_prints_the_validated_scenario_with_defaults(capsys):
         "period": 0,
         "active_minutes": 0,
         "magnitude": 0.15,
+        "previous_magnitude": 0.0,
     }
     assert path.read_bytes() == before  # read-only
 

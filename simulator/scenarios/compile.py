@@ -90,6 +90,7 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
     p[L.P_FB_COST] = mo.fallback_cost
     p[L.P_LABEL_DELAY] = mon.label_delay
     p[L.P_LABEL_VOLUME] = mon.label_volume
+    p[L.P_LABELS_FOLLOW_TRAFFIC] = 1.0 if mon.labels_follow_traffic else 0.0
     p[L.P_LABEL_WINDOW] = mon.label_window
     p[L.P_SAMPLES_PER_MIN] = mon.samples_per_minute
     p[L.P_KS_WINDOW] = mon.ks_window
@@ -166,6 +167,8 @@ def compile_scenario(sc: Scenario, *, deploy_canary: bool = False,
         f[i, L.F_FEATURE] = getattr(fl, "feature", 0)
         f[i, L.F_NFEAT] = getattr(fl, "n_features", 1)
         f[i, L.F_SCALE] = getattr(fl, "scale", 1.0)
+        if fl.kind == "bad_deploy":
+            f[i, L.F_SCALE] = fl.previous_magnitude
         f[i, L.F_MIGRATE] = 1.0 if getattr(fl, "migrate", False) else 0.0
 
     costs = {**default_action_costs(), **sc.action_costs}

@@ -19,7 +19,7 @@ Family = Literal[
 ]
 Subtype = Literal[FAULT_KINDS + ("compound",)]  # fault kinds of simulator.layout
 ActionName = Literal[ACTION_NAMES]  # the action names of simulator.layout
-Shape = Literal["sudden", "gradual", "incremental", "recurring"]
+Shape = Literal["sudden", "gradual", "incremental", "recurring", "flapping"]
 
 #: The paper's taxonomy (Sec. 5): family of each sub-type.
 FAMILY_OF_SUBTYPE = {
@@ -59,23 +59,32 @@ class _FaultBase(_Strict):
     duration: int | None = Field(
         default=None, ge=1, description="Minutes the fault lasts; omitted = until the horizon."
     )
-    shape: Shape = Field(default="sudden", description="Onset shape.")
+    shape: Shape = Field(
+        default="sudden",
+        description="Onset shape: sudden, gradual / incremental (ramp), recurring (every "
+        "period, active_minutes on), flapping (blocks of period minutes, each bad with "
+        "probability active_minutes / period, drawn per episode).",
+    )
     ramp: int = Field(
         default=0, ge=0, description="Minutes to full magnitude (gradual, incremental)."
     )
-    period: int = Field(default=0, ge=0, description="Minutes between recurrences (recurring).")
+    period: int = Field(
+        default=0, ge=0,
+        description="Minutes between recurrences (recurring); minutes per block (flapping).",
+    )
     active_minutes: int = Field(
-        default=0, ge=0, description="Minutes active in each period (recurring)."
+        default=0, ge=0,
+        description="Minutes active in each period (recurring; flapping: on average).",
     )
 
     @model_validator(mode="after")
     def _shape_fields(self):
         if self.shape in ("gradual", "incremental") and self.ramp < 1:
             raise ValueError(f"shape '{self.shape}' needs ramp >= 1 (minutes to full magnitude)")
-        if self.shape == "recurring":
+        if self.shape in ("recurring", "flapping"):
             if self.period < 2 or not (1 <= self.active_minutes < self.period):
                 raise ValueError(
-                    "shape 'recurring' needs period >= 2 and 1 <= active_minutes < period"
+                    f"shape '{self.shape}' needs period >= 2 and 1 <= active_minutes < period"
                 )
         return self
 
@@ -210,6 +219,51 @@ class BadDeploy(_FaultBase):
 
     kind: Literal["bad_deploy"]
     magnitude: float = Field(gt=0, le=1, description="Accuracy the bad version loses.")
+    previous_magnitude: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Accuracy the version left as previous loses: > 0 when the push follows "
+        "an earlier bad one, so a rollback returns to a bad version (0: the good one).",
+    )
+
+
+class LabelShift(_FaultBase):
+    """Prior shift: the class balance moves while the inputs do not (only labels show it)."""
+
+    kind: Literal["label_shift"]
+    magnitude: float = Field(
+        ge=-3, le=3,
+        description="Shift of the clean score's intercept, in its std: class 1's share "
+        "moves from about 1/2 to about Phi(magnitude); not 0.",
+    )
+
+    @model_validator(mode="after")
+    def _nonzero(self):
+        if self.magnitude == 0.0:
+            raise ValueError("label_shift needs a magnitude other than 0 (in -3..3)")
+        return self
+
+
+class TrafficDrop(_FaultBase):
+    """Traffic falls to 1 - ``magnitude`` of its level (an upstream outage, a lost client)."""
+
+    kind: Literal["traffic_drop"]
+    magnitude: float = Field(gt=0, lt=1, description="Share of traffic lost.")
+
+
+class RunawayUsage(_FaultBase):
+    """Runaway work (a recursive job, a retry storm) bills compute; ``restart`` kills it."""
+
+    kind: Literal["runaway_usage"]
+    magnitude: float = Field(
+        gt=0, le=1000, description="Replica-minutes per minute billed at full level."
+    )
+
+
+class StaleFeatures(_FeatureFault):
+    """The feature store serves old values: no model version can read them right."""
+
+    kind: Literal["stale_features"]
+    magnitude: float = Field(gt=0, le=1, description="Share of rows served stale values.")
 
 
 Fault = Annotated[
@@ -227,7 +281,11 @@ Fault = Annotated[
     | TemporalAnomaly
     | TrafficSurge
     | CostShock
-    | BadDeploy,
+    | BadDeploy
+    | LabelShift
+    | TrafficDrop
+    | RunawayUsage
+    | StaleFeatures,
     Field(discriminator="kind"),
 ]
 #: The fault model of each ``kind``.
@@ -315,6 +373,12 @@ class Monitoring(_Strict):
 
     label_delay: int = Field(default=20, ge=0, le=100000, description="Minutes.")
     label_volume: int = Field(default=60, ge=1, le=10000, description="Labels per minute.")
+    labels_follow_traffic: bool = Field(
+        default=False,
+        description="Labels are a fixed share of requests: label_volume per minute at "
+        "base traffic, proportionally fewer or more at other traffic (default: a fixed "
+        "label_volume per minute).",
+    )
     label_window: int = Field(default=10, ge=1, le=1440, description="Minutes averaged.")
     samples_per_minute: int = Field(default=100, ge=10, le=2000)
     ks_window: int = Field(default=3, ge=1, le=60, description="Minutes in the KS window.")
