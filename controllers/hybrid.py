@@ -19,8 +19,19 @@ Per decision epoch:
 5. Deployments (retrain, rollback) go through the canary (paper Sec. 3.4), judged by the
    paper's delta-SLA rule or, with ``canary_judge="mann_whitney"``, by a one-sided
    Mann-Whitney U test on per-request correctness (``simulator.deploy._judge_canary``).
+6. No canary keeps the traffic on a model that misses an SLO (``docs/urgent.md``): a
+   canary leaves the model it would replace on 1 - ``canary_share`` of the traffic for
+   ``canary_minutes`` (30 by default), longer than an urgent incident takes to become
+   catastrophic, and a rollback is chosen because that model is suspect. In any minute in
+   which a canary is running, the last minute missed an SLO (``info["slo_violation"]``,
+   measured) and the fallback is not serving, the hybrid plays ``fallback``: the fallback
+   carries the traffic while the canary judges the candidate against it, and the
+   promotion ends the fallback (``simulator.deploy._promote``). This is not a decision
+   (no cooldown, no feedback of its own); without a canary (``use_canary=False``) or with
+   ``urgent_fallback=False`` it never happens.
 
-Ablation switches: ``use_shield``, ``use_canary``, ``use_sla_filter``, ``use_error_budget``.
+Ablation switches: ``use_shield``, ``use_canary``, ``use_sla_filter``, ``use_error_budget``,
+``urgent_fallback``.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from controllers.detector_layer import DETECTORS, detector_alarm, detector_state
 from controllers.kernels import slo_limits
 from controllers.learners import BetaThompson, LearnerConfig
 from controllers.protocol import Kernels, d_crit
-from simulator.layout import NO_OP
+from simulator.layout import FALLBACK, NO_OP
 from simulator.scenarios.compile import CANARY_JUDGES
 
 #: Per-episode scalars: the cooldown clock, the shield's last data-quality alarm, and the
@@ -63,6 +74,9 @@ class HybridConfig(LearnerConfig):
         Burn rate above which the shield tightens, finite and > 0.
     use_shield, use_canary, use_sla_filter, use_error_budget : bool
         Ablation switches.
+    urgent_fallback : bool
+        Let the fallback carry a canary's traffic while the model it would replace misses
+        an SLO (module docstring, point 6); False: the paper's canary alone.
     canary_judge : str
         ``delta_sla`` (paper Sec. 3.4) or ``mann_whitney``; the runner passes it to the env.
     detector : str
@@ -79,6 +93,7 @@ class HybridConfig(LearnerConfig):
     use_canary: bool = True
     use_sla_filter: bool = True
     use_error_budget: bool = True
+    urgent_fallback: bool = True
     canary_judge: str = "delta_sla"
     detector: str = "ks"
 
@@ -108,6 +123,7 @@ class HybridParams(NamedTuple):
     use_shield: bool
     use_sla_filter: bool
     use_error_budget: bool
+    urgent_fallback: bool
     detector: int
 
 
@@ -177,7 +193,11 @@ def burn_rate(state, params):
 
 @nb.njit(cache=True)
 def act(state, params, obs, info, truth, rng):
-    """Every minute: the shield's memory and the error budget; at a decision epoch: choose."""
+    """Every minute: the shield's memory and the error budget; at a decision epoch: choose.
+
+    While a canary runs and the last minute missed an SLO, ``fallback`` (module docstring,
+    point 6).
+    """
     v = state.vars[0]
     v.last_alarm = HK.shield_observe(obs, info[0].minute, v.last_alarm,
                                      HK.QUALITY_VALIDATION, HK.QUALITY_RHO)
@@ -185,6 +205,10 @@ def act(state, params, obs, info, truth, rng):
     err_limit, p99_limit, _ = slo_limits(info)
     alarmed = detector_alarm(params.detector, state.det, obs, d_crit(params, info),
                              err_limit, p99_limit)
+    i = info[0]
+    if (params.urgent_fallback and i.canary_active and i.slo_violation
+            and not i.fallback_active):
+        return FALLBACK, 0.0  # the fallback carries the canary's traffic (point 6)
     ctx, dc, allowed = LK.begin_decision(state, params, obs, info, 1 if alarmed else 0)
     if ctx < 0:
         return NO_OP, 0.0

@@ -488,6 +488,12 @@ class Annotations(_Strict):
     business_impact: int = Field(ge=1, le=10)
     recovery_complexity: Literal["easy", "medium", "hard"]
     historical_resolution_minutes: float = Field(gt=0)
+    urgent: bool = Field(
+        default=False,
+        description="The incident harms past a hard floor (a catastrophic failure) within "
+        "about 15 minutes of onset if nothing is done: a remedy slower than that, such as a "
+        "30-minute canary, is too late (the extended set's urgent class; evaluation only).",
+    )
 
 
 class Dynamics(_Strict):
