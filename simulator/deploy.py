@@ -245,8 +245,10 @@ def _finish_retrain(sim, t):
     The candidate (a new version, the live schema) is an LDA classifier fit on the rows
     captured by :func:`_capture_training_window` (``s[S_JOB_STATS]``,
     :func:`simulator.model.fit_slot`): corrupted rows harm it as much as they pull its
-    fit, no more. Its reference sample is drawn from the retrain stream (seed, t), except
-    on open-loop forks, which take no measurements.
+    fit, no more. While a ``bad_artifact`` fault lasts, the build bundles the pipeline's
+    regenerated artefact (``MF_ARTIFACT``): the fit saw the rows as stored, the served
+    model reads them through the artefact. Its reference sample is drawn from the retrain
+    stream (seed, t), except on open-loop forks, which take no measurements.
     """
     s, models, rs = sim.s, sim.models, sim.rs
     c = L.M_CANDIDATE
@@ -261,6 +263,10 @@ def _finish_retrain(sim, t):
     models[c, L.MF_TRAINED_AT] = t
     models[c, L.MF_REF_ID] = -1.0  # a new reference: its KS statistics are not cached
     fit_slot(sim, c, s[L.S_JOB_STATS:L.S_JOB_STATS + L.N_TRAIN_STATS])
+    for i in range(sim.fa.shape[0]):  # a new build bundles the pipeline's current artefact
+        if (int(sim.fa[i, L.F_KIND]) == L.K_BAD_ARTIFACT and sim.fr[i, L.FR_STARTED] > 0.5
+                and t < sim.fa[i, L.F_END]):
+            models[c, L.MF_ARTIFACT] = 1.0
     if s[L.S_OPEN_LOOP] < 0.5:  # the reference serves the measurements only
         seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_RETRAIN)
         draw_reference(sim, c)

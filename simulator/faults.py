@@ -139,7 +139,8 @@ def _fault_onsets(sim, t):
     the serving model to previous and gives it a new version (with a bad previous version,
     ``F_SCALE`` > 0, the version moved to previous is renumbered as well: the good version
     that served before onset is out of a rollback's reach), a migrating schema change
-    bumps the live schema (and the serving and fallback models' schemas with it).
+    bumps the live schema (and the serving and fallback models' schemas with it), a bad
+    artefact is loaded by the serving release (``MF_ARTIFACT``).
     """
     fa, fr, s, models, refs = sim.fa, sim.fr, sim.s, sim.models, sim.refs
     for i in range(fa.shape[0]):
@@ -156,6 +157,8 @@ def _fault_onsets(sim, t):
                 s[L.S_NEXT_VERSION] += 1.0
             models[L.M_SERVING, L.MF_VERSION] = s[L.S_NEXT_VERSION]
             s[L.S_NEXT_VERSION] += 1.0
+        if kind == L.K_BAD_ARTIFACT:  # the serving release hot-reloads the new artefact
+            models[L.M_SERVING, L.MF_ARTIFACT] = 1.0
         if kind == L.K_CORRUPTION and int(fa[i, L.F_SUBKIND]) == L.C_SCHEMA:
             if fa[i, L.F_MIGRATE] > 0.5:
                 s[L.S_LIVE_SCHEMA] += 1.0

@@ -52,11 +52,12 @@ FAULT_KINDS = (
     "traffic_drop",
     "runaway_usage",
     "stale_features",
+    "bad_artifact",
 )
 K_COVARIATE, K_CONCEPT, K_CORRUPTION, K_ACC_DECAY, K_LATENCY, K_LEAK = 0, 1, 2, 3, 4, 5
 K_RESOURCE, K_NETWORK, K_DEPENDENCY, K_ADVERSARIAL, K_OUTLIER, K_TEMPORAL = 6, 7, 8, 9, 10, 11
 K_SURGE, K_COST_SHOCK, K_BAD_DEPLOY = 12, 13, 14
-K_LABEL_SHIFT, K_TRAFFIC_DROP, K_RUNAWAY, K_STALE = 15, 16, 17, 18
+K_LABEL_SHIFT, K_TRAFFIC_DROP, K_RUNAWAY, K_STALE, K_BAD_ARTIFACT = 15, 16, 17, 18, 19
 
 SHAPES = ("sudden", "gradual", "incremental", "recurring", "flapping")
 SH_SUDDEN, SH_GRADUAL, SH_INCREMENTAL, SH_RECURRING, SH_FLAPPING = 0, 1, 2, 3, 4
@@ -126,7 +127,8 @@ MF_REF_ID = MF_RSTD + N_FEATURES  # 0, 1, 2: initial serving / previous / fallba
 MF_W = MF_REF_ID + 1  # N_FEATURES fields: the classifier's weights w (simulator.classifier)
 MF_B = MF_W + N_FEATURES  # its intercept b: predicts class 1 iff w . x + b > 0
 MF_GUARD = MF_B + 1  # > 0: an input beyond MF_LOC +- MF_GUARD * MF_SCALE reads as MF_LOC (fallback)
-N_MODEL_FIELDS = MF_GUARD + 1
+MF_ARTIFACT = MF_GUARD + 1  # 1: the version loads the pipeline's regenerated artefact
+N_MODEL_FIELDS = MF_ARTIFACT + 1
 
 # --------------------------------------------------------------------------------------
 # Units and numerical constants used by the kernels.

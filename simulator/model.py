@@ -17,6 +17,7 @@ import numpy as np
 
 from simulator import layout as L
 from simulator.classifier import MD_B, N_MODEL, ST_COUNT, ST_OUTER, ST_SUM, STRIDE, fit_lda
+from simulator.faults import fault_level
 from simulator.sampling import LAB_CLEAN, LAB_FLAG
 
 
@@ -43,6 +44,40 @@ def migrated_features(sim):
 
 
 @nb.njit(cache=True)
+def artifact_multipliers(sim):
+    """Return how the pipeline's live artefact scales each feature, as a model reads it.
+
+    Returns
+    -------
+    ndarray of float64, shape (N_FEATURES,)
+        1 for every feature, times the ``magnitude`` of each started ``bad_artifact`` fault
+        whose level is > 0 at the current minute ``s[S_T]`` (a flapping one is bad in some
+        blocks only) on the features it affects: a model with ``MF_ARTIFACT`` set reads
+        those features through the bad artefact (a wrong normalisation or unit in a
+        regenerated feature file).
+    """
+    fa, fr, s = sim.fa, sim.fr, sim.s
+    mult = np.ones(L.N_FEATURES)
+    for i in range(fa.shape[0]):
+        if int(fa[i, L.F_KIND]) != L.K_BAD_ARTIFACT or fr[i, L.FR_STARTED] < 0.5:
+            continue
+        if fault_level(fa[i], s[L.S_T], int(s[L.S_SEED]), i) <= 0.0:
+            continue
+        f0 = int(fa[i, L.F_FEATURE])
+        for j in range(f0, f0 + int(fa[i, L.F_NFEAT])):
+            mult[j] *= fa[i, L.F_MAGNITUDE]
+    return mult
+
+
+@nb.njit(cache=True)
+def _reads(sim, m):
+    """Per-feature multipliers of the inputs as the slot's row ``m`` reads them."""
+    if m[L.MF_ARTIFACT] > 0.5:
+        return artifact_multipliers(sim)
+    return np.ones(L.N_FEATURES)
+
+
+@nb.njit(cache=True)
 def slot_predicts_one(sim, k, raw, i, migrated):
     """Return True if model slot ``k`` predicts class 1 for row ``i`` of ``raw``.
 
@@ -50,21 +85,24 @@ def slot_predicts_one(sim, k, raw, i, migrated):
     on the row as the model receives it: a model of an older schema than the live one reads
     ``P_SCHEMA_SENTINEL`` in the ``migrated`` features, and a model with ``MF_GUARD`` > 0
     (the fallback) treats an input beyond its training mean +- ``MF_GUARD`` training
-    standard deviations as missing and imputes that mean (an out-of-range guard). A score
-    of exactly 0 (or NaN) predicts class 0, as sklearn's ``predict``.
+    standard deviations as missing and imputes that mean (an out-of-range guard). A model
+    that loads the pipeline's artefact (``MF_ARTIFACT``) reads each feature times
+    :func:`artifact_multipliers`. A score of exactly 0 (or NaN) predicts class 0, as
+    sklearn's ``predict``.
     """
     m = sim.models[k]
     old_schema = m[L.MF_SCHEMA] != sim.s[L.S_LIVE_SCHEMA]
-    return _predicts_one(m, old_schema, sim.p[L.P_SCHEMA_SENTINEL], raw, i, migrated)
+    return _predicts_one(m, old_schema, sim.p[L.P_SCHEMA_SENTINEL], raw, i, migrated,
+                         _reads(sim, m))
 
 
 @nb.njit(cache=True)
-def _predicts_one(m, old_schema, sentinel, raw, i, migrated):
+def _predicts_one(m, old_schema, sentinel, raw, i, migrated, mult):
     """:func:`slot_predicts_one` on the slot's row ``m`` (few array arguments: it runs per row)."""
     guard = m[L.MF_GUARD]
     s = 0.0
     for j in range(L.N_FEATURES):
-        x = raw[j, i]
+        x = raw[j, i] * mult[j]
         if old_schema and migrated[j]:
             x = sentinel
         if guard > 0.0 and abs(x - m[L.MF_LOC + j]) > guard * m[L.MF_SCALE + j]:
@@ -111,7 +149,7 @@ def model_accuracy(sim, k, raw, lab, quarantine, decay):
     m, fbm = sim.models[k], sim.models[L.M_FALLBACK]
     old_m, old_fb = m[L.MF_SCHEMA] != live, fbm[L.MF_SCHEMA] != live
     agree = 0
-    if not quarantine and m[L.MF_GUARD] <= 0.0 and not old_m:
+    if not quarantine and m[L.MF_GUARD] <= 0.0 and not old_m and m[L.MF_ARTIFACT] < 0.5:
         # the common case, feature-major (the same sums in the same order, so the same bits)
         score = np.zeros(n)
         for j in range(L.N_FEATURES):
@@ -124,11 +162,12 @@ def model_accuracy(sim, k, raw, lab, quarantine, decay):
                 agree += 1
     else:
         migrated = migrated_features(sim)
+        mult_m, mult_fb = _reads(sim, m), _reads(sim, fbm)
         for i in range(n):
             if quarantine and lab[LAB_FLAG, i] > 0.5:  # answered by the fallback
-                pred = _predicts_one(fbm, old_fb, sentinel, raw, i, migrated)
+                pred = _predicts_one(fbm, old_fb, sentinel, raw, i, migrated, mult_fb)
             else:
-                pred = _predicts_one(m, old_m, sentinel, raw, i, migrated)
+                pred = _predicts_one(m, old_m, sentinel, raw, i, migrated, mult_m)
             if pred == (lab[LAB_CLEAN, i] > 0.5):
                 agree += 1
     a = agree / n

@@ -531,7 +531,7 @@ def _streams(draw):
 @settings(max_examples=30, deadline=None)
 @given(case=_streams())
 def test_shielded_controllers_never_play_a_forbidden_action(name, case):
-    """At a decision the action is in the shield's mask, else no_op; stated rules recomputed.
+    """A decision's action is in the shield's mask; else no_op or the canary guard's fallback.
 
     Rollback and retrain also obey the shield's stated rules, recomputed here from the stream.
     """
@@ -544,8 +544,10 @@ def test_shielded_controllers_never_play_a_forbidden_action(name, case):
         a = ctrl.act(obs, info)
         if obs[9] > 0.01 or obs[2] > 0.03:
             quality.append(info["minute"])
-        if ctrl.last_mask is None:
-            assert a == L.NO_OP
+        if ctrl.last_mask is None:  # no decision: no_op, or the hybrid's canary guard
+            guard = (ctrl.config.urgent_fallback and info["canary_active"]
+                     and info["slo_violation"] and not info.get("fallback_active", False))
+            assert a == (L.FALLBACK if guard else L.NO_OP)
         else:
             assert ctrl.last_mask[a], (L.ACTION_NAMES[a], ctrl.last_mask)
         busy = info["retrain_running"] or info["canary_active"]

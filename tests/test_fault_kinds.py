@@ -18,6 +18,9 @@ should not touch are unchanged, bit for bit where the random streams allow it:
   ``previous_magnitude`` points below the good one.
 - ``stale_features``: rows pass validation, the KS statistic stays at its fault-free level,
   and every model version (serving, previous, fallback) loses accuracy: rollback cannot fix it.
+- ``bad_artifact``: the rows are untouched; the serving release and every build made while
+  it lasts read the affected features through the bad artefact, the versions built before
+  it do not: a rollback fixes it, a retrain bakes it in.
 
 The library scenario of each kind and its checked annotation are in ``scenarios/extended``
 (``tests/test_extended_scenarios.py`` runs their annotation check).
@@ -36,7 +39,14 @@ from simulator import layout as L
 from simulator import model as MD
 from simulator.core import Simulation
 from simulator.sampling import LAB_CLEAN
-from simulator.scenarios import compile_scenario, parse_scenario
+from simulator.scenarios import (
+    SCENARIO_ROOT,
+    ScenarioError,
+    compile_scenario,
+    load_scenario,
+    parse_scenario,
+)
+from simulator.scenarios.loader import draw_incident
 
 SEED = 3
 ONSET = 60
@@ -126,11 +136,34 @@ def test_a_retrain_on_shifted_labels_learns_the_new_intercept():
             > kept.hist[late, L.R_ACC_SERVED].mean() + 0.1)
 
 
-def test_label_shift_magnitude_zero_is_refused():
-    """A magnitude of 0 is no shift: refused, naming the field's rule."""
-    data = _data([{"kind": "label_shift", "onset": ONSET, "magnitude": 0.0}], "label_shift")
-    with pytest.raises(ValueError, match="label_shift needs a magnitude other than 0"):
-        parse_scenario(data)
+def test_timing_fields_a_fault_would_ignore_are_refused():
+    """Refused: period without a periodic shape, ramp without a ramped one, a timed deploy."""
+    cases = [
+        ({"kind": "traffic_drop", "onset": ONSET, "magnitude": 0.5, "period": 10,
+          "active_minutes": 3}, "period and active_minutes apply to shapes 'recurring' and "
+         "'flapping' only \\(shape is 'sudden'\\)"),
+        ({"kind": "traffic_drop", "onset": ONSET, "magnitude": 0.5, "shape": "flapping",
+          "period": 10, "active_minutes": 3, "ramp": 5}, "ramp applies to shapes 'gradual' "
+         "and 'incremental' only \\(shape is 'flapping'\\)"),
+        ({"kind": "bad_deploy", "onset": ONSET, "magnitude": 0.1, "duration": 10},
+         "bad_deploy is one push: shape 'sudden' and no duration"),
+        ({"kind": "dependency_failure", "variant": "cache", "onset": ONSET, "magnitude": 0.5,
+          "shape": "flapping", "period": 10, "active_minutes": 10},
+         "shape 'flapping' needs period >= 2 and 1 <= active_minutes < period \\(got period "
+         "10, active_minutes 10\\)"),
+    ]
+    for fault, message in cases:
+        with pytest.raises(ValueError, match=message):
+            parse_scenario(_data([fault], fault["kind"]))
+
+
+def test_a_drawn_incident_that_fails_names_its_episode_seed():
+    """A rule the corners of the ranges miss fails at the draw, naming seed and values."""
+    sc = load_scenario(SCENARIO_ROOT / "extended" / "label_shift_outbreak.yaml")
+    sc._template["faults"][0]["magnitude"] = {"uniform": [5.0, 6.0]}  # past the schema's 3
+    with pytest.raises(ScenarioError, match=r"field 'faults\.0\.magnitude'.*"
+                       r"\(incident drawn for episode seed 7: .*faults\.0\.magnitude=5\."):
+        draw_incident(sc, 7)
 
 
 # ----------------------------------------------------------------------------- traffic drop
@@ -222,14 +255,6 @@ def test_flapping_dependency_fails_exactly_in_bad_blocks_in_every_fork():
     assert np.array_equal(sim.hist, fork.hist)
 
 
-def test_flapping_needs_period_and_active_minutes():
-    """The flapping shape without active_minutes < period is refused."""
-    fault = {"kind": "dependency_failure", "variant": "database", "onset": ONSET,
-             "shape": "flapping", "period": 10, "active_minutes": 10, "magnitude": 0.6}
-    with pytest.raises(ValueError, match="shape 'flapping' needs period >= 2"):
-        parse_scenario(_data([fault], "dependency_failure"))
-
-
 # ----------------------------------------------------------------------------- bad previous
 def test_bad_deploy_over_a_bad_version_makes_the_first_rollback_worse():
     """previous_magnitude 0.25: a rollback serves 0.25 below the good version, 0.15 below no_op."""
@@ -275,3 +300,49 @@ def test_stale_features_hurt_every_version_and_hide_from_validation_and_ks():
     after = slice(ONSET + 40, 301)
     assert (rolled.hist[after, L.R_ACC_SERVED].mean()
             < twin.hist[after, L.R_ACC_SERVED].mean() - 0.1)
+
+
+# ----------------------------------------------------------------------------- bad artefact
+def test_bad_artifact_hurts_what_loads_it_and_a_retrain_bakes_it_in():
+    """A x10 artefact on features 1-2: only what loads it is wrong; a retrain bakes it in.
+
+    The rows are unchanged, the serving release is wrong, previous and fallback answer as
+    without the fault; a retrain is as wrong, a rollback is not.
+    """
+    fault = {"kind": "bad_artifact", "feature": 1, "n_features": 2, "onset": ONSET,
+             "magnitude": 10.0}
+    data = _data([fault], "bad_artifact")
+    sim, twin = _sim(data), _sim(_without(data))
+    for col in (L.R_D, L.R_RHO, L.R_VALIDATION_FAIL, L.R_TRAFFIC):
+        assert np.array_equal(sim.hist[CMP, col], twin.hist[CMP, col]), col
+    assert sim.models[L.M_SERVING, L.MF_ARTIFACT] == 1.0
+    assert sim.models[L.M_PREVIOUS, L.MF_ARTIFACT] == 0.0
+    late = slice(ONSET + 1, 299)
+    assert sim.hist[late, L.R_ACC_SERVED].mean() < twin.hist[late, L.R_ACC_SERVED].mean() - 0.1
+    n = int(sim.p[L.P_SAMPLES_PER_MIN])
+    for k in (L.M_PREVIOUS, L.M_FALLBACK):  # loaded before onset: the same answers
+        for t in range(ONSET, 299, 20):
+            assert (MD.model_accuracy(sim.arrays, k, sim.smp[t, :, n:2 * n], sim.slab[t],
+                                      False, 0.0)
+                    == MD.model_accuracy(twin.arrays, k, twin.smp[t, :, n:2 * n],
+                                         twin.slab[t], False, 0.0))
+    rolled, rolled_twin = _sim(data, {80: L.ROLLBACK}), _sim(_without(data), {80: L.ROLLBACK})
+    after = slice(85, 299)
+    assert np.array_equal(rolled.hist[after, L.R_ACC_SERVED],
+                          rolled_twin.hist[after, L.R_ACC_SERVED])
+    refit, refit_twin = _sim(data, {80: L.RETRAIN}), _sim(_without(data), {80: L.RETRAIN})
+    assert refit.models[L.M_SERVING, L.MF_ARTIFACT] == 1.0  # the new build bundles it
+    built = slice(80 + int(refit.p[L.P_RETRAIN_MIN]) + 5, 299)
+    assert (refit.hist[built, L.R_ACC_SERVED].mean()
+            < refit_twin.hist[built, L.R_ACC_SERVED].mean() - 0.1)
+
+
+def test_bad_artifact_ends_with_its_duration():
+    """After the pipeline writes good files again, the loaded release reads right again."""
+    fault = {"kind": "bad_artifact", "feature": 1, "n_features": 2, "onset": ONSET,
+             "duration": 60, "magnitude": 10.0}
+    data = _data([fault], "bad_artifact")
+    sim, twin = _sim(data), _sim(_without(data))
+    during, after = slice(ONSET, ONSET + 60), slice(ONSET + 60, 299)
+    assert sim.hist[during, L.R_ACC_SERVED].mean() < twin.hist[during, L.R_ACC_SERVED].mean()
+    assert np.array_equal(sim.hist[after, L.R_ACC_SERVED], twin.hist[after, L.R_ACC_SERVED])

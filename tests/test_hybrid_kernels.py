@@ -113,7 +113,7 @@ def test_hybrid_choose_equals_reference(obs, facts, seed, use_shield, use_sla, t
     want, shown = _choose_reference(r2, tab, safe, ctx, allowed, x, facts, use_shield,
                                     use_sla, thr)
     info = _info(minute, busy, prev_ok, prev_compat, delay, window)
-    params = HybridParams(0.05, 30, 10.0, thr, 0.99, 14.4, use_shield, use_sla, True, 0)
+    params = HybridParams(0.05, 30, 10.0, thr, 0.99, 14.4, use_shield, use_sla, True, True, 0)
     for fn, rng in ((HK.hybrid_choose, r1), (HK.hybrid_choose.py_func, r3)):
         mask = np.empty(n, dtype=np.bool_)
         got = fn(rng, tab, safe, ctx, allowed, x.vector, 0.1, info, last, tight, params, mask)

@@ -35,7 +35,7 @@ from simulator import state as STATE
 from simulator import stats as ST
 from simulator import step as SP
 from simulator.core import Simulation
-from simulator.scenarios import compile_scenario, parse_scenario
+from simulator.scenarios import SCENARIO_ROOT, compile_scenario, load_scenario, parse_scenario
 from simulator.state import Sim
 
 # --------------------------------------------------------------------------- fixtures
@@ -272,6 +272,7 @@ COVERED = {
     "simulator.faults": {"fault_level", "_fault_onsets", "fault_effects"},
     "simulator.model": {"model_accuracy", "model_is_bad", "_slot_effects",
                         "migrated_features", "slot_predicts_one", "_predicts_one",
+                        "artifact_multipliers", "_reads",
                         "fit_slot"},
     "simulator.sampling": {"draw_samples", "draw_reference", "sample_cache_rows",
                            "label_volume",
@@ -713,6 +714,23 @@ def test_model_accuracy_and_is_bad_match_py_func(shift, feature, quarantine, dec
     assert MD.model_is_bad(rec, k) == MD.model_is_bad.py_func(rec, k)
     if old:
         assert MD.model_is_bad(rec, k) == (rec.models[k, L.MF_VALID] > 0.5)
+
+
+def test_artifact_multipliers_and_reads_match_py_func():
+    """artifact_multipliers and _reads equal their py_funcs, in bad and good blocks."""
+    path = SCENARIO_ROOT / "extended" / "bad_artifact_feature_file.yaml"
+    sim = Simulation(compile_scenario(load_scenario(path)))
+    sim.reset(4)
+    seen = set()
+    while sim.t < 200:
+        sim.step(L.NO_OP)
+        if sim.t > 125:
+            mult = _parity(MD.artifact_multipliers, lambda: (_own(sim),))
+            seen.add(bool((mult != 1.0).any()))
+            for k in (L.M_SERVING, L.M_PREVIOUS):
+                _parity(MD._reads, lambda k=k: (_own(sim), sim.models[k].copy()))
+    assert seen == {True, False}  # a flapping artefact: bad blocks and good ones
+    assert sim.models[L.M_SERVING, L.MF_ARTIFACT] == 1.0
 
 
 @pytest.mark.parametrize("minutes", [1, 30])

@@ -157,7 +157,7 @@ def test_unknown_fault_kind(tmp_path):
         ScenarioError,
         match=rf"^{re.escape(str(path))}: field 'faults\.0\.kind': unknown fault kind; "
         r"allowed: covariate_shift, .*bad_deploy, label_shift, traffic_drop, runaway_usage, "
-        r"stale_features \(got 'solar_flare'\)$",
+        r"stale_features, bad_artifact \(got 'solar_flare'\)$",
     ):
         load_scenario(path)
 

@@ -169,6 +169,8 @@ def _validate(data: dict, path: Path, note: str = "", dists: dict | None = None)
                 return any(n == f or n.startswith(f + ".") for n in names)
 
             lines = [line + note if about_a_range(line) else line for line in lines]
+        else:
+            lines = [line + note for line in lines]
         raise ScenarioError("\n".join(lines)) from None
 
 

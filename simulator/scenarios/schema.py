@@ -85,7 +85,18 @@ class _FaultBase(_Strict):
             if self.period < 2 or not (1 <= self.active_minutes < self.period):
                 raise ValueError(
                     f"shape '{self.shape}' needs period >= 2 and 1 <= active_minutes < period"
+                    f" (got period {self.period}, active_minutes {self.active_minutes})"
                 )
+        elif self.period or self.active_minutes:
+            raise ValueError(
+                f"period and active_minutes apply to shapes 'recurring' and 'flapping' only "
+                f"(shape is '{self.shape}')"
+            )
+        if self.ramp and self.shape not in ("gradual", "incremental"):
+            raise ValueError(
+                f"ramp applies to shapes 'gradual' and 'incremental' only (shape is "
+                f"'{self.shape}')"
+            )
         return self
 
 
@@ -225,6 +236,15 @@ class BadDeploy(_FaultBase):
         "an earlier bad one, so a rollback returns to a bad version (0: the good one).",
     )
 
+    @model_validator(mode="after")
+    def _one_push(self):
+        if self.shape != "sudden" or self.duration is not None:
+            raise ValueError(
+                "bad_deploy is one push: shape 'sudden' and no duration (the pushed version "
+                "stays bad until it is replaced)"
+            )
+        return self
+
 
 class LabelShift(_FaultBase):
     """Prior shift: the class balance moves while the inputs do not (only labels show it)."""
@@ -233,14 +253,8 @@ class LabelShift(_FaultBase):
     magnitude: float = Field(
         ge=-3, le=3,
         description="Shift of the clean score's intercept, in its std: class 1's share "
-        "moves from about 1/2 to about Phi(magnitude); not 0.",
+        "moves from about 1/2 to about Phi(magnitude) (0: no shift).",
     )
-
-    @model_validator(mode="after")
-    def _nonzero(self):
-        if self.magnitude == 0.0:
-            raise ValueError("label_shift needs a magnitude other than 0 (in -3..3)")
-        return self
 
 
 class TrafficDrop(_FaultBase):
@@ -256,6 +270,21 @@ class RunawayUsage(_FaultBase):
     kind: Literal["runaway_usage"]
     magnitude: float = Field(
         gt=0, le=1000, description="Replica-minutes per minute billed at full level."
+    )
+
+
+class BadArtifact(_FeatureFault):
+    """A bad artefact (feature file, normalisation config) the pipeline keeps regenerating.
+
+    The serving release and every build made while it lasts read the affected features
+    through it; a version built before onset does not.
+    """
+
+    kind: Literal["bad_artifact"]
+    magnitude: float = Field(
+        gt=0, le=1e6,
+        description="Factor by which the bad artefact scales the affected features as the "
+        "models read them (a wrong unit or normalisation; 1: a good artefact).",
     )
 
 
@@ -285,7 +314,8 @@ Fault = Annotated[
     | LabelShift
     | TrafficDrop
     | RunawayUsage
-    | StaleFeatures,
+    | StaleFeatures
+    | BadArtifact,
     Field(discriminator="kind"),
 ]
 #: The fault model of each ``kind``.
