@@ -50,22 +50,25 @@ def artifact_multipliers(sim):
     Returns
     -------
     ndarray of float64, shape (N_FEATURES,)
-        1 for every feature, times the ``magnitude`` of each started ``bad_artifact`` fault
-        whose level is > 0 at the current minute ``s[S_T]`` (a flapping one is bad in some
-        blocks only) on the features it affects: a model with ``MF_ARTIFACT`` set reads
-        those features through the bad artefact (a wrong normalisation or unit in a
-        regenerated feature file).
+        1 for every feature, times 1 + (``magnitude`` - 1) x level of each started
+        ``bad_artifact`` fault at the current minute ``s[S_T]`` (the magnitude at full
+        level; a flapping one is bad in some blocks only) on the features it affects: a
+        model with ``MF_ARTIFACT`` set reads those features through the bad artefact (a
+        wrong normalisation or unit in a regenerated feature file).
     """
     fa, fr, s = sim.fa, sim.fr, sim.s
     mult = np.ones(L.N_FEATURES)
     for i in range(fa.shape[0]):
         if int(fa[i, L.F_KIND]) != L.K_BAD_ARTIFACT or fr[i, L.FR_STARTED] < 0.5:
             continue
-        if fault_level(fa[i], s[L.S_T], int(s[L.S_SEED]), i) <= 0.0:
+        lv = fault_level(fa[i], s[L.S_T], int(s[L.S_SEED]), i)
+        if lv <= 0.0:
             continue
+        # at full level the magnitude itself; on a ramp, 1 + (magnitude - 1) x level
+        factor = fa[i, L.F_MAGNITUDE] if lv >= 1.0 else 1.0 + (fa[i, L.F_MAGNITUDE] - 1.0) * lv
         f0 = int(fa[i, L.F_FEATURE])
         for j in range(f0, f0 + int(fa[i, L.F_NFEAT])):
-            mult[j] *= fa[i, L.F_MAGNITUDE]
+            mult[j] *= factor
     return mult
 
 

@@ -346,3 +346,14 @@ def test_bad_artifact_ends_with_its_duration():
     during, after = slice(ONSET, ONSET + 60), slice(ONSET + 60, 299)
     assert sim.hist[during, L.R_ACC_SERVED].mean() < twin.hist[during, L.R_ACC_SERVED].mean()
     assert np.array_equal(sim.hist[after, L.R_ACC_SERVED], twin.hist[after, L.R_ACC_SERVED])
+
+
+def test_a_ramped_bad_artifact_scales_with_its_level():
+    """Incremental over 100 minutes: the factor is 1 + (10 - 1) x level, 10 at full level."""
+    fault = {"kind": "bad_artifact", "feature": 1, "n_features": 2, "onset": ONSET,
+             "shape": "incremental", "ramp": 100, "magnitude": 10.0}
+    sim = _sim(_data([fault], "bad_artifact"), until=ONSET + 50)
+    sim.s[L.S_T] = ONSET + 49.0  # level 50 / 100
+    assert MD.artifact_multipliers(sim.arrays).tolist() == [1.0, 5.5, 5.5, 1.0]
+    sim.s[L.S_T] = ONSET + 120.0
+    assert MD.artifact_multipliers(sim.arrays).tolist() == [1.0, 10.0, 10.0, 1.0]
