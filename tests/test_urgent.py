@@ -11,6 +11,7 @@ fallback carrying the canary's traffic is not, and check the hybrid's rule
 from __future__ import annotations
 
 import pytest
+import yaml
 from hydra.utils import instantiate
 
 from controllers.base import Transition
@@ -19,14 +20,12 @@ from experiments.episode import _public
 from simulator import layout as L
 from simulator.core import Simulation
 from simulator.env import SelfHealEnv
-from simulator.scenarios import compile_scenario, load_scenario, scenario_files
-from simulator.scenarios.loader import draw_incident
+from simulator.scenarios import load_scenario, scenario_files
+from simulator.scenarios.holdrate import URGENT_MINUTES, urgent_draws
 from simulator.scenarios.plot import decision_sim
 
 URGENT = [p for p in scenario_files("extended") if load_scenario(p).annotations.urgent]
 IDS = [p.stem for p in URGENT]
-#: Minutes from onset within which an urgent incident must become catastrophic.
-URGENT_MINUTES = 15
 N_DRAWS = 10
 
 
@@ -42,16 +41,22 @@ def test_the_urgent_class_has_a_rollback_incident_of_each_harm():
 @pytest.mark.parametrize("path", URGENT, ids=IDS)
 def test_doing_nothing_is_catastrophic_within_15_minutes_of_onset(path):
     """no_op: a catastrophic failure within 15 minutes of the drawn onset, in every draw."""
-    sc = load_scenario(path)
-    for seed in range(N_DRAWS):
-        incident = draw_incident(sc, seed)
-        onset = min(f.onset for f in incident.faults)
-        sim = Simulation(compile_scenario(incident))
-        sim.reset(seed)
-        while sim.t <= onset + URGENT_MINUTES and sim.catastrophe == L.CAT_NONE:
-            sim.step(L.NO_OP)
-        assert sim.catastrophe != L.CAT_NONE, (sc.id, seed)
-        assert sim.s[L.S_CAT_MINUTE] - onset <= URGENT_MINUTES, (sc.id, seed)
+    assert URGENT_MINUTES == 15
+    assert urgent_draws(load_scenario(path), range(N_DRAWS)) == [True] * N_DRAWS
+
+
+def test_check_refuses_an_urgent_annotation_that_is_not(tmp_path, capsys):
+    """A file marked urgent whose harm takes 60 minutes fails ``check``, saying why."""
+    from simulator.scenarios.cli import main
+
+    data = yaml.safe_load(URGENT[0].read_text(encoding="utf-8"))
+    data["catastrophe"]["availability_minutes"] = 60
+    (tmp_path / URGENT[0].name).write_text(yaml.safe_dump(data), encoding="utf-8")
+    code = main(["--dir", str(tmp_path), "check", URGENT[0].stem, "--seeds", "3"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert ("urgent: no_op is catastrophic within 15 minutes of onset in 0 of 3 draws "
+            "(FAILS: an urgent incident must be, in every draw)") in out
 
 
 def _play(path, seed: int, plan: list[int], canary: bool) -> tuple[Simulation, int]:

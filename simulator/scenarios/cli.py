@@ -249,10 +249,20 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _check_one(sc: Scenario, seeds: range) -> int:
-    """Print one scenario's per-action table and hold rate; return 1 if it is too low."""
+    """Print one scenario's per-action table and hold rate; return 1 if it is too low.
+
+    An urgent scenario (``annotations.urgent``) is also checked to be one: ``no_op`` must
+    fail catastrophically within URGENT_MINUTES of onset in every draw, else 1.
+    """
     import pandas as pd
 
-    from simulator.scenarios.holdrate import ALL_CATASTROPHIC, MIN_HOLD_RATE, draw_verdicts
+    from simulator.scenarios.holdrate import (
+        ALL_CATASTROPHIC,
+        MIN_HOLD_RATE,
+        URGENT_MINUTES,
+        draw_verdicts,
+        urgent_draws,
+    )
     from simulator.scenarios.plot import compare_actions
 
     rows = compare_actions(sc, seeds)
@@ -278,7 +288,15 @@ def _check_one(sc: Scenario, seeds: range) -> int:
     lost = [s for s, c in zip(seeds_played, cheapest, strict=True) if c == ALL_CATASTROPHIC]
     if lost:
         _report_remedies(sc, lost, len(seeds))
-    return 0 if rate >= MIN_HOLD_RATE else 1
+    status = 0 if rate >= MIN_HOLD_RATE else 1
+    if sc.annotations.urgent:
+        fast = urgent_draws(sc, seeds)
+        ok = all(fast)
+        print(f"urgent: no_op is catastrophic within {URGENT_MINUTES} minutes of onset in "
+              f"{sum(fast)} of {len(fast)} draws"
+              + ("" if ok else " (FAILS: an urgent incident must be, in every draw)"))
+        status = max(status, 0 if ok else 1)
+    return status
 
 
 def _report_remedies(sc: Scenario, lost: list[int], n_draws: int) -> None:

@@ -28,6 +28,9 @@ import numpy as np
 
 from simulator import layout as L
 from simulator.assess_kernel import evaluate
+from simulator.core import Simulation
+from simulator.scenarios.compile import compile_scenario
+from simulator.scenarios.loader import draw_incident
 from simulator.scenarios.plot import compare_actions, decision_sim
 from simulator.scenarios.schema import Scenario
 
@@ -39,6 +42,9 @@ TOL_SHARE = 0.02
 ALL_CATASTROPHIC = "all_catastrophic"
 #: Smallest acceptable hold rate of an annotation.
 MIN_HOLD_RATE = 0.6
+#: An urgent incident (``annotations.urgent``) becomes a catastrophic failure within this
+#: many minutes of its onset if nothing is done (``docs/urgent.md``).
+URGENT_MINUTES = 15
 
 
 @dataclass(frozen=True)
@@ -195,3 +201,23 @@ def search_remedy(scenario: Scenario, seed: int) -> Remedy:
     sim.play_out()
     return Remedy(int(seed), tuple(taken), L.CATASTROPHE_NAMES[sim.catastrophe],
                   float(sim.hist[1:, L.R_COST_RATE].sum()))
+
+
+def urgent_draws(scenario: Scenario, seeds: range | list[int]) -> list[bool]:
+    """Per seed: whether ``no_op`` fails catastrophically within URGENT_MINUTES of onset.
+
+    Each seed's incident is drawn (:func:`simulator.scenarios.loader.draw_incident`) and
+    played with ``no_op`` from reset until a catastrophe or URGENT_MINUTES past its earliest
+    onset. An urgent scenario must give True for every seed.
+    """
+    out = []
+    for seed in seeds:
+        incident = draw_incident(scenario, seed)
+        onset = min(f.onset for f in incident.faults)
+        sim = Simulation(compile_scenario(incident))
+        sim.reset(seed)
+        while sim.t <= onset + URGENT_MINUTES and sim.catastrophe == L.CAT_NONE:
+            sim.step(L.NO_OP)
+        out.append(sim.catastrophe != L.CAT_NONE
+                   and sim.s[L.S_CAT_MINUTE] - onset <= URGENT_MINUTES)
+    return out
