@@ -250,9 +250,9 @@ def scenario_source(cfg: DictConfig) -> ScenarioSource:
         raise ScenarioError(f"scenario_dirs replaces scenario_set: drop "
                             f"scenario_set={name} (or scenario_dirs)")
     dirs = tuple(os.path.normpath(to_absolute_path(d)) for d in raw)
-    dir_files(dirs)  # refuses an empty list, a missing, empty or repeated folder
+    files = dir_files(dirs)  # refuses an empty list, a missing, empty or repeated folder
     digest = hashlib.sha256()
-    for path in dir_files(dirs):
+    for path in files:
         digest.update(str(path).encode())
         digest.update(path.read_bytes())
     return ScenarioSource(name, dirs, f"dirs_{digest.hexdigest()[:8]}")

@@ -322,9 +322,8 @@ def _judge_canary(sim, t, acc_main, acc_cand, err, diag=None):
     seed_stream(rs, int(s[L.S_SEED]), int(t), STREAM_CANARY)
     share = p[L.P_CANARY_SHARE]
     minutes = max(0.0, p[L.P_CANARY_MIN] - p[L.P_LABEL_DELAY])
-    vol = p[L.P_LABEL_VOLUME]
-    if p[L.P_LABELS_FOLLOW_TRAFFIC] > 0.5:  # at the last minute's traffic (label_volume)
-        vol = float(label_volume(p, sim.hist[max(int(t) - 1, 0), L.R_TRAFFIC]))
+    # labels per minute at the last minute's traffic (fixed unless they follow traffic)
+    vol = label_volume(p, sim.hist[max(int(t) - 1, 0), L.R_TRAFFIC])
     n_c = int(share * vol * minutes)
     n_b = int((1.0 - share) * vol * minutes)
     k_b = binomial(rs, n_b, acc_main)

@@ -28,10 +28,7 @@ import numpy as np
 
 from simulator import layout as L
 from simulator.assess_kernel import evaluate
-from simulator.core import Simulation
-from simulator.scenarios.compile import compile_scenario
-from simulator.scenarios.loader import draw_incident
-from simulator.scenarios.plot import compare_actions, decision_sim
+from simulator.scenarios.plot import compare_actions, decision_sim, episode_start
 from simulator.scenarios.schema import Scenario
 
 #: Absolute tie tolerance, dollars.
@@ -206,16 +203,13 @@ def search_remedy(scenario: Scenario, seed: int) -> Remedy:
 def urgent_draws(scenario: Scenario, seeds: range | list[int]) -> list[bool]:
     """Per seed: whether ``no_op`` fails catastrophically within URGENT_MINUTES of onset.
 
-    Each seed's incident is drawn (:func:`simulator.scenarios.loader.draw_incident`) and
-    played with ``no_op`` from reset until a catastrophe or URGENT_MINUTES past its earliest
+    Each seed's incident is drawn and reset (:func:`simulator.scenarios.plot.episode_start`),
+    then played with ``no_op`` from reset until a catastrophe or URGENT_MINUTES past its earliest
     onset. An urgent scenario must give True for every seed.
     """
     out = []
     for seed in seeds:
-        incident = draw_incident(scenario, seed)
-        onset = min(f.onset for f in incident.faults)
-        sim = Simulation(compile_scenario(incident))
-        sim.reset(seed)
+        sim, onset = episode_start(scenario, seed)
         while sim.t <= onset + URGENT_MINUTES and sim.catastrophe == L.CAT_NONE:
             sim.step(L.NO_OP)
         out.append(sim.catastrophe != L.CAT_NONE

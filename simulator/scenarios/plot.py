@@ -136,6 +136,14 @@ class Trajectory:
     catastrophe: str
 
 
+def episode_start(scenario: Scenario, seed: int) -> tuple[Simulation, int]:
+    """Return the episode of ``seed`` reset (its drawn incident) and its earliest onset."""
+    incident = draw_incident(scenario, seed)  # the episode's incident (itself if fixed)
+    sim = Simulation(compile_scenario(incident))
+    sim.reset(seed)
+    return sim, min(f.onset for f in incident.faults)
+
+
 def decision_sim(scenario: Scenario, seed: int) -> tuple[Simulation, int, bool]:
     """Return the episode of ``seed`` played with ``no_op`` to its decision minute.
 
@@ -143,10 +151,7 @@ def decision_sim(scenario: Scenario, seed: int) -> tuple[Simulation, int, bool]:
     onset (the onset itself without an alarm). Returns the simulation at that minute, the
     minute and whether an alarm fired.
     """
-    scenario = draw_incident(scenario, seed)  # the episode's incident (itself if fixed)
-    sim = Simulation(compile_scenario(scenario))
-    sim.reset(seed)
-    onset = min(f.onset for f in scenario.faults)
+    sim, onset = episode_start(scenario, seed)
     minute, alarmed = _to_decision(sim, onset)
     if not alarmed:
         sim.reset(seed)
