@@ -15,6 +15,8 @@ Hydra app or not), with optional overrides, validated by the same schema.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import importlib
 import os
@@ -71,8 +73,32 @@ class RunConfig:
 
 
 @dataclass
+class PresetConfig:
+    """Which reproduction a preset (``configs/preset/``) stands for.
+
+    ``name`` labels the tables (``quick`` or ``paper``); ``n_seeds`` is the preset's seed
+    count: a run with fewer seeds writes tables under a hashed name instead of the
+    preset's own, so a small run never overwrites the tables of a full one.
+    """
+
+    name: str = "quick"
+    n_seeds: int = 5
+
+
+#: The hybrid's ablations and the other learners of the ablation table (DESIGN 4).
+ABLATIONS = ["hybrid_no_shield", "hybrid_no_canary", "hybrid_no_sla_filter",
+             "hybrid_no_error_budget", "conservative_ucb", "linucb", "lin_ts"]
+
+#: Every table ``reproduce`` can write (``tables=[...]``; ``all`` for every one).
+TABLES = ["main", "safety", "performance", "learning", "action_mix", "family", "paired",
+          "ablations", "sensitivity", "headline", "detectors"]
+
+
+@dataclass
 class ReproduceConfig:
     """``python -m experiments.reproduce``: every controller x ``n_seeds`` runs."""
+
+    preset: PresetConfig = field(default_factory=PresetConfig)
 
     scenario_set: ScenarioSetConfig = field(default_factory=ScenarioSetConfig)
     controllers: list[str] = field(
@@ -101,6 +127,18 @@ class ReproduceConfig:
     detectors: bool = True
     raw_dir: str = "results/raw/reproduce"
     tables_dir: str = "results/tables"
+    #: Tables to write (names of :data:`TABLES`, or ``all``); only the runs they need are
+    #: made (the ablation controllers for ``ablations``, the studies for ``sensitivity``).
+    tables: list[str] = field(default_factory=lambda: ["all"])
+    #: Controllers of the ablation table, run beside ``controllers`` on the same seeds.
+    ablations: list[str] = field(default_factory=lambda: list(ABLATIONS))
+    #: Seeds of every sensitivity setting (seeds first_seed .. first_seed + k - 1).
+    sensitivity_seeds: int = 2
+    #: The sensitivity studies (``configs/reproduce.yaml``): name -> controllers, vary,
+    #: parameter or scenario_parameter, values, default, regret (experiments.studies).
+    sensitivity: dict[str, Any] = field(default_factory=dict)
+    #: Folder of the result figures (``paper_figures/results_figures.py``); null: none.
+    figures_dir: str | None = None
 
 
 def controller_schemas() -> dict[str, type]:
@@ -144,18 +182,19 @@ def known_controllers() -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / "controller").glob("*.yaml"))
 
 
-def controller_config(name: str, overrides: dict | None = None) -> DictConfig:
-    """Compose ``configs/controller/<name>.yaml`` with Hydra, then apply ``overrides``.
+def _yaml_stamp(name: str) -> tuple:
+    """(mtime, size) of ``configs/controller/<name>.yaml``, so an edited file is recomposed."""
+    path = CONFIG_DIR / "controller" / f"{name}.yaml"
+    try:
+        st = path.stat()
+    except OSError:
+        return (None, None)
+    return (st.st_mtime_ns, st.st_size)
 
-    The result is typed by the controller's schema: an override of the wrong type or an
-    unknown key is refused, named.
 
-    Raises
-    ------
-    ValueError
-        If there is no such controller config, or an override does not fit its schema
-        (the message names ``overrides.<name>.<key>``).
-    """
+@functools.lru_cache(maxsize=256)
+def _composed(name: str, stamp: tuple) -> DictConfig:
+    """Compose ``controller=<name>`` once per file version (Hydra's compose is slow)."""
     register()
     try:
         if GlobalHydra.instance().is_initialized():  # inside a Hydra app: its search path
@@ -168,7 +207,22 @@ def controller_config(name: str, overrides: dict | None = None) -> DictConfig:
                          f"{known_controllers()}") from None
     except (HydraException, OmegaConfBaseException) as err:
         raise ValueError(f"controller {name!r}: {str(err).splitlines()[0]}") from None
-    node = cfg.controller
+    return cfg.controller
+
+
+def controller_config(name: str, overrides: dict | None = None) -> DictConfig:
+    """Compose ``configs/controller/<name>.yaml`` with Hydra, then apply ``overrides``.
+
+    The result is typed by the controller's schema: an override of the wrong type or an
+    unknown key is refused, named.
+
+    Raises
+    ------
+    ValueError
+        If there is no such controller config, or an override does not fit its schema
+        (the message names ``overrides.<name>.<key>``).
+    """
+    node = copy.deepcopy(_composed(name, _yaml_stamp(name)))
     if overrides:
         for key in overrides:
             if key == "_target_":

@@ -78,10 +78,12 @@ def run_episode(controller: Controller, scenario: Scenario, seed: int,
     dict
         Episode metrics (see :func:`simulator.outcomes.episode_summary`) plus
         ``safety_violation``, ``n_actions_taken``, ``n_harmful``, ``n_contained``,
-        ``mttd_min``, ``mttr_min``, ``recovered``, ``paper_cost``, ``reward_paper`` (sum of
-        the paper's -C(a) + 10 * success over the episode's assessed actions) and
-        ``actions_<name>`` counts; with ``regret`` also ``regret_usd``, ``n_decisions`` and
-        ``n_avoidable_catastrophes`` (:func:`experiments.regret.episode_regret`).
+        ``mttd_min``, ``first_alarm_min`` (minute of the first alarm at or after onset, NaN
+        if none: MTTR's origin), ``mttr_min``, ``recovered``, ``paper_cost``,
+        ``reward_paper`` (sum of the paper's -C(a) + 10 * success over the episode's
+        assessed actions) and ``actions_<name>`` counts; with ``regret`` also
+        ``regret_usd``, ``n_decisions`` and ``n_avoidable_catastrophes``
+        (:func:`experiments.regret.episode_regret`).
     """
     env = SelfHealEnv(scenario, observation_mode="full", action_set=action_set,
                       deployment=getattr(controller, "deployment", "direct"),
@@ -161,6 +163,7 @@ def summarise_episode(hist: np.ndarray, state: np.ndarray, n_steps: int,
     row["reward_paper"] = float(sum(paper_reward(v["paper_cost"], v["success"])
                                     for v in verdicts))
     row["mttd_min"] = float(first_alarm - onset) if first_alarm >= 0 else math.nan
+    row["first_alarm_min"] = float(first_alarm) if first_alarm >= 0 else math.nan
     if row["catastrophic"]:  # recovering and then failing is not recovering
         row["mttr_min"], row["recovered"] = math.nan, 0.0
     else:

@@ -26,3 +26,36 @@ LEARNING_RESULTS = {
     "final_regret_std": {"hybrid": 0.15, "rl": 0.31},
     "regret_variance": {"hybrid": 0.18, "rl": 0.31, "rules": 0.0},
 }
+
+#: Action mix (PAPER_NOTES.md): controller -> action -> share of decisions in %, no_op
+#: included (ours counts actions taken, no_op excluded: see the table's caption).
+ACTION_MIX = {
+    "hybrid": {"fallback": 62.0, "rollback": 18.0, "retrain": 15.0, "no_op": 5.0},
+    "rl": {"fallback": 45.0, "rollback": 25.0, "retrain": 27.0, "no_op": 3.0},
+    "rules": {"fallback": 85.0, "rollback": 10.0, "retrain": 5.0, "no_op": 0.0},
+}
+
+#: Sensitivity (paper Sec. 5.6, its hybrid): study -> value label -> metric -> claim.
+SENSITIVITY = {
+    "alpha": {"0.01": {"catastrophic_pct": 0.0, "cost_savings_pct": 32.1},
+              "0.05": {"catastrophic_pct": 0.0, "cost_savings_pct": 38.7},
+              "0.1": {"catastrophic_pct": 0.8, "cost_savings_pct": 41.2}},
+    "beta": {"0.1": {"catastrophic_pct": 1.2, "cost_savings_pct": 43.5},
+             "0.3": {"catastrophic_pct": 0.0, "cost_savings_pct": 38.7},
+             "0.5": {"catastrophic_pct": 0.0, "cost_savings_pct": 35.2}},
+    "exploration": {"0.05": {"episodes_to_95": 28.4, "final_regret": 0.92},
+                    "0.1": {"episodes_to_95": 18.2, "final_regret": 0.78},
+                    "0.2": {"episodes_to_95": 12.7, "final_regret": 0.71}},
+}
+
+#: The introduction's (and Sec. 5's) headline figures: key -> (claim text, value in %).
+HEADLINE = {
+    "pct_of_optimal": ("96.3% of optimal adaptive performance (introduction)", 96.3),
+    "share_of_rl_savings": ("91.9% of RL-only's cost savings (Sec. 5: 38.7 / 42.1)", 91.9),
+    "risk_reduction": ("82.5% operational-risk reduction (introduction)", 82.5),
+    "engineer_time": ("91.2% less engineer time (introduction, case study)", 91.2),
+    "cost_savings": ("38.7% cost savings (introduction, Sec. 5.3)", 38.7),
+    "sla": ("99.1% SLA compliance (introduction, Sec. 5.3)", 99.1),
+    "catastrophic_hybrid": ("0% catastrophic failures, hybrid (introduction)", 0.0),
+    "catastrophic_rl": ("4.2% catastrophic failures, RL-only (introduction)", 4.2),
+}

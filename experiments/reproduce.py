@@ -21,6 +21,9 @@ python -m experiments.reproduce regret=true n_seeds=2   # + regret and the learn
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -29,7 +32,7 @@ import hydra
 import pandas as pd
 from hydra.utils import instantiate, to_absolute_path
 from joblib import Parallel, delayed
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from tqdm import tqdm
 
 from experiments.config import (
@@ -42,14 +45,10 @@ from experiments.config import (
 from experiments.detector_quality import detector_markdown, detector_rows, detector_table
 from experiments.episode import run_controller
 from experiments.fast import has_fast_path, run_controllers_fast
+from experiments.report_write import write_report
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
-from experiments.tables import (
-    action_mix,
-    learning_results,
-    learning_results_markdown,
-    main_results,
-    main_results_markdown,
-)
+from experiments.studies import main_controllers, setting_config, settings, tag, wanted_tables
+from experiments.tables import main_results, main_results_markdown
 
 register()
 
@@ -117,6 +116,19 @@ def run_names(cfg: DictConfig) -> list[str]:
 
 def reproduce(cfg: DictConfig) -> pd.DataFrame:
     """Run (or read back) every cell and return all episode rows."""
+    return run_jobs(plan(cfg), cfg.n_jobs)
+
+
+def plan(cfg: DictConfig) -> list[tuple]:
+    """Check every setting of a reproduction and return its cells, one per (controller, seed).
+
+    Nothing is run; the raw and tables folders are created once all settings are valid.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting that is wrong (ScenarioError, a ValueError, for scenarios).
+    """
     if cfg.n_seeds < 1:
         raise ValueError(f"n_seeds must be >= 1, got {cfg.n_seeds}")
     if cfg.first_seed < 0:
@@ -130,7 +142,7 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
         raise ValueError(f"n_jobs must be >= 1 (or -1 for all cores), got {cfg.n_jobs}")
     scen_ov = scenario_overrides(cfg)
     source = scenario_source(cfg)
-    source.load(cfg.select, scen_ov)  # fail early
+    _check_scenarios(source, cfg.select, json.dumps(scen_ov, sort_keys=True))  # fail early
     regret = bool(cfg.regret)
     overrides = _overrides(cfg)
     stray = sorted(set(overrides) - set(run_names(cfg)))
@@ -171,22 +183,56 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
             path = raw / source.label / folder / f"seed{seed}{suffix}.parquet"
             jobs.append((name, ctrl_cfg, seed, source, cfg.select, scen_ov,
                          path, chash, commit, regret))
-    # One job per seed: its controllers share each episode's samples (same rows).
-    seeds = sorted({j[2] for j in jobs})
-    by_seed = [[k for k, j in enumerate(jobs) if j[2] == seed] for seed in seeds]
-    # The first seed here compiles (or loads) the kernels, so workers start from a warm cache.
-    print(f"seed {seeds[0]} first (Numba compiles its kernels on first use), then "
-          f"{len(seeds) - 1} more seed(s) on {cfg.n_jobs} worker(s)", file=sys.stderr)
-    first = _seed_cells([jobs[k] for k in by_seed[0]])
-    rest = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
-        delayed(_seed_cells)([jobs[k] for k in ks]) for ks in by_seed[1:]
+    return jobs
+
+
+@functools.lru_cache(maxsize=64)
+def _check_scenarios(source, select: str | None, overrides: str) -> None:
+    """Load (validate) a scenario selection once per process; raise as the loader does."""
+    source.load(select, json.loads(overrides))
+
+
+def run_jobs(jobs: list[tuple], n_jobs: int) -> pd.DataFrame:
+    """Run (or read back) the cells of :func:`plan` and return their rows."""
+    return run_plans([jobs], n_jobs)[0]
+
+
+def run_plans(plans: list[list[tuple]], n_jobs: int) -> list[pd.DataFrame]:
+    """Run (or read back) the cells of several :func:`plan` results in one parallel pass.
+
+    A cell planned twice (the same file, e.g. a default setting shared by two studies) runs
+    once. Cells of one seed that share their scenarios (set, selection, scenario overrides)
+    and regret recording are one joblib job: their controllers meet the same episodes,
+    whose samples are drawn once (the rows are those of separate runs).
+
+    Returns
+    -------
+    list of DataFrame
+        The rows of each plan, in its cells' order.
+    """
+    unique: dict[Path, tuple] = {}
+    for jobs in plans:
+        for j in jobs:
+            unique.setdefault(j[6], j)
+    groups: dict[tuple, list[tuple]] = {}
+    for j in unique.values():
+        _, _, seed, source, select, scen_ov, *_, regret = j
+        key = (seed, source.label, json.dumps(select), json.dumps(scen_ov, sort_keys=True),
+               regret)
+        groups.setdefault(key, []).append(j)
+    ordered = [groups[k] for k in sorted(groups, key=lambda k: (k[0], str(k[1:])))]
+    # The first job here compiles (or loads) the kernels, so workers start from a warm cache.
+    print(f"{len(unique)} cells in {len(ordered)} jobs: the first alone (Numba compiles its "
+          f"kernels on first use), the rest on {n_jobs} worker(s)", file=sys.stderr)
+    first = _seed_cells(ordered[0])
+    rest = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_seed_cells)(cells) for cells in ordered[1:]
     )
-    done = [first, *tqdm(rest, total=len(by_seed) - 1, desc="seeds (all controllers)")]
-    parts: list = [None] * len(jobs)
-    for ks, frames in zip(by_seed, done, strict=True):
-        for k, frame in zip(ks, frames, strict=True):
-            parts[k] = frame
-    return pd.concat(parts, ignore_index=True)
+    done = [first, *tqdm(rest, total=len(ordered) - 1, desc="jobs (seeds x settings)",
+                         disable=None)]
+    frames = {j[6]: f for cells, fs in zip(ordered, done, strict=True)
+              for j, f in zip(cells, fs, strict=True)}
+    return [pd.concat([frames[j[6]] for j in jobs], ignore_index=True) for jobs in plans]
 
 
 def _writable_dirs(settings: dict) -> list[Path]:
@@ -248,14 +294,16 @@ def table_stem(cfg: DictConfig) -> str:
     """Return the tables' file stem.
 
     ``main_results`` for the full default comparison (every default controller, all paper43
-    scenarios, no overrides, seeds 0 .. n_seeds - 1 with at least the default n_seeds),
+    scenarios, no overrides, seeds 0 .. n_seeds - 1 with at least the preset's n_seeds),
     else a name with the config hash, so that a partial run never overwrites the main table.
+    Every other table takes the same suffix (:func:`table_suffix`).
     """
     default = ReproduceConfig()
+    preset_seeds = (cfg.get("preset") or {}).get("n_seeds", default.preset.n_seeds)
     full = (cfg.select is None and list(cfg.controllers) == default.controllers
             and cfg.scenario_set.name == "paper43" and not cfg.get("overrides")
             and not scenario_overrides(cfg) and not cfg.get("scenario_dirs")
-            and cfg.first_seed == 0 and cfg.n_seeds >= default.n_seeds)
+            and cfg.first_seed == 0 and cfg.n_seeds >= preset_seeds)
     if full:
         return "main_results"
     key = config_hash({"set": scenario_source(cfg).label, "select": cfg.select,
@@ -282,49 +330,64 @@ def _write_detector_table(cfg: DictConfig, out: Path, stem: str) -> None:
     print(f"wrote {out / dstem}.md and .csv")
 
 
+def table_suffix(cfg: DictConfig) -> str:
+    """``""`` for the preset's full run, else ``_<hash>`` (as :func:`table_stem`)."""
+    return table_stem(cfg).removeprefix("main_results")
+
+
+def _write_main_table(cfg: DictConfig, df: pd.DataFrame, out: Path, stem: str) -> None:
+    """Write ``main_results`` (the compact table of every main metric) and print it."""
+    tab = main_results(df)
+    md = main_results_markdown(tab)
+    tab.to_csv(out / f"{stem}.csv", index=False)
+    (out / f"{stem}.md").write_text(
+        f"# Main results ({df.seed.nunique()} seeds x {df.scenario.nunique()} scenarios, "
+        f"set `{scenario_source(cfg).label}`, preset {cfg.preset.name})\n\n" + md)
+    print(md)
+    print(f"wrote {out / stem}.md and .csv ({len(df)} episode rows)")
+
+
 @hydra.main(version_base="1.3", config_path="../configs", config_name="reproduce")
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point: run, aggregate, print and write the tables."""
+    """Hydra entry point: plan every study, run them together, write tables and figures."""
     try:
-        df = reproduce(cfg)
+        tables = wanted_tables(cfg)
+        if cfg.sensitivity_seeds < 1:
+            raise ValueError(f"sensitivity_seeds must be >= 1, got {cfg.sensitivity_seeds}")
+        main_cfg = copy.deepcopy(cfg)
+        with open_dict(main_cfg):
+            main_cfg.controllers = main_controllers(cfg, tables)
+        sens = settings(cfg) if "sensitivity" in tables else []
+        plans = [plan(main_cfg)] + [plan(setting_config(cfg, s)) for s in sens]
+        if cfg.figures_dir is not None:
+            _writable_dirs({"figures_dir": cfg.figures_dir})
+        frames = run_plans(plans, cfg.n_jobs)
     except ValueError as err:  # ScenarioError is a ValueError
         raise SystemExit(f"error: {err}") from None
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are kept under raw_dir; run again to resume",
               file=sys.stderr)
         raise SystemExit(130) from None
-    # the oracle added for regret is a reference, not a row of the main table
-    main_df = df[df.controller.isin(_labels(cfg))]
-    tab = main_results(main_df)
-    md = main_results_markdown(tab)
-    mix = action_mix(main_df)
+    df = frames[0]
+    sens_df = (pd.concat([tag(f, s) for f, s in zip(frames[1:], sens, strict=True)],
+                         ignore_index=True) if sens else None)
     out = Path(to_absolute_path(cfg.tables_dir))
     out.mkdir(parents=True, exist_ok=True)
-    stem = table_stem(cfg)
-    set_label = scenario_source(cfg).label
-    tab.to_csv(out / f"{stem}.csv", index=False)
-    (out / f"{stem}.md").write_text(
-        f"# Main results ({cfg.n_seeds} seeds x {df.scenario.nunique()} scenarios, "
-        f"set `{set_label}`)\n\n" + md
-    )
-    mix.to_csv(out / f"{stem.replace('main_results', 'action_mix')}.csv", index=False)
-    print(md)
-    print("Action mix (% of fallback / rollback / retrain actions):")
-    print(mix.to_string(index=False))
-    print(f"\nwrote {out / stem}.md and .csv ({len(main_df)} episode rows)")
-    if cfg.detectors:
+    stem, suffix = table_stem(cfg), table_suffix(cfg)
+    labels = _labels(cfg)
+    if "main" in tables:
+        _write_main_table(cfg, df[df.controller.isin(labels)], out, stem)
+    if "detectors" in tables:
         _write_detector_table(cfg, out, stem)
-    if cfg.regret:
-        learn = learning_results(df)
-        lmd = learning_results_markdown(learn)
-        lstem = stem.replace("main_results", "learning_results")
-        learn.to_csv(out / f"{lstem}.csv", index=False)
-        (out / f"{lstem}.md").write_text(
-            f"# Learning results ({cfg.n_seeds} seeds x {df.scenario.nunique()} scenarios, "
-            f"set `{set_label}`)\n\n" + lmd
-        )
-        print(lmd)
-        print(f"wrote {out / lstem}.md and .csv")
+    written = write_report(out, suffix, cfg.preset.name, df, labels,
+                           [a for a in cfg.ablations if a in set(df.controller)] , tables,
+                           sens_df)
+    for path in written:
+        print(f"wrote {path}")
+    if cfg.figures_dir is not None and not suffix:
+        from paper_figures.results_figures import write_figures
+
+        write_figures(out, Path(to_absolute_path(cfg.figures_dir)))
 
 
 if __name__ == "__main__":

@@ -26,13 +26,30 @@ def config_hash(obj: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+#: Modules of ``experiments/`` that cannot change a cell's rows: they aggregate, test or
+#: print finished rows (tables, statistics, the paper's claims, benchmarks), drive the runs, or
+#: compose the configs whose resolved values are themselves part of a cell's key. Editing
+#: them keeps the finished cells; every other source file counts.
+REPORTING_MODULES = frozenset({
+    "experiments/bench.py", "experiments/config.py", "experiments/paper_claims.py",
+    "experiments/reproduce.py",
+    "experiments/stats.py", "experiments/studies.py", "experiments/tables.py",
+    "experiments/report_tables.py", "experiments/report_headline.py",
+    "experiments/report_sensitivity.py", "experiments/report_write.py",
+})
+
+
 @functools.cache
 def code_fingerprint() -> str:
-    """Hash of the simulator, controller and experiment sources and the scenario files.
+    """Hash of the sources that make rows and of the scenario files.
 
-    Part of every cell's key, so that changed code or scenarios never reuse stale results.
+    Part of every cell's key, so that changed code or scenarios never reuse stale results:
+    the simulator, the controllers and every experiment module except
+    :data:`REPORTING_MODULES`.
     """
-    return files_hash(source_files() + sorted((REPO_ROOT / "scenarios").rglob("*.yaml")))
+    files = [f for f in source_files()
+             if f.relative_to(REPO_ROOT).as_posix() not in REPORTING_MODULES]
+    return files_hash(files + sorted((REPO_ROOT / "scenarios").rglob("*.yaml")))
 
 
 def git_commit() -> str:

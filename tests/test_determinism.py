@@ -34,6 +34,7 @@ def _rows(tmp: Path, n_jobs: int) -> pd.DataFrame:
                 f"n_jobs={n_jobs}",
                 "controllers=[rules,rl,hybrid]",
                 f"select='{SELECT}'",
+                "regret=false",
             ],
         )
     df = reproduce(cfg).drop(columns=META)

@@ -47,9 +47,9 @@ ROW_COLUMNS = {
     "cost_compute_usd", "cost_retrain_usd", "cost_revenue_usd", "cost_sla_usd",
     "cost_engineer_usd", "engineer_hours", "minutes", "canary_aborts", "promotions",
     "conflicts", "safety_violation", "n_actions_taken", "n_harmful", "n_contained",
-    "paper_cost", "mttd_min", "mttr_min", "recovered", "actions_no_op", "actions_fallback",
-    "actions_rollback", "actions_retrain", "scenario", "family", "subtype", "episode", "seed",
-    "optimal_action", "controller", "config_hash", "git_commit",
+    "paper_cost", "mttd_min", "first_alarm_min", "mttr_min", "recovered", "actions_no_op",
+    "actions_fallback", "actions_rollback", "actions_retrain", "scenario", "family", "subtype",
+    "episode", "seed", "optimal_action", "controller", "config_hash", "git_commit",
 }  # fmt: skip
 
 
@@ -238,6 +238,7 @@ def _reproduce_cfg(tmp_path: Path, extra: list[str] | None = None):
             "controllers=[rules,hybrid]",
             f"select='{','.join(SELECTED)}'",
             "n_jobs=1",
+            "regret=false",
             *(extra or []),
         ],
     )
@@ -403,6 +404,9 @@ def test_reproduce_app_table_matches_its_runs(tmp_path):
             f"select={sid}",
             "n_seeds=1",
             "n_jobs=1",
+            "regret=false",
+            "tables=[main]",
+            "figures_dir=null",
             f"raw_dir={raw}",
             f"tables_dir={tables}",
             f"hydra.run.dir={tmp_path / 'hydra'}",
@@ -438,7 +442,8 @@ def test_reproduce_overrides_change_results_and_are_validated(tmp_path):
         with _hydra.initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = _hydra.compose("reproduce", overrides=[
                 f"raw_dir={tmp_path}/raw", f"tables_dir={tmp_path}/t", "n_seeds=1",
-                "n_jobs=1", "controllers=[rules]", "select=cov_sudden_campaign", *extra])
+                "n_jobs=1", "controllers=[rules]", "select=cov_sudden_campaign",
+                "regret=false", *extra])
         return _reproduce(cfg)
 
     base = rows([])
@@ -467,7 +472,7 @@ def test_reproduce_refuses_bad_settings_early_naming_them(tmp_path):
         with _hydra.initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = _hydra.compose("reproduce", overrides=[
                 f"raw_dir={raw or tmp_path / 'raw'}", f"tables_dir={tmp_path}/t", "n_seeds=1",
-                "n_jobs=1", "select=cov_sudden_campaign", *extra])
+                "n_jobs=1", "select=cov_sudden_campaign", "regret=false", *extra])
         return _reproduce(cfg)
 
     cases = [

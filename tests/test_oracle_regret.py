@@ -389,11 +389,12 @@ def test_reproduce_with_regret_records_decisions_and_runs_the_oracle(tmp_path):
     sid = "dependency_feature_store_db"
     overrides = [f"raw_dir={tmp_path / 'raw'}", f"tables_dir={tmp_path / 'tables'}",
                  "n_seeds=1", "controllers=[rules]", f"select={sid}", "n_jobs=1",
-                 "regret=true"]
+                 "tables=[main,learning]", "figures_dir=null", "regret=true"]
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose("reproduce", overrides=overrides)
-        plain_cfg = compose("reproduce", overrides=overrides[:-1])
-    assert plain_cfg.regret is False  # off by default
+        plain_cfg = compose("reproduce", overrides=[*overrides[:-1], "regret=false"])
+        default_cfg = compose("reproduce", overrides=overrides[:-1])
+    assert default_cfg.regret is True  # on in both presets (quick and paper)
     df = xreproduce.reproduce(cfg)
     assert sorted(df.controller) == ["oracle", "rules"]
     base = tmp_path / "raw" / "paper43"
@@ -418,7 +419,7 @@ def test_reproduce_with_regret_records_decisions_and_runs_the_oracle(tmp_path):
     # the app writes the learning table; the main table leaves the added oracle out
     xreproduce.main.__wrapped__(cfg)
     tables = tmp_path / "tables"
-    learn = pd.read_csv(next(tables.glob("learning_results_*.csv"))).set_index("controller")
+    learn = pd.read_csv(next(tables.glob("learning_*.csv"))).set_index("controller")
     assert learn.loc["oracle", "final_regret_usd"] == 0.0
     assert learn.loc["rules", "final_regret_usd"] == pytest.approx(rules.regret_usd)
     main = pd.read_csv(next(tables.glob("main_results_*.csv")))

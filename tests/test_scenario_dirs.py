@@ -112,6 +112,7 @@ def test_cli_dir_refuses_duplicates_missing_folders_and_library_sets(tmp_path, c
 def _reproduce_cfg(tmp_path: Path, dirs: list[Path], *extra: str):
     overrides = [f"raw_dir={tmp_path / 'raw'}", f"tables_dir={tmp_path / 'tables'}",
                  "n_seeds=1", "controllers=[rules,hybrid]", "n_jobs=1", "detectors=false",
+                 "regret=false",
                  f"scenario_dirs=[{','.join(str(d) for d in dirs)}]", *extra]
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         return compose("reproduce", overrides=overrides)

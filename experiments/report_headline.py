@@ -1,0 +1,87 @@
+"""The headline table: each figure of the paper's introduction beside our measurement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from experiments.paper_claims import HEADLINE
+from experiments.report_tables import _boot, matrix
+
+
+def headline_table(df: pd.DataFrame, safety: pd.DataFrame, perf: pd.DataFrame,
+                   optimal: pd.DataFrame, hybrid: str = "hybrid", rl: str = "rl",
+                   reference: str = "rules") -> pd.DataFrame:
+    """One row per headline claim (:data:`experiments.paper_claims.HEADLINE`).
+
+    Parameters
+    ----------
+    df : DataFrame
+        The main study's episode rows.
+    safety, perf, optimal : DataFrame
+        :func:`~experiments.report_tables.safety_table`,
+        :func:`~experiments.report_tables.performance_table` and
+        :func:`~experiments.report_tables.pct_of_optimal` of the same rows.
+
+    Returns
+    -------
+    DataFrame
+        claim, paper (%), definition (ours), ours (%), ours_low, ours_high (95%), interval
+        (how it was computed), episodes, scenarios, unit of replication. A claim whose
+        controllers were not run has NaN values.
+    """
+    s = safety.set_index("controller")
+    p = perf.set_index("controller")
+    o = optimal.set_index("controller")
+    boot = "cluster bootstrap (scenarios, then seeds), 1,000 resamples"
+    rows = []
+
+    def add(key, definition, frame, ctrl, col, low, high, interval):
+        text, paper = HEADLINE[key]
+        have = ctrl in frame.index
+        g = df[df.controller == ctrl]
+        rows.append({"claim": text, "paper": paper, "definition": definition,
+                     "ours": float(frame.loc[ctrl, col]) if have else np.nan,
+                     "ours_low": float(frame.loc[ctrl, low]) if have else np.nan,
+                     "ours_high": float(frame.loc[ctrl, high]) if have else np.nan,
+                     "interval": interval, "episodes": len(g),
+                     "scenarios": g.scenario.nunique(),
+                     "unit": "scenario (intervals); episode = (seed, scenario)"})
+
+    add("pct_of_optimal", "hybrid's % of optimal = (J_noop - J_hybrid) / (J_noop - J_oracle), "
+        "J = total dollars over the same episodes", o, hybrid, "pct_of_optimal",
+        "pct_of_optimal_low", "pct_of_optimal_high", boot)
+    text, paper = HEADLINE["share_of_rl_savings"]
+    g_ref, g_h, g_rl = (df[df.controller == c] for c in (reference, hybrid, rl))
+    ours = lo = hi = np.nan
+    if len(g_ref) and len(g_h) and len(g_rl):
+        j_ref = matrix(g_ref, "cost_usd")
+        den = j_ref - matrix(g_rl, "cost_usd")
+        if den.sum() != 0:
+            ours, lo, hi = (100 * v for v in _boot(j_ref - matrix(g_h, "cost_usd"), den))
+    rows.append({"claim": text, "paper": paper,
+                 "definition": "hybrid's dollar savings over rules / RL-only's "
+                               "(J_rules - J_hybrid) / (J_rules - J_rl); meaningless when "
+                               "RL-only saves nothing (denominator <= 0)",
+                 "ours": ours, "ours_low": lo, "ours_high": hi, "interval": boot,
+                 "episodes": len(g_h), "scenarios": g_h.scenario.nunique(),
+                 "unit": "scenario (intervals); episode = (seed, scenario)"})
+    add("risk_reduction", "1 - E[incident loss of hybrid] / E[incident loss of human]; incident "
+        "loss = SLA penalties + revenue lost (wrong predictions, failed requests) per episode",
+        p, hybrid, "risk_reduction_pct", "risk_reduction_pct_low", "risk_reduction_pct_high",
+        boot)
+    add("engineer_time", "1 - engineer hours of hybrid / of human over the same episodes", p,
+        hybrid, "engineer_hours_reduction_pct", "engineer_hours_reduction_pct_low",
+        "engineer_hours_reduction_pct_high", boot)
+    add("cost_savings", "1 - dollars of hybrid / dollars of rules over the same episodes", p,
+        hybrid, "cost_savings_pct", "cost_savings_pct_low", "cost_savings_pct_high", boot)
+    add("sla", "share of minutes meeting all SLOs (availability, p99 latency, accuracy), "
+        "hybrid", p, hybrid, "sla_compliance_pct", "sla_compliance_pct_low",
+        "sla_compliance_pct_high", boot)
+    for key, ctrl in (("catastrophic_hybrid", hybrid), ("catastrophic_rl", rl)):
+        upper = (f"{s.loc[ctrl, 'catastrophic_scen_upper']:.1f}%" if ctrl in s.index
+                 else "n/a")
+        add(key, f"episodes with a catastrophic failure, {ctrl}", s, ctrl, "catastrophic_pct",
+            "catastrophic_ci_low", "catastrophic_ci_high",
+            f"exact Clopper-Pearson per episode; scenario-level exact upper bound {upper}")
+    return pd.DataFrame(rows)
