@@ -82,7 +82,7 @@ class PresetConfig:
     """
 
     name: str = "quick"
-    n_seeds: int = 5
+    n_seeds: int = 2
 
 
 #: The hybrid's ablations and the other learners of the ablation table (DESIGN 4).
@@ -105,7 +105,7 @@ class ReproduceConfig:
         default_factory=lambda: ["noop", "rules", "human", "rl", "bandit", "hybrid_literal",
                                  "hybrid"]
     )
-    n_seeds: int = 5
+    n_seeds: int = 2
     first_seed: int = 0
     n_jobs: int = 2
     select: str | None = None

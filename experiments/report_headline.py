@@ -27,8 +27,8 @@ def headline_table(df: pd.DataFrame, safety: pd.DataFrame, perf: pd.DataFrame,
     -------
     DataFrame
         claim, paper (%), definition (ours), ours (%), ours_low, ours_high (95%), interval
-        (how it was computed), episodes, scenarios, unit of replication. A claim whose
-        controllers were not run has NaN values.
+        (how it was computed), episodes, scenarios, unit of replication, verdict
+        (:func:`verdict`). A claim whose controllers were not run has NaN values.
     """
     s = safety.set_index("controller")
     p = perf.set_index("controller")
@@ -57,7 +57,7 @@ def headline_table(df: pd.DataFrame, safety: pd.DataFrame, perf: pd.DataFrame,
     if len(g_ref) and len(g_h) and len(g_rl):
         j_ref = matrix(g_ref, "cost_usd")
         den = j_ref - matrix(g_rl, "cost_usd")
-        if den.sum() != 0:
+        if den.sum() > 0:  # RL-only saves something: the share is defined
             ours, lo, hi = (100 * v for v in _boot(j_ref - matrix(g_h, "cost_usd"), den))
     rows.append({"claim": text, "paper": paper,
                  "definition": "hybrid's dollar savings over rules / RL-only's "
@@ -84,4 +84,18 @@ def headline_table(df: pd.DataFrame, safety: pd.DataFrame, perf: pd.DataFrame,
         add(key, f"episodes with a catastrophic failure, {ctrl}", s, ctrl, "catastrophic_pct",
             "catastrophic_ci_low", "catastrophic_ci_high",
             f"exact Clopper-Pearson per episode; scenario-level exact upper bound {upper}")
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out["verdict"] = [verdict(r.paper, r.ours, r.ours_low, r.ours_high)
+                      for r in out.itertuples()]
+    return out
+
+
+def verdict(paper: float, ours: float, low: float, high: float) -> str:
+    """Return ``holds`` if the paper's figure lies in our 95% interval, else ``fails``.
+
+    ``untestable`` when we have no value (the controllers were not run, or the measure is
+    undefined here, e.g. a share of RL-only's savings when RL-only saves nothing).
+    """
+    if any(np.isnan(v) for v in (ours, low, high)):
+        return "untestable"
+    return "holds" if low <= paper <= high else "fails"

@@ -418,3 +418,23 @@ def _fmt(v: float, digits: int) -> str:
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return f"{v:.{digits}f}"
+
+
+def per_scenario_table(df: pd.DataFrame, controllers: list[str] | None = None) -> pd.DataFrame:
+    """Each controller on each scenario: episodes, catastrophes, mean dollars and SLA.
+
+    Columns: controller, scenario, family, episodes (= seeds), catastrophes,
+    catastrophic_pct, cost_usd (mean per episode), sla_compliance_pct (minute-weighted),
+    optimal_action (the scenario's annotation). Unit: the episodes of one scenario.
+    """
+    out = []
+    for name, g in _by(df, controllers):
+        for sid, s in g.groupby("scenario", sort=True):
+            out.append({"controller": name, "scenario": sid, "family": s.family.iloc[0],
+                        "episodes": len(s), "catastrophes": int(s.catastrophic.sum()),
+                        "catastrophic_pct": 100 * float(s.catastrophic.mean()),
+                        "cost_usd": float(s.cost_usd.mean()),
+                        "sla_compliance_pct": 100 * float((s.sla_compliance * s.minutes).sum()
+                                                          / s.minutes.sum()),
+                        "optimal_action": s.optimal_action.iloc[0]})
+    return pd.DataFrame(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from experiments.report_tables import (
     learning_curve,
     paired_table,
     pct_of_optimal,
+    per_scenario_table,
     performance_table,
     regret_curve,
     safety_table,
@@ -88,7 +90,9 @@ CAPTIONS = {
     "headline": (
         "Each headline figure of the paper beside our measurement under the definition "
         "given; unit of replication: the scenario for bootstrap intervals (" + BOOT + "), "
-        "the episode for Clopper-Pearson intervals. " + NOT_TARGETS),
+        "the episode for Clopper-Pearson intervals. Verdict: 'holds' if the paper's figure "
+        "lies inside our 95% interval, 'fails' if not, 'untestable' if the measure is "
+        "undefined here. " + NOT_TARGETS),
 }
 
 
@@ -139,6 +143,10 @@ def write_report(out: Path, suffix: str, preset: str, df: pd.DataFrame,
         put("paired", paired_table(main, controllers), _title("Paired tests", main, preset), 3)
     if "family" in tables:
         put("family", family_table(main, controllers), _title("Per family", main, preset))
+    if "family" in tables:  # and each scenario's own row, for the scenario gallery's index
+        per_scenario_table(main, controllers).to_csv(out / f"per_scenario{suffix}.csv",
+                                                     index=False)
+        written.append(out / f"per_scenario{suffix}.csv")
     if "action_mix" in tables:
         put("action_mix", action_mix_table(main, controllers),
             _title("Action mix", main, preset))
@@ -182,3 +190,29 @@ def ablation_table(df: pd.DataFrame, ablations: list[str],
         out.append(row)
     return pd.DataFrame(out).astype({"final_regret_usd": float, "p_cost_vs_hybrid": float,
                                      "effect_cost_vs_hybrid": float})
+
+
+#: Columns of a row that record where it came from, not what happened (left out of digests).
+PROVENANCE = ("config_hash", "git_commit")
+
+
+def cell_digests(df: pd.DataFrame) -> pd.DataFrame:
+    """SHA-256 of each (controller, seed) cell's rows, provenance columns left out.
+
+    The rows are sorted by scenario and written as CSV with every float at full precision
+    (``%.17g``), so equal digests mean equal numbers. ``results/tables/cells.csv`` holds
+    the digests behind the committed tables; the golden test recomputes a few and compares.
+
+    Returns
+    -------
+    DataFrame
+        controller, seed, episodes, rows_sha256; sorted by controller then seed.
+    """
+    out = []
+    for (name, seed), g in df.groupby(["controller", "seed"], sort=True):
+        rows = g.drop(columns=[c for c in PROVENANCE if c in g]).sort_values("scenario")
+        rows = rows.reindex(columns=sorted(rows.columns))
+        text = rows.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+        out.append({"controller": name, "seed": int(seed), "episodes": len(g),
+                    "rows_sha256": hashlib.sha256(text.encode()).hexdigest()})
+    return pd.DataFrame(out)

@@ -45,7 +45,7 @@ from experiments.config import (
 from experiments.detector_quality import detector_markdown, detector_rows, detector_table
 from experiments.episode import run_controller
 from experiments.fast import has_fast_path, run_controllers_fast
-from experiments.report_write import write_report
+from experiments.report_write import cell_digests, write_report
 from experiments.storage import config_hash, git_commit, read_cell, write_rows
 from experiments.studies import main_controllers, setting_config, settings, tag, wanted_tables
 from experiments.tables import main_results, main_results_markdown
@@ -319,8 +319,12 @@ def _write_detector_table(cfg: DictConfig, out: Path, stem: str) -> None:
     """Write the detector-quality table on the run's no_op episodes (same seeds, set)."""
     source = scenario_source(cfg)
     scenarios = source.load(cfg.select, scenario_overrides(cfg))
-    seeds = range(cfg.first_seed, cfg.first_seed + cfg.n_seeds)
-    table = detector_table(detector_rows(scenarios, seeds))
+    seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.n_seeds))
+    chunks = [seeds[i::max(1, abs(cfg.n_jobs))] for i in range(max(1, abs(cfg.n_jobs)))]
+    parts = Parallel(n_jobs=cfg.n_jobs)(delayed(detector_rows)(scenarios, c)
+                                        for c in chunks if c)
+    rows = pd.concat(parts, ignore_index=True).sort_values(["seed"], kind="stable")
+    table = detector_table(rows.reset_index(drop=True))
     dstem = stem.replace("main_results", "detectors")
     table.to_csv(out / f"{dstem}.csv", index=False)
     md = detector_markdown(table, cfg.n_seeds)
@@ -351,7 +355,7 @@ def _write_main_table(cfg: DictConfig, df: pd.DataFrame, out: Path, stem: str) -
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: plan every study, run them together, write tables and figures."""
     try:
-        tables = wanted_tables(cfg)
+        tables = wanted_tables(cfg, full=not table_suffix(cfg))
         if cfg.sensitivity_seeds < 1:
             raise ValueError(f"sensitivity_seeds must be >= 1, got {cfg.sensitivity_seeds}")
         main_cfg = copy.deepcopy(cfg)
@@ -379,6 +383,9 @@ def main(cfg: DictConfig) -> None:
         _write_main_table(cfg, df[df.controller.isin(labels)], out, stem)
     if "detectors" in tables:
         _write_detector_table(cfg, out, stem)
+    cells = out / f"cells{suffix}.csv"  # the digests the golden test checks
+    cell_digests(df).to_csv(cells, index=False, lineterminator="\n")
+    print(f"wrote {cells}")
     written = write_report(out, suffix, cfg.preset.name, df, labels,
                            [a for a in cfg.ablations if a in set(df.controller)] , tables,
                            sens_df)

@@ -59,8 +59,17 @@ class Setting:
     regret: bool
 
 
-def wanted_tables(cfg: DictConfig) -> list[str]:
+#: Tables that need runs of their own (the ablation controllers, the sensitivity settings).
+STUDY_TABLES = ("ablations", "sensitivity")
+
+
+def wanted_tables(cfg: DictConfig, full: bool = True) -> list[str]:
     """Return the tables to write, in :data:`~experiments.config.TABLES` order.
+
+    ``all`` means every table for the preset's full comparison (``full``); for any other
+    run (a subset of controllers or scenarios, overrides, ...) it means the tables of the
+    run's own controllers, without the ablation and sensitivity studies, which run only
+    when named (``tables=[sensitivity]``).
 
     Raises
     ------
@@ -72,7 +81,9 @@ def wanted_tables(cfg: DictConfig) -> list[str]:
     if unknown or not asked:
         raise ValueError(f"tables={asked}: unknown {unknown or 'empty list'}; allowed: all or "
                          f"any of {TABLES}")
-    return list(TABLES) if "all" in asked else [t for t in TABLES if t in asked]
+    if "all" in asked:
+        asked += [t for t in TABLES if full or t not in STUDY_TABLES]
+    return [t for t in TABLES if t in asked]
 
 
 def main_controllers(cfg: DictConfig, tables: list[str]) -> list[str]:

@@ -473,7 +473,7 @@ def test_human_accuracy_is_088_over_many_episodes():
     """Over many episodes the engineer's share of right fixes is consistent with 0.88."""
     ctrl = HumanController(seed=0)
     n = k = 0
-    for seed in range(2):  # ~340 decisions; the synthetic test below checks 3,000
+    for seed in range(1):  # ~170 decisions; the synthetic test below checks 3,000
         for sc in load_scenarios("paper43"):
             out = _play(ctrl, sc, seed=seed, assess=False)
             for a, eng in zip(out["actions"], out["engineer"], strict=True):
@@ -481,7 +481,7 @@ def test_human_accuracy_is_088_over_many_episodes():
                     n += 1
                     k += a == out["optimal"]
     lo, hi = stats.binom.interval(0.99, n, 0.88)
-    assert n >= 300
+    assert n >= 150
     assert lo <= k <= hi, (k, n)
 
 

@@ -18,6 +18,7 @@ import matplotlib
 import matplotlib.image
 import matplotlib.style
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -71,17 +72,22 @@ def test_second_run_from_the_command_line_is_byte_identical(figures, tmp_path, c
 
 
 def test_a_missing_csv_skips_only_its_figure(tmp_path, capsys):
-    """Without sensitivity.csv, its figure is skipped with one line naming the file."""
+    """Only the figures whose CSV is missing are skipped, each with one line naming it."""
     tables = tmp_path / "tables"
-    shutil.copytree(TABLES, tables)
-    (tables / "sensitivity.csv").unlink()
+    tables.mkdir()
+    kept = ["action_mix", "detectors"]  # the two quickest figures: the others' CSVs are gone
+    for stem in kept:
+        shutil.copy(TABLES / f"{stem}.csv", tables)
     paths = rf.write_figures(tables, tmp_path / "out")
-    stems = [s for s in STEMS if s != "sensitivity"]
-    assert [p.name for p in paths] == [f"{s}.{ext}" for s in stems for ext in ("png", "pdf")]
+    assert [p.name for p in paths] == [f"{s}.{ext}" for s in STEMS if s in kept
+                                       for ext in ("png", "pdf")]
     lines = capsys.readouterr().out.splitlines()
     skipped = [line for line in lines if line.startswith("skipped")]
-    assert skipped == [f"skipped sensitivity: {tables / 'sensitivity.csv'} not found"]
-    assert len(lines) == len(stems) + 1
+    csv = {"cost_sla": "performance", "regret": "regret_curve",
+           "learning_curves": "learning_curve", "family_heatmap": "family"}
+    assert skipped == [f"skipped {s}: {tables / (csv.get(s, s) + '.csv')} not found"
+                       for s in STEMS if s not in kept]
+    assert len(lines) == len(STEMS)  # one line per figure, written or skipped
 
 
 def test_a_missing_tables_folder_exits_1(tmp_path, capsys):
@@ -159,3 +165,29 @@ def test_module_reads_tables_only():
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not {m.split(".")[0] for m in names} & {"simulator", "controllers", "experiments"}
+
+
+def test_gallery_index_reads_the_per_scenario_results(tmp_path):
+    """The gallery's index lists each figure with its scenario's results, read from a file."""
+    from paper_figures.scenario_gallery import write_index
+
+    gallery = tmp_path / "g"
+    gallery.mkdir()
+    for sid in ("cov_a", "ext_b"):
+        (gallery / f"{sid}.png").write_bytes(b"")
+    results = tmp_path / "per_scenario.csv"
+    pd.DataFrame([
+        {"controller": c, "scenario": "cov_a", "family": "data_drift", "episodes": 100,
+         "catastrophes": k, "catastrophic_pct": k, "cost_usd": cost,
+         "sla_compliance_pct": 80.25, "optimal_action": "fallback"}
+        for c, k, cost in (("rules", 0, 512.4), ("hybrid", 3, 498.6))
+    ]).to_csv(results, index=False)
+    lines = write_index(gallery, results).read_text().splitlines()
+    assert lines[0] == "# Scenario gallery (2 figures)"
+    rows = [line for line in lines if line.startswith("| [")]
+    assert rows == [
+        "| [cov_a](cov_a.png) | fallback | 0, 512, 80.2 | 3, 499, 80.2 |",
+        "| [ext_b](ext_b.png) |  | not in the reproduction | not in the reproduction |",
+    ]
+    with pytest.raises(ValueError, match="no such results file"):
+        write_index(gallery, tmp_path / "missing.csv")
