@@ -227,12 +227,13 @@ def reproduce_cost(n_seeds: int | None, regret: bool = False) -> dict:
     controller is forked against it).
     """
     with tempfile.TemporaryDirectory() as tmp:
+        # the main comparison and its tables (the whole evaluation's studies and figures
+        # are timed by the reproduction itself: README, "Reproducing the paper")
         args = ["-m", "experiments.reproduce", f"raw_dir={tmp}/raw", f"tables_dir={tmp}/tables",
-                f"hydra.run.dir={tmp}/hydra"]
+                f"hydra.run.dir={tmp}/hydra", "tables=[main,detectors]", "figures_dir=null",
+                f"regret={'true' if regret else 'false'}"]
         if n_seeds is not None:
             args.append(f"n_seeds={n_seeds}")
-        if regret:
-            args.append("regret=true")
         wall, peak = _timed_subprocess(args)
     return {"wall_s": wall, "peak_rss_mib": peak}
 

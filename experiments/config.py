@@ -91,7 +91,7 @@ ABLATIONS = ["hybrid_no_shield", "hybrid_no_canary", "hybrid_no_sla_filter",
 
 #: Every table ``reproduce`` can write (``tables=[...]``; ``all`` for every one).
 TABLES = ["main", "safety", "performance", "learning", "action_mix", "family", "paired",
-          "ablations", "sensitivity", "headline", "detectors"]
+          "ablations", "sensitivity", "headline", "claims", "detectors"]
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.paper_claims import SENSITIVITY
-from experiments.report_tables import matrix
+from experiments.report_tables import _boot, matrix
 from experiments.stats import clopper_pearson
 from experiments.tables import learning_results
 
@@ -27,7 +27,8 @@ def sensitivity_table(df: pd.DataFrame, reference: str = "rules") -> pd.DataFram
     DataFrame
         study, parameter, value, controller, seeds, episodes, catastrophic_pct and its
         Clopper-Pearson ci_low / ci_high (per episode), cost_usd (per episode),
-        cost_savings_pct (vs ``reference`` in the same setting, same episodes),
+        cost_savings_pct (vs ``reference`` in the same setting, same episodes) with its
+        cluster-bootstrap interval (``_low`` / ``_high``),
         sla_compliance_pct, final_regret_usd and episodes_to_95 (regret studies; NaN
         otherwise), cost_rank (1 = cheapest controller of the setting), and the paper's
         claims (``paper_catastrophic_pct``, ``paper_cost_savings_pct``,
@@ -45,15 +46,18 @@ def sensitivity_table(df: pd.DataFrame, reference: str = "rules") -> pd.DataFram
             k, n = int(g.catastrophic.sum()), len(g)
             lo, hi = clopper_pearson(k, n)
             cost = matrix(g, "cost_usd")
-            sav = (100 * (1 - cost.sum() / matrix(ref, "cost_usd").sum()) if len(ref)
-                   else np.nan)
+            sav = lo_sav = hi_sav = np.nan
+            if len(ref):
+                pt, blo, bhi = _boot(cost, matrix(ref, "cost_usd"))
+                sav, lo_sav, hi_sav = 100 * (1 - pt), 100 * (1 - bhi), 100 * (1 - blo)
             claims = SENSITIVITY.get(study, {}).get(value, {})
             varied = name not in (reference,)
             row = {"study": study, "parameter": g.parameter.iloc[0], "value": value,
                    "controller": name, "seeds": g.seed.nunique(), "episodes": n,
                    "catastrophic_pct": 100 * k / n, "catastrophic_ci_low": 100 * lo,
                    "catastrophic_ci_high": 100 * hi, "cost_usd": float(cost.mean()),
-                   "cost_savings_pct": sav,
+                   "cost_savings_pct": sav, "cost_savings_pct_low": lo_sav,
+                   "cost_savings_pct_high": hi_sav,
                    "sla_compliance_pct": 100 * float((g.sla_compliance * g.minutes).sum()
                                                      / g.minutes.sum()),
                    "final_regret_usd": np.nan, "episodes_to_95": np.nan}
@@ -71,7 +75,8 @@ def sensitivity_table(df: pd.DataFrame, reference: str = "rules") -> pd.DataFram
         out += rows
     cols = ["study", "parameter", "value", "controller", "seeds", "episodes",
             "catastrophic_pct", "catastrophic_ci_low", "catastrophic_ci_high", "cost_usd",
-            "cost_savings_pct", "sla_compliance_pct", "final_regret_usd", "episodes_to_95",
+            "cost_savings_pct", "cost_savings_pct_low", "cost_savings_pct_high",
+            "sla_compliance_pct", "final_regret_usd", "episodes_to_95",
             "episodes_to_95_usd", "cost_rank", "paper_catastrophic_pct",
             "paper_cost_savings_pct", "paper_episodes_to_95", "paper_final_regret"]
     return pd.DataFrame(out).reindex(columns=cols)

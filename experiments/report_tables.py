@@ -149,7 +149,7 @@ def _incident_loss(g: pd.DataFrame) -> np.ndarray:
 def cvar(values: np.ndarray, level: float = 0.95) -> float:
     """Mean of the worst (largest) ``1 - level`` share of ``values`` (at least one value)."""
     v = np.sort(np.asarray(values, dtype=float).ravel())[::-1]
-    k = max(1, math.ceil((1.0 - level) * len(v)))
+    k = max(1, math.ceil(round((1.0 - level) * len(v), 9)))  # 5% of 100 is 5, not 6
     return float(v[:k].mean())
 
 
@@ -382,6 +382,8 @@ def display(tab: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
                 out[f"{base} boot CI"] = _joined(tab, None, f"{base}_boot_low",
                                                  f"{base}_boot_high", digits)
                 used |= {f"{base}_boot_low", f"{base}_boot_high"}
+        elif c.startswith("p_"):  # p-values: three significant digits, however small
+            out[c] = tab[c].map(lambda v: "n/a" if pd.isna(v) else f"{v:.3g}")
         elif pd.api.types.is_float_dtype(tab[c]):
             out[c] = tab[c].map(lambda v: _fmt(v, digits))
         else:
@@ -404,7 +406,8 @@ def write_table(out: Path, stem: str, tab: pd.DataFrame, title: str, caption: st
     out.mkdir(parents=True, exist_ok=True)
     shown = display(tab, digits)
     paths = [out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}.tex"]
-    paths[0].write_text(f"# {title}\n\n{shown.to_markdown(index=False)}\n\n{caption}\n")
+    md = shown.to_markdown(index=False, disable_numparse=True)  # our digits, not tabulate's
+    paths[0].write_text(f"# {title}\n\n{md}\n\n{caption}\n")
     tab.to_csv(paths[1], index=False)
     tex = shown.to_latex(index=False, caption=f"{title}. {caption}", label=f"tab:{stem}",
                          escape=True)
