@@ -79,11 +79,15 @@ def headline_table(df: pd.DataFrame, safety: pd.DataFrame, perf: pd.DataFrame,
         "hybrid", p, hybrid, "sla_compliance_pct", "sla_compliance_pct_low",
         "sla_compliance_pct_high", boot)
     for key, ctrl in (("catastrophic_hybrid", hybrid), ("catastrophic_rl", rl)):
-        upper = (f"{s.loc[ctrl, 'catastrophic_scen_upper']:.1f}%" if ctrl in s.index
-                 else "n/a")
+        extra = "n/a"
+        if ctrl in s.index:
+            r = s.loc[ctrl]
+            extra = (f"per episode (exact Clopper-Pearson) [{r.catastrophic_ci_low:.2f}, "
+                     f"{r.catastrophic_ci_high:.2f}]%; scenarios with one: "
+                     f"{int(r.catastrophic_scen_k)} of {int(r.scenarios)}, exact upper bound "
+                     f"{r.catastrophic_scen_upper:.1f}%")
         add(key, f"episodes with a catastrophic failure, {ctrl}", s, ctrl, "catastrophic_pct",
-            "catastrophic_ci_low", "catastrophic_ci_high",
-            f"exact Clopper-Pearson per episode; scenario-level exact upper bound {upper}")
+            "catastrophic_boot_low", "catastrophic_boot_high", f"{boot}; {extra}")
     out = pd.DataFrame(rows)
     out["verdict"] = [verdict(r.paper, r.ours, r.ours_low, r.ours_high)
                       for r in out.itertuples()]
