@@ -419,7 +419,8 @@ def test_reproduce_with_regret_records_decisions_and_runs_the_oracle(tmp_path):
     # the app writes the learning table; the main table leaves the added oracle out
     xreproduce.main.__wrapped__(cfg)
     tables = tmp_path / "tables"
-    learn = pd.read_csv(next(tables.glob("learning_*.csv"))).set_index("controller")
+    suffix = xreproduce.table_suffix(cfg)  # the learning table, not its curves
+    learn = pd.read_csv(tables / f"learning{suffix}.csv").set_index("controller")
     assert learn.loc["oracle", "final_regret_usd"] == 0.0
     assert learn.loc["rules", "final_regret_usd"] == pytest.approx(rules.regret_usd)
     main = pd.read_csv(next(tables.glob("main_results_*.csv")))
