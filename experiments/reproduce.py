@@ -235,11 +235,12 @@ def run_plans(plans: list[list[tuple]], n_jobs: int) -> list[pd.DataFrame]:
     return [pd.concat([frames[j[6]] for j in jobs], ignore_index=True) for jobs in plans]
 
 
-def _writable_dirs(settings: dict) -> list[Path]:
+def _writable_dirs(settings: dict, create: bool = True) -> list[Path]:
     """Create the folders of ``settings`` ({setting: folder}) once all of them can be.
 
     Each folder must exist and be writable, or its nearest existing ancestor must be a
-    writable folder; only then are they created, so that a refused run leaves none.
+    writable folder; only then are they created (unless ``create`` is False: checked
+    only), so that a refused run leaves none.
 
     Raises
     ------
@@ -257,7 +258,7 @@ def _writable_dirs(settings: dict) -> list[Path]:
         if not os.access(probe, os.W_OK):
             raise ValueError(f"{setting}={value}: the folder is not writable")
         paths[setting] = path
-    for setting, path in paths.items():
+    for setting, path in paths.items() if create else ():
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -362,9 +363,9 @@ def main(cfg: DictConfig) -> None:
         with open_dict(main_cfg):
             main_cfg.controllers = main_controllers(cfg, tables)
         sens = settings(cfg) if "sensitivity" in tables else []
+        if cfg.figures_dir is not None:  # checked first, created only when figures are drawn
+            _writable_dirs({"figures_dir": cfg.figures_dir}, create=False)
         plans = [plan(main_cfg)] + [plan(setting_config(cfg, s)) for s in sens]
-        if cfg.figures_dir is not None:
-            _writable_dirs({"figures_dir": cfg.figures_dir})
         frames = run_plans(plans, cfg.n_jobs)
     except ValueError as err:  # ScenarioError is a ValueError
         raise SystemExit(f"error: {err}") from None
@@ -387,7 +388,7 @@ def main(cfg: DictConfig) -> None:
     cell_digests(df).to_csv(cells, index=False, lineterminator="\n")
     print(f"wrote {cells}")
     written = write_report(out, suffix, cfg.preset.name, df, labels,
-                           [a for a in cfg.ablations if a in set(df.controller)] , tables,
+                           [a for a in cfg.ablations if a in set(df.controller)], tables,
                            sens_df)
     for path in written:
         print(f"wrote {path}")
