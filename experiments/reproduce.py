@@ -22,6 +22,7 @@ python -m experiments.reproduce regret=true n_seeds=2   # + regret and the learn
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import os
@@ -356,7 +357,17 @@ def _write_main_table(cfg: DictConfig, df: pd.DataFrame, out: Path, stem: str) -
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: plan every study, run them together, write tables and figures."""
     try:
+        stray = sorted(set(cfg) - {f.name for f in dataclasses.fields(ReproduceConfig)}
+                       - {"hydra"})
+        if stray:  # a +key=value Hydra added beside the schema: a typo, never a setting
+            raise ValueError(f"unknown setting(s) {stray}; `python -m experiments.reproduce "
+                             f"--help` lists the settings")
         tables = wanted_tables(cfg, full=not table_suffix(cfg))
+        if "learning" in tables and not cfg.regret and "all" not in cfg.tables:
+            raise ValueError("tables=[learning] needs regret=true (the learning table is "
+                             "made of regret against the oracle)")
+        if "detectors" in tables and not cfg.detectors and "all" not in cfg.tables:
+            raise ValueError("tables=[detectors] contradicts detectors=false")
         if cfg.sensitivity_seeds < 1:
             raise ValueError(f"sensitivity_seeds must be >= 1, got {cfg.sensitivity_seeds}")
         main_cfg = copy.deepcopy(cfg)

@@ -795,9 +795,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder (default: paper_figures)")
     args = parser.parse_args(argv)
     if not args.tables.is_dir():
-        print(f"error: {args.tables} is not a folder")
+        print(f"error: --tables {args.tables} is not a folder")
         return 1
-    paths = write_figures(args.tables, args.out)
+    try:
+        paths = write_figures(args.tables, args.out)
+    except OSError as err:  # --out a file, or a folder that cannot be created
+        print(f"error: --out {args.out}: cannot write there ({err.strerror})")
+        return 1
     print(f"wrote {len(paths) // 2} figure(s) to {args.out}")
     return 0
 

@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, ValueError) as err:
         print(f"error: {err}")
         return 1
+    except OSError as err:  # --out a file, or a folder that cannot be created
+        print(f"error: --out {args.out}: cannot write there ({err.strerror})")
+        return 1
     for p in paths:
         print(p)
     print(f"wrote {len(paths)} figure(s) and {index.name} to {args.out}")
