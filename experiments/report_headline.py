@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.paper_claims import HEADLINE
+from experiments.paper_claims import HEADLINE, MAIN_RESULTS, SENSITIVITY
 from experiments.report_tables import _boot, matrix
 
 
@@ -132,8 +132,6 @@ def claims_table(safety: pd.DataFrame, perf: pd.DataFrame,
         table, metric, controller, setting, paper, ours, ours_low, ours_high, episodes,
         verdict (``holds``, ``fails`` or ``untestable``).
     """
-    from experiments.paper_claims import MAIN_RESULTS, SENSITIVITY
-
     frames = {"safety": safety.set_index("controller"),
               "performance": perf.set_index("controller")}
     rows = []

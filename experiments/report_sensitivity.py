@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.paper_claims import SENSITIVITY
-from experiments.report_tables import _boot, matrix
+from experiments.report_tables import _boot, matrix, sla_pct
 from experiments.stats import clopper_pearson
 from experiments.tables import learning_results
 
@@ -58,8 +58,7 @@ def sensitivity_table(df: pd.DataFrame, reference: str = "rules") -> pd.DataFram
                    "catastrophic_ci_high": 100 * hi, "cost_usd": float(cost.mean()),
                    "cost_savings_pct": sav, "cost_savings_pct_low": lo_sav,
                    "cost_savings_pct_high": hi_sav,
-                   "sla_compliance_pct": 100 * float((g.sla_compliance * g.minutes).sum()
-                                                     / g.minutes.sum()),
+                   "sla_compliance_pct": sla_pct(g),
                    "final_regret_usd": np.nan, "episodes_to_95": np.nan}
             if learn is not None and name in learn.index:
                 row["final_regret_usd"] = float(learn.loc[name, "final_regret_usd"])

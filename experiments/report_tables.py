@@ -86,6 +86,11 @@ def _by(df: pd.DataFrame, controllers: list[str] | None = None):
     return [(c, df[df.controller == c]) for c in names if (df.controller == c).any()]
 
 
+def sla_pct(g: pd.DataFrame) -> float:
+    """Minute-weighted SLA compliance (%) of a set of episode rows."""
+    return 100 * float((g.sla_compliance * g.minutes).sum() / g.minutes.sum())
+
+
 def _counts(g: pd.DataFrame) -> dict:
     return {"episodes": len(g), "scenarios": g.scenario.nunique(), "seeds": g.seed.nunique()}
 
@@ -276,8 +281,7 @@ def family_table(df: pd.DataFrame, controllers: list[str] | None = None,
                         "catastrophic_scen_upper": 100 * upper,
                         "safety_violation_pct": 100 * g.safety_violation.mean(),
                         "cost_savings_pct": sav,
-                        "sla_compliance_pct": 100 * float((g.sla_compliance * g.minutes).sum()
-                                                          / g.minutes.sum()),
+                        "sla_compliance_pct": sla_pct(g),
                         "mttr_km_min": mttr_km(g)[0]})
     return pd.DataFrame(out)
 
@@ -437,7 +441,6 @@ def per_scenario_table(df: pd.DataFrame, controllers: list[str] | None = None) -
                         "episodes": len(s), "catastrophes": int(s.catastrophic.sum()),
                         "catastrophic_pct": 100 * float(s.catastrophic.mean()),
                         "cost_usd": float(s.cost_usd.mean()),
-                        "sla_compliance_pct": 100 * float((s.sla_compliance * s.minutes).sum()
-                                                          / s.minutes.sum()),
+                        "sla_compliance_pct": sla_pct(s),
                         "optimal_action": s.optimal_action.iloc[0]})
     return pd.DataFrame(out)
