@@ -117,8 +117,11 @@ def test_fast_path_equals_gymnasium_path(name, overrides, action_set):
     if name == "oracle":  # forks at every decision: a shorter run
         scenarios = scenarios[:6]
     # A variant (other parameters or actions) runs one seed: the second seed of every
-    # default config already covers learning carried into a new run (suite time).
+    # default config already covers learning carried into a new run, over its first four
+    # scenarios (suite time).
     for seed in (0,) if overrides else (0, 1):
+        if seed == 1:
+            scenarios = scenarios[:4]
         gym_ctrl = _controller(name, overrides, seed)
         fast_ctrl = _controller(name, overrides, seed)
         assert F.has_fast_path(fast_ctrl)
@@ -126,8 +129,8 @@ def test_fast_path_equals_gymnasium_path(name, overrides, action_set):
         fast = pd.DataFrame(F.run_controller_fast(fast_ctrl, scenarios, seed, action_set))
         pd.testing.assert_frame_equal(fast, gym, check_exact=True)
         _assert_same_controller_state(fast_ctrl, gym_ctrl)
-        if name != "noop":
-            assert gym["n_actions_taken"].sum() > 5
+        if name != "noop":  # the controller acted (seed 1 plays only four scenarios)
+            assert gym["n_actions_taken"].sum() > (5 if seed == 0 else 0)
         if "lam" in controller_config(name):  # a learner learned
             assert len(gym_ctrl.rewards) > 10
 
