@@ -102,6 +102,25 @@ def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
     return out
 
 
+def _warm_up(cells: list[tuple]) -> None:
+    """Play each unfinished fast-path controller of a job on its shortest episode.
+
+    The rows are discarded. The parent process thereby compiles (or loads) the kernels the
+    job's controllers need, with the job's regret recording, so that the workers started
+    after it load them from Numba's cache instead of each compiling them at once; with a
+    warm cache it costs a few seconds.
+    """
+    todo = [c for c in cells if read_cell(c[6], c[7]) is None]
+    if not todo:
+        return
+    _, _, seed, source, select, scen_ov, *_, regret = todo[0]
+    shortest = min(source.load(select, scen_ov), key=lambda sc: sc.horizon)
+    ctrls = [c for c in (instantiate(cell[1], seed=seed) for cell in todo) if has_fast_path(c)]
+    if ctrls:
+        run_controllers_fast(ctrls, [shortest], seed, regret=regret,
+                             decisions=[[] for _ in ctrls])
+
+
 def decisions_path(cell: Path) -> Path:
     """Path of the per-decision regret records stored beside a regret cell."""
     return cell.with_name(cell.name.replace("_regret.parquet", "_decisions.parquet"))
@@ -222,15 +241,13 @@ def run_plans(plans: list[list[tuple]], n_jobs: int) -> list[pd.DataFrame]:
                regret)
         groups.setdefault(key, []).append(j)
     ordered = [groups[k] for k in sorted(groups, key=lambda k: (k[0], str(k[1:])))]
-    # The first job here compiles (or loads) the kernels, so workers start from a warm cache.
-    print(f"{len(unique)} cells in {len(ordered)} jobs: the first alone (Numba compiles its "
-          f"kernels on first use), the rest on {n_jobs} worker(s)", file=sys.stderr)
-    first = _seed_cells(ordered[0])
-    rest = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_seed_cells)(cells) for cells in ordered[1:]
-    )
-    done = [first, *tqdm(rest, total=len(ordered) - 1, desc="jobs (seeds x settings)",
-                         disable=None)]
+    print(f"{len(unique)} cells in {len(ordered)} jobs on {n_jobs} worker(s), after a "
+          f"warm-up episode per controller (Numba compiles its kernels on first use)",
+          file=sys.stderr)
+    _warm_up(ordered[0])
+    done = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_seed_cells)(cells) for cells in ordered), total=len(ordered),
+        desc="jobs (seeds x settings)", disable=None))
     frames = {j[6]: f for cells, fs in zip(ordered, done, strict=True)
               for j, f in zip(cells, fs, strict=True)}
     return [pd.concat([frames[j[6]] for j in jobs], ignore_index=True) for jobs in plans]
