@@ -1,5 +1,5 @@
 # Two commands on a fresh machine with Python 3.11: `make reproduce` and `make test`.
-# Each creates the virtual environment .venv on first use (editable install with dev extras).
+# Each creates the virtual environment .venv on first use (editable install with the dev and cluster extras).
 PY := $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,cluster]"
 	touch $@
 
 reproduce: $(VENV)/.installed

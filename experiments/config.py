@@ -21,6 +21,7 @@ import hashlib
 import importlib
 import os
 import pkgutil
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,12 @@ class RunConfig:
     #: ``scenario_set`` (nothing is copied into the repository); a scenario id in two
     #: folders is refused, naming both files. None: the library set.
     scenario_dirs: Any = None
-    out_dir: str = "results/raw/run"
+    #: Folder of the cells (experiments.cells): the same layout and keys as reproduce's
+    #: raw_dir, so that a reproduction reads a sweep's finished cells back.
+    out_dir: str = "results/raw/reproduce"
+    #: Record regret against the oracle at every decision (forked simulations, as
+    #: ``reproduce regret=true``; docs/regret.md).
+    regret: bool = False
 
 
 @dataclass
@@ -132,6 +138,9 @@ class ReproduceConfig:
     tables: list[str] = field(default_factory=lambda: ["all"])
     #: Controllers of the ablation table, run beside ``controllers`` on the same seeds.
     ablations: list[str] = field(default_factory=lambda: list(ABLATIONS))
+    #: Whether ``tables=[all]`` of a full comparison includes the ablation and sensitivity
+    #: studies (their own runs); the quick preset leaves them out to stay under a minute.
+    studies: bool = True
     #: Seeds of every sensitivity setting (seeds first_seed .. first_seed + k - 1).
     sensitivity_seeds: int = 2
     #: The sensitivity studies (``configs/reproduce.yaml``): name -> controllers, vary,
@@ -168,8 +177,27 @@ def controller_schemas() -> dict[str, type]:
     return found
 
 
+def sweep_token() -> str:
+    """Eight random hex digits: the ``${sweep_id:}`` of a sweep's folder name.
+
+    Two sweeps started in the same second get different folders (the timestamp alone would
+    collide). Hydra caches a resolver's value in the sweep's config and copies that cache
+    into every job's, so all jobs of one sweep see the same token.
+    """
+    return secrets.token_hex(4)
+
+
 def register() -> None:
-    """Store the entry points' schemas and every controller's (``<name>_schema``)."""
+    """Store the entry points' schemas and every controller's (``<name>_schema``).
+
+    Also registers the resolvers of the sweep folders: ``sweep_id`` (:func:`sweep_token`)
+    and ``launch_dir`` (the working directory of the process that starts the sweep, so
+    that jobs running elsewhere, as Ray workers do, write into the same absolute folder).
+    """
+    if not OmegaConf.has_resolver("sweep_id"):
+        OmegaConf.register_new_resolver("sweep_id", sweep_token, use_cache=True)
+    if not OmegaConf.has_resolver("launch_dir"):  # the sweep's working directory, cached
+        OmegaConf.register_new_resolver("launch_dir", os.getcwd, use_cache=True)
     cs = ConfigStore.instance()
     cs.store(name="base_run", node=RunConfig)
     cs.store(name="base_reproduce", node=ReproduceConfig)

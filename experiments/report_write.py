@@ -206,7 +206,7 @@ def ablation_table(df: pd.DataFrame, ablations: list[str],
 
 
 #: Columns of a row that record where it came from, not what happened (left out of digests).
-PROVENANCE = ("config_hash", "git_commit")
+PROVENANCE = ("config_hash", "git_commit", "code_fingerprint")
 
 
 def cell_digests(df: pd.DataFrame) -> pd.DataFrame:

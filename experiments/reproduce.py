@@ -34,8 +34,8 @@ import pandas as pd
 from hydra.utils import instantiate, to_absolute_path
 from joblib import Parallel, delayed
 from omegaconf import DictConfig, OmegaConf, open_dict
-from tqdm import tqdm
 
+from experiments.cells import Cell, label, make_cell, run_plans
 from experiments.config import (
     ReproduceConfig,
     controller_config,
@@ -44,86 +44,12 @@ from experiments.config import (
     scenario_source,
 )
 from experiments.detector_quality import detector_markdown, detector_rows, detector_table
-from experiments.episode import run_controller
-from experiments.fast import has_fast_path, run_controllers_fast
 from experiments.report_write import cell_digests, write_report
-from experiments.storage import config_hash, git_commit, read_cell, write_rows
+from experiments.storage import config_hash, git_commit
 from experiments.studies import main_controllers, setting_config, settings, tag, wanted_tables
 from experiments.tables import main_results, main_results_markdown
 
 register()
-
-
-def _store(cell: tuple, rows: list[dict], decisions: list[dict]) -> pd.DataFrame:
-    """Label and write a cell's rows (and regret decisions); return them as a frame."""
-    name, _, _, _, _, _, path, chash, commit, regret = cell
-    for r in rows:
-        r.update(controller=name, config_hash=chash, git_commit=commit)
-    if regret:  # written first: the cell file marks the finished pair
-        for d in decisions:
-            d.update(controller=name, config_hash=chash)
-        write_rows(decisions, decisions_path(path))
-    write_rows(rows, path)
-    return pd.DataFrame(rows)
-
-
-def _seed_cells(cells: list[tuple]) -> list[pd.DataFrame]:
-    """Run (or read back) the cells of one seed, in order.
-
-    The fast-path controllers among them are played together
-    (:func:`experiments.fast.run_controllers_fast`): they meet the same episodes, whose
-    samples are then drawn once for all (the rows are those of separate runs).
-    """
-    out: list[pd.DataFrame | None] = [None] * len(cells)
-    _, _, seed, source, select, scen_ov, *_, regret = cells[0]  # shared by a seed's cells
-    scenarios = None
-    fast_idx, fast_ctrls = [], []
-    for i, cell in enumerate(cells):
-        _, ctrl_cfg, _, _, _, _, path, chash, *_ = cell
-        cached = read_cell(path, chash)
-        if cached is not None:
-            out[i] = cached
-            continue
-        scenarios = scenarios or source.load(select, scen_ov)
-        controller = instantiate(ctrl_cfg, seed=seed)
-        if has_fast_path(controller):
-            fast_idx.append(i)
-            fast_ctrls.append(controller)
-        else:  # the Gymnasium path (user controllers)
-            decs: list[dict] = []
-            rows = run_controller(controller, scenarios, seed, regret=regret, decisions=decs)
-            out[i] = _store(cell, rows, decs)
-    if fast_idx:
-        decisions: list[list[dict]] = [[] for _ in fast_idx]
-        runs = run_controllers_fast(fast_ctrls, scenarios, seed, regret=regret,
-                                    decisions=decisions)
-        for i, rows, decs in zip(fast_idx, runs, decisions, strict=True):
-            out[i] = _store(cells[i], rows, decs)
-    return out
-
-
-def _warm_up(cells: list[tuple]) -> None:
-    """Play each unfinished fast-path controller of a job on its shortest episode.
-
-    The rows are discarded. The parent process thereby compiles (or loads) the kernels the
-    job's controllers need, with the job's regret recording, so that the workers started
-    after it load them from Numba's cache instead of each compiling them at once; with a
-    warm cache it costs a few seconds.
-    """
-    todo = [c for c in cells if read_cell(c[6], c[7]) is None]
-    if not todo:
-        return
-    _, _, seed, source, select, scen_ov, *_, regret = todo[0]
-    shortest = min(source.load(select, scen_ov), key=lambda sc: sc.horizon)
-    ctrls = [c for c in (instantiate(cell[1], seed=seed) for cell in todo) if has_fast_path(c)]
-    if ctrls:
-        run_controllers_fast(ctrls, [shortest], seed, regret=regret,
-                             decisions=[[] for _ in ctrls])
-
-
-def decisions_path(cell: Path) -> Path:
-    """Path of the per-decision regret records stored beside a regret cell."""
-    return cell.with_name(cell.name.replace("_regret.parquet", "_decisions.parquet"))
 
 
 def run_names(cfg: DictConfig) -> list[str]:
@@ -139,7 +65,7 @@ def reproduce(cfg: DictConfig) -> pd.DataFrame:
     return run_jobs(plan(cfg), cfg.n_jobs)
 
 
-def plan(cfg: DictConfig) -> list[tuple]:
+def plan(cfg: DictConfig) -> list[Cell]:
     """Check every setting of a reproduction and return its cells, one per (controller, seed).
 
     Nothing is run; the raw and tables folders are created once all settings are valid.
@@ -184,26 +110,10 @@ def plan(cfg: DictConfig) -> list[tuple]:
     # the folders only once every setting is known to be valid: a refused run leaves none
     raw, _ = _writable_dirs({"raw_dir": cfg.raw_dir, "tables_dir": cfg.tables_dir})
     commit = git_commit()
-    jobs = []
-    for base, ctrl_cfg, extra in controllers:
-        name = _label(base, extra)
-        key = {"controller": ctrl_cfg, "set": source.label, "select": cfg.select}
-        if scen_ov:
-            key["scenario_overrides"] = scen_ov
-        if regret:
-            key["regret"] = True
-        chash = config_hash(key)
-        suffix = "_regret" if regret else ""
-        for seed in range(cfg.first_seed, cfg.first_seed + cfg.n_seeds):
-            folder = base if not extra else f"{base}_{config_hash(extra)[:8]}"
-            if cfg.select is not None:  # a subset run keeps its own cells
-                folder += f"_select{config_hash(cfg.select)[:8]}"
-            if scen_ov:  # so does a run with other scenario settings
-                folder += f"_scenario{config_hash(scen_ov)[:8]}"
-            path = raw / source.label / folder / f"seed{seed}{suffix}.parquet"
-            jobs.append((name, ctrl_cfg, seed, source, cfg.select, scen_ov,
-                         path, chash, commit, regret))
-    return jobs
+    return [make_cell(base, ctrl_cfg, extra, seed, source, cfg.select, scen_ov, regret, raw,
+                      commit)
+            for base, ctrl_cfg, extra in controllers
+            for seed in range(cfg.first_seed, cfg.first_seed + cfg.n_seeds)]
 
 
 @functools.lru_cache(maxsize=64)
@@ -212,45 +122,9 @@ def _check_scenarios(source, select: str | None, overrides: str) -> None:
     source.load(select, json.loads(overrides))
 
 
-def run_jobs(jobs: list[tuple], n_jobs: int) -> pd.DataFrame:
+def run_jobs(jobs: list[Cell], n_jobs: int) -> pd.DataFrame:
     """Run (or read back) the cells of :func:`plan` and return their rows."""
     return run_plans([jobs], n_jobs)[0]
-
-
-def run_plans(plans: list[list[tuple]], n_jobs: int) -> list[pd.DataFrame]:
-    """Run (or read back) the cells of several :func:`plan` results in one parallel pass.
-
-    A cell planned twice (the same file, e.g. a default setting shared by two studies) runs
-    once. Cells of one seed that share their scenarios (set, selection, scenario overrides)
-    and regret recording are one joblib job: their controllers meet the same episodes,
-    whose samples are drawn once (the rows are those of separate runs).
-
-    Returns
-    -------
-    list of DataFrame
-        The rows of each plan, in its cells' order.
-    """
-    unique: dict[Path, tuple] = {}
-    for jobs in plans:
-        for j in jobs:
-            unique.setdefault(j[6], j)
-    groups: dict[tuple, list[tuple]] = {}
-    for j in unique.values():
-        _, _, seed, source, select, scen_ov, *_, regret = j
-        key = (seed, source.label, json.dumps(select), json.dumps(scen_ov, sort_keys=True),
-               regret)
-        groups.setdefault(key, []).append(j)
-    ordered = [groups[k] for k in sorted(groups, key=lambda k: (k[0], str(k[1:])))]
-    print(f"{len(unique)} cells in {len(ordered)} jobs on {n_jobs} worker(s), after a "
-          f"warm-up episode per controller (Numba compiles its kernels on first use)",
-          file=sys.stderr)
-    _warm_up(ordered[0])
-    done = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_seed_cells)(cells) for cells in ordered), total=len(ordered),
-        desc="jobs (seeds x settings)", disable=None))
-    frames = {j[6]: f for cells, fs in zip(ordered, done, strict=True)
-              for j, f in zip(cells, fs, strict=True)}
-    return [pd.concat([frames[j[6]] for j in jobs], ignore_index=True) for jobs in plans]
 
 
 def _writable_dirs(settings: dict, create: bool = True) -> list[Path]:
@@ -298,15 +172,10 @@ def _overrides(cfg: DictConfig) -> dict:
     return ov
 
 
-def _label(name: str, extra: dict) -> str:
-    """Row label of a controller config with overrides, e.g. ``rules[cooldown=5]``."""
-    return name + "".join(f"[{k}={v}]" for k, v in sorted(extra.items()))
-
-
 def _labels(cfg: DictConfig) -> list[str]:
     """Row labels of the configured controllers."""
     ov = _overrides(cfg)
-    return [_label(n, ov.get(n) or {}) for n in cfg.controllers]
+    return [label(n, ov.get(n) or {}) for n in cfg.controllers]
 
 
 def table_stem(cfg: DictConfig) -> str:

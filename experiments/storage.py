@@ -27,12 +27,14 @@ def config_hash(obj: object) -> str:
 
 
 #: Modules of ``experiments/`` that cannot change a cell's rows: they aggregate, test or
-#: print finished rows (tables, statistics, the paper's claims, benchmarks), drive the runs, or
-#: compose the configs whose resolved values are themselves part of a cell's key. Editing
-#: them keeps the finished cells; every other source file counts.
+#: print finished rows (tables, statistics, the paper's claims, benchmarks, collection of
+#: sweeps), drive the runs (reproduce, run and its sweep reports), or compose the configs
+#: whose resolved values are themselves part of a cell's key. Editing them keeps the
+#: finished cells; every other source file counts.
 REPORTING_MODULES = frozenset({
     "experiments/bench.py", "experiments/config.py", "experiments/paper_claims.py",
-    "experiments/reproduce.py",
+    "experiments/reproduce.py", "experiments/run.py", "experiments/sweep.py",
+    "experiments/collect.py",
     "experiments/stats.py", "experiments/studies.py", "experiments/tables.py",
     "experiments/report_tables.py", "experiments/report_headline.py",
     "experiments/report_sensitivity.py", "experiments/report_write.py",

@@ -66,8 +66,9 @@ STUDY_TABLES = ("ablations", "sensitivity")
 def wanted_tables(cfg: DictConfig, full: bool = True) -> list[str]:
     """Return the tables to write, in :data:`~experiments.config.TABLES` order.
 
-    ``all`` means every table for the preset's full comparison (``full``); for any other
-    run (a subset of controllers or scenarios, overrides, ...) it means the tables of the
+    ``all`` means every table for the preset's full comparison (``full``) when ``studies``
+    is true (the default); for any other run (a subset of controllers or scenarios,
+    overrides, ..., or ``studies=false`` as in the quick preset) it means the tables of the
     run's own controllers, without the ablation and sensitivity studies, which run only
     when named (``tables=[sensitivity]``).
 
@@ -82,7 +83,8 @@ def wanted_tables(cfg: DictConfig, full: bool = True) -> list[str]:
         raise ValueError(f"tables={asked}: unknown {unknown or 'empty list'}; allowed: all or "
                          f"any of {TABLES}")
     if "all" in asked:
-        asked += [t for t in TABLES if full or t not in STUDY_TABLES]
+        studies = full and bool(cfg.get("studies", True))
+        asked += [t for t in TABLES if studies or t not in STUDY_TABLES]
     return [t for t in TABLES if t in asked]
 
 

@@ -73,7 +73,7 @@ def test_fresh_processes_with_one_or_two_threads_identical(tmp_path):
                {"NUMBA_NUM_THREADS": str(threads)})
         for threads in (1, 2)
     ])
-    a, b = (pd.read_parquet(next((tmp_path / f"w{t}").glob("*.parquet"))) for t in (1, 2))
+    a, b = (pd.read_parquet(next((tmp_path / f"w{t}").rglob("*.parquet"))) for t in (1, 2))
     assert len(a) == 3
     pd.testing.assert_frame_equal(a.drop(columns=META), b.drop(columns=META), check_exact=True)
 
