@@ -221,3 +221,27 @@ def test_joblib_submitit_and_ray_sweeps_give_identical_rows(tmp_path, ray_instan
     pd.testing.assert_frame_equal(rows["submitit"], rows["joblib"], check_exact=True)
     pd.testing.assert_frame_equal(rows["ray"], rows["joblib"], check_exact=True)
     assert all(s["counts"] == {"finished": 4} for s in _summaries(tmp_path))
+
+
+def test_a_sensitivity_setting_is_the_cell_of_a_run_with_that_parameter(tmp_path):
+    """`run controller.alpha=0.01` (as in a multirun over alpha) is the alpha study's cell."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from experiments.run import plan_cell
+    from experiments.studies import setting_config, settings
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        run_cfg = compose("config", overrides=["controller=hybrid", "seed=0",
+                                               "controller.alpha=0.01", f"out_dir={tmp_path}"],
+                          return_hydra_config=True)
+        rep_cfg = compose("reproduce", overrides=[f"raw_dir={tmp_path}",
+                                                  f"tables_dir={tmp_path / 't'}"])
+    HydraConfig.instance().set_config(run_cfg)
+    try:
+        cell = plan_cell(run_cfg)
+    finally:
+        HydraConfig.instance().cfg = None
+    (setting,) = [s for s in settings(rep_cfg) if s.study == "alpha" and s.value == "0.01"]
+    study_cells = plan(setting_config(rep_cfg, setting))
+    (same,) = [c for c in study_cells if c.name == "hybrid[alpha=0.01]" and c.seed == 0]
+    assert (cell.path, cell.config_hash, cell.name) == (same.path, same.config_hash, same.name)
