@@ -245,3 +245,21 @@ def test_a_sensitivity_setting_is_the_cell_of_a_run_with_that_parameter(tmp_path
     study_cells = plan(setting_config(rep_cfg, setting))
     (same,) = [c for c in study_cells if c.name == "hybrid[alpha=0.01]" and c.seed == 0]
     assert (cell.path, cell.config_hash, cell.name) == (same.path, same.config_hash, same.name)
+
+
+def test_summary_counts_jobs_that_never_reported(tmp_path):
+    """A job without cell.json (killed, node lost) is a failure in the summary."""
+    from experiments.sweep import summarise
+
+    for name, status in (("seed=0", "finished"), ("seed=1", "failed")):
+        (tmp_path / name).mkdir()
+        rep = {"status": status, "controller": "rules", "seed": int(name[-1]),
+               **({"error": "ValueError: boom\nmore"} if status == "failed" else {})}
+        (tmp_path / name / "cell.json").write_text(json.dumps(rep))
+    table, failed = summarise(tmp_path, expected=3)
+    assert list(table.status) == ["finished", "failed"]
+    assert failed == ["seed=1", "1 job(s) that never reported"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["missing"] == 1 and summary["counts"] == {"finished": 1, "failed": 1}
+    md = (tmp_path / "summary.md").read_text()
+    assert "| seed=1   | failed   | rules        |      1 |" in md and "more" not in md
