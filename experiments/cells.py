@@ -219,9 +219,10 @@ def run_plans(plans: list[list[Cell]], n_jobs: int) -> list[pd.DataFrame]:
     for c in unique.values():
         groups.setdefault(c.group, []).append(c)
     ordered = [groups[k] for k in sorted(groups, key=lambda k: (k[0], str(k[1:])))]
-    print(f"{len(unique)} cells in {len(ordered)} jobs on {n_jobs} worker(s), after a "
-          f"warm-up episode per controller (Numba compiles its kernels on first use)",
-          file=sys.stderr)
+    found = sum(c.path.is_file() for c in unique.values())
+    print(f"{len(unique)} cells ({found} on disk, read back if their key matches) in "
+          f"{len(ordered)} jobs on {n_jobs} worker(s), after a warm-up episode per "
+          f"controller (Numba compiles its kernels on first use)", file=sys.stderr)
     warm_up(ordered[0])
     done = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(run_cells)(cells) for cells in ordered), total=len(ordered),

@@ -12,9 +12,11 @@ Cells must agree before anything is written:
 
 - every row must carry the same code fingerprint (rows made by different code are never
   mixed), and
-- a (controller, seed) pair found in two files must have the same config hash (the same
-  run, e.g. one cell copied into two folders, is kept once; two different runs under one
-  label, say one with regret and one without, are refused, naming both files).
+- every cell of one controller label must have the same config hash (the same settings,
+  scenarios and regret recording at every seed; two different runs under one label, say
+  one with regret and one without, are refused, naming both files); a cell found twice
+  (copied into two folders) is kept once; and
+- every cell must cover the same scenarios.
 
 Examples
 --------
@@ -69,10 +71,12 @@ def merge(files: list[Path]) -> pd.DataFrame:
     ------
     CollectError
         Naming the file: unreadable, without the key columns, made by other code than the
-        first file, or a (controller, seed) pair whose config hash differs from another
-        file's.
+        first file, a cell whose config hash differs from another cell's of the same label,
+        or a cell covering other scenarios.
     """
     seen: dict[tuple, tuple[str, Path]] = {}
+    setting: dict[str, tuple[str, Path]] = {}  # label -> (config hash, first file)
+    scenarios: tuple[frozenset, Path] | None = None
     code: tuple[str, Path] | None = None
     frames = []
     for f in files:
@@ -82,8 +86,8 @@ def merge(files: list[Path]) -> pd.DataFrame:
             raise CollectError(f"{f}: not a readable Parquet cell ({err})") from None
         missing = [k for k in KEYS if k not in df]
         if missing:
-            raise CollectError(f"{f}: no column(s) {missing}; a cell written before code "
-                               f"fingerprints were recorded: run it again")
+            raise CollectError(f"{f}: not a cell (no column(s) {missing}); a cell written "
+                               f"before code fingerprints were recorded must be run again")
         for fp in df.code_fingerprint.unique():
             if code is None:
                 code = (fp, f)
@@ -96,13 +100,20 @@ def merge(files: list[Path]) -> pd.DataFrame:
             if len(hashes) != 1:
                 raise CollectError(f"{f}: {name} seed {seed} has several config hashes")
             (h,) = hashes
+            first = setting.setdefault(name, (h, f))
+            if first[0] != h:
+                raise CollectError(
+                    f"{f}: {name} seed {seed} has config hash {h}, but {first[1]} has "
+                    f"{first[0]} for {name}: two different runs under one label (other "
+                    f"settings, scenarios or regret); collect the cells of one setting")
+            ids = frozenset(g.scenario)
+            scenarios = scenarios or (ids, f)
+            if ids != scenarios[0]:
+                raise CollectError(f"{f}: {name} seed {seed} covers other scenarios "
+                                   f"({len(ids)}) than {scenarios[1]} ({len(scenarios[0])}); "
+                                   f"every cell must cover the same scenarios")
             if (name, seed) in seen:
-                if seen[name, seed][0] != h:
-                    raise CollectError(
-                        f"{f}: {name} seed {seed} has config hash {h}, but "
-                        f"{seen[name, seed][1]} has {seen[name, seed][0]}: two different "
-                        f"runs under one label (other settings, scenarios or regret)")
-                continue  # the same cell twice: kept once
+                continue  # the same cell twice (same key): kept once
             seen[name, seed] = (h, f)
             new.append(g)
         frames += new

@@ -92,7 +92,12 @@ def plan_cell(cfg: DictConfig) -> Cell:
     source = scenario_source(cfg)
     source.load(cfg.select, scen_ov)  # validate the scenarios before anything runs
     ctrl_cfg = OmegaConf.to_container(cfg.controller, resolve=True)
-    controller = instantiate(cfg.controller, seed=int(cfg.seed))
+    try:
+        controller = instantiate(cfg.controller, seed=int(cfg.seed))
+    except Exception as err:  # noqa: BLE001 (any constructor error, reported with its key)
+        cause = err.__cause__ if err.__cause__ is not None else err
+        raise ValueError(f"controller={_config_name(ctrl_cfg.get('_target_', '?'))}: "
+                         f"{cause}") from None
     base = _config_name(controller.name)
     return make_cell(base, ctrl_cfg, _controller_overrides(ctrl_cfg), int(cfg.seed), source,
                      cfg.select, scen_ov, bool(cfg.regret),
@@ -176,4 +181,9 @@ def _print_rows(df: pd.DataFrame, cell: Cell, cached: bool) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # in a sweep's launcher, between or around its jobs
+        print("\ninterrupted: finished cells are kept under out_dir (no sweep summary); "
+              "run the same command again to resume", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -85,11 +85,11 @@ def test_failed_cell_is_reported_and_the_others_kept(tmp_path):
     proc = _sweep(tmp_path, out, "hydra/launcher=basic", "controller=rules", "seed=0,-1,1",
                   check=False)
     assert proc.returncode == 1
-    assert "1 cell(s) failed: controller=rules,seed=-1" in proc.stderr
+    assert "1 cell(s) failed: 1_controller=rules,seed=-1" in proc.stderr  # job 1
     (summary,) = _summaries(tmp_path)
     assert summary["counts"] == {"finished": 2, "failed": 1}
-    assert summary["failed"] == [f"controller=rules,seed=-1,select={SID}"]
-    (job,) = (tmp_path / "multirun").glob("*/controller=rules,seed=-1*/cell.json")
+    assert summary["failed"] == [f"1_controller=rules,seed=-1,select={SID}"]
+    (job,) = (tmp_path / "multirun").glob("*/1_controller=rules,seed=-1*/cell.json")
     rep = json.loads(job.read_text())
     assert rep["status"] == "failed" and rep["error"] == "ValueError: seed must be >= 0, got -1"
     assert sorted(p.name for p in out.rglob("*.parquet")) == ["seed0.parquet", "seed1.parquet"]
@@ -150,6 +150,15 @@ def test_two_sweeps_started_together_use_disjoint_folders(tmp_path):
     assert sorted(_rows(out).seed) == [0, 1, 2]
 
 
+def test_a_value_repeated_in_a_sweep_is_two_jobs_not_a_failure(tmp_path):
+    """`seed=0,0`: two jobs, two folders (numbered), both reported; one cell."""
+    out = tmp_path / "cells"
+    _sweep(tmp_path, out, "hydra/launcher=basic", "controller=rules", "seed=0,0")
+    (summary,) = _summaries(tmp_path)
+    assert summary["reported"] == 2 and summary["counts"] == {"finished": 1, "cached": 1}
+    assert len(list(out.rglob("*.parquet"))) == 1
+
+
 # =========================================================================== collect
 def test_collect_refuses_cells_that_disagree(tmp_path):
     """Other code, or two runs under one label, are refused naming the file; nothing written."""
@@ -166,8 +175,14 @@ def test_collect_refuses_cells_that_disagree(tmp_path):
     df.assign(config_hash="f" * 16).to_parquet(other)
     with pytest.raises(xcollect.CollectError, match="two different runs under one label"):
         xcollect.collect([out, tmp_path / "other"], tables)
+    df.assign(config_hash="f" * 16, seed=1).to_parquet(other)  # another setting, seed 1
+    with pytest.raises(xcollect.CollectError, match="two different runs under one label"):
+        xcollect.collect([out, tmp_path / "other"], tables)
+    df.assign(scenario="other_scenario", seed=1).to_parquet(other)
+    with pytest.raises(xcollect.CollectError, match="covers other scenarios"):
+        xcollect.collect([out, tmp_path / "other"], tables)
     df.drop(columns=["code_fingerprint"]).to_parquet(other)
-    with pytest.raises(xcollect.CollectError, match="no column"):
+    with pytest.raises(xcollect.CollectError, match="not a cell"):
         xcollect.collect([tmp_path / "other"], tables)
     assert not tables.exists()
     shutil.copy(cell, other)  # the same cell twice is kept once
