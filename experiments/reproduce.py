@@ -1,22 +1,22 @@
-"""``python -m experiments.reproduce``: regenerate the main results table from real runs.
+"""``python -m experiments.reproduce``: the paper's tables and figures from real runs.
 
-Runs every controller of ``controllers`` for ``n_seeds`` run seeds over the scenario set
-(joblib, ``n_jobs`` processes), stores one Parquet file per (controller, seed) under
-``raw_dir`` (resumable: a finished cell with the same config hash is read back, not
-recomputed), and writes ``main_results.md`` / ``.csv`` under ``tables_dir``.
+Plans every cell the asked tables need (:mod:`experiments.studies`: the main comparison,
+the ablations, the sensitivity studies), runs them in one joblib pass (``n_jobs``
+processes) as cells (:mod:`experiments.cells`: one Parquet file per controller config,
+setting and seed under ``raw_dir``; a finished cell with the same key is read back, not
+recomputed, including cells made by a sweep of ``experiments.run``), and writes the
+tables under ``tables_dir`` and the figures under ``figures_dir``.
 
-With ``regret=true`` every decision's regret against the oracle is recorded (forked
-simulations, docs/regret.md; several times slower), the oracle is run too if it is not
-among ``controllers``, cells are stored as ``seed<k>_regret.parquet`` with the per-decision
-records beside them in ``seed<k>_decisions.parquet``, and ``learning_results.md`` / ``.csv``
-are written as well.
+With ``regret=true`` (both presets) every decision's regret against the oracle is recorded
+(forked simulations, docs/regret.md), the oracle is run too, and regret cells are stored
+as ``seed<k>_regret.parquet`` with the per-decision records beside them.
 
 Examples
 --------
-python -m experiments.reproduce                 # quick default: 5 seeds
-python -m experiments.reproduce n_seeds=100 n_jobs=2
+python -m experiments.reproduce                 # quick preset: 2 seeds, results/quick/
+python -m experiments.reproduce studies=true    # + the ablation and sensitivity studies
+python -m experiments.reproduce preset=paper    # the committed tables (100 seeds)
 python -m experiments.reproduce controllers='[rules,hybrid]' select='cov_*'
-python -m experiments.reproduce regret=true n_seeds=2   # + regret and the learning table
 """
 
 from __future__ import annotations
