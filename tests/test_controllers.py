@@ -326,7 +326,7 @@ def _streams(draw):
     }
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_streams())
 def test_hybrid_never_plays_a_forbidden_action(case):
     """Every action the hybrid decides is in its shield mask; retrain never follows bad data.

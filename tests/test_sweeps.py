@@ -103,7 +103,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_tables(tmp_path):
     The rerun reads the finished cells back and computes only the rest; the collected
     tables are byte-identical.
     """
-    args = ["hydra/launcher=basic", "controller=rules,hybrid", "seed=0,1,2"]
+    args = ["hydra/launcher=basic", "controller=rules,hybrid", "seed=0,1"]
     whole = tmp_path / "whole"
     _sweep(tmp_path, whole, *args)
     killed = tmp_path / "killed"
@@ -118,7 +118,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_tables(tmp_path):
     finally:
         proc.wait()
     done = sorted(killed.rglob("*.parquet"))
-    assert 1 <= len(done) < 6, "the sweep was not stopped midway"
+    assert 1 <= len(done) < 4, "the sweep was not stopped midway"
     for f in done:  # never a half-written cell
         assert len(pd.read_parquet(f)) == 1
     stamps = {f: f.stat().st_mtime_ns for f in done}
