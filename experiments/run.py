@@ -23,6 +23,7 @@ python -m experiments.run --multirun launcher=slurm controller=hybrid seed='rang
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import traceback
@@ -40,6 +41,7 @@ from experiments.fast import has_fast_path, run_controller_fast
 from experiments.storage import git_commit, read_cell
 
 register()
+log = logging.getLogger(__name__)
 
 ACTION_SETS = ("auto", "paper", "extended")
 
@@ -171,13 +173,13 @@ def main(cfg: DictConfig) -> None:
 
 
 def _print_rows(df: pd.DataFrame, cell: Cell, cached: bool) -> None:
-    """One line per episode, then where the cell is."""
+    """Log one line per episode, then where the cell is (stdout and the job's run.log)."""
     for r in df.itertuples():
-        print(f"{r.scenario:<36} cat={int(r.catastrophic)} "
-              f"viol={int(r.safety_violation)} sla={r.sla_compliance:.3f} "
-              f"cost=${r.cost_usd:.0f} actions={int(r.n_actions_taken)}")
+        log.info(f"{r.scenario:<36} cat={int(r.catastrophic)} "
+                 f"viol={int(r.safety_violation)} sla={r.sla_compliance:.3f} "
+                 f"cost=${r.cost_usd:.0f} actions={int(r.n_actions_taken)}")
     verb = "read back (finished before)" if cached else "wrote"
-    print(f"{verb} {len(df)} episode rows: {cell.path}")
+    log.info(f"{verb} {len(df)} episode rows: {cell.path}")
 
 
 if __name__ == "__main__":

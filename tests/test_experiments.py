@@ -392,6 +392,8 @@ def test_run_app_writes_one_parquet_row(tmp_path):
     for col in ("cost_usd", "sla_compliance", "n_actions_taken", "mean_sla_score"):
         assert row[col] == mine[col], col
     assert f"wrote 1 episode rows: {files[0]}" in proc.stdout
+    log = (tmp_path / "hydra" / "run.log").read_text()  # the job's log has the summaries too
+    assert f"{sid:<36} cat=" in log and f"wrote 1 episode rows: {files[0]}" in log
 
 
 def test_reproduce_app_table_matches_its_runs(tmp_path):
